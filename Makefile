@@ -1,0 +1,28 @@
+# Set-up is part of every target: a fresh machine needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: plan test install example clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+plan: $(STAMP)
+	$(BIN)/planner run inputs/example.xlsx -o outputs/example-plan.xlsx
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Rebuild inputs/example.xlsx from its readable source.
+example: $(STAMP)
+	$(BIN)/python inputs/build_example.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
