@@ -1,0 +1,132 @@
+"""Command line: a thin layer over the library; library errors become messages and
+exit statuses (SPEC §4): 0 all optimal, 1 invalid input, 2 usage, 3 some scenario
+not optimal, 4 the plan could not be written or an internal error."""
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import WARNING, InputError, OutputError, Problem
+from .plan import plan, plan_sheets
+from .solve import SOLVERS
+from .validate import load
+from .workbook import write_plan
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOT_OPTIMAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    errors = [p for p in problems if p.severity != WARNING]
+    warnings = [p for p in problems if p.severity == WARNING]
+    for p in errors + warnings:
+        click.echo(str(p), err=True)
+    if errors:
+        click.echo(f"{len(errors)} error(s), {len(warnings)} warning(s): fix the errors "
+                   f"and run again.", err=True)
+
+
+class _Guard:
+    """Turn library errors into messages and exit codes; tracebacks only with --debug."""
+
+    def __init__(self, debug: bool):
+        self.debug = debug
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or isinstance(exc, (click.exceptions.Exit, click.ClickException,
+                                           click.exceptions.Abort, SystemExit)):
+            return False
+        if isinstance(exc, InputError):
+            _print_problems(exc.problems)
+            code = EXIT_INPUT
+        elif isinstance(exc, OutputError):
+            click.echo(f"error: {exc}", err=True)
+            code = EXIT_INTERNAL
+        else:
+            click.echo(f"internal error: {type(exc).__name__}: {exc}. Run again with --debug "
+                       f"and report the traceback.", err=True)
+            code = EXIT_INTERNAL
+        if self.debug:
+            traceback.print_exception(kind, exc, tb, file=sys.stderr)
+        sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="planner")
+def main():
+    """Plan least-cost, diversified critical-minerals sourcing from an Excel workbook.
+
+    \b
+    Example:
+      planner run inputs/example.xlsx          # writes outputs/example-plan.xlsx
+      planner validate inputs/example.xlsx
+    """
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Plan workbook to write [default: outputs/<input stem>-plan.xlsx].")
+@click.option("--solver", type=click.Choice(SOLVERS), default=None,
+              help="LP solver [default: Settings sheet, else highs].")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="S", help="Stop each solve after S seconds (the scenario then reports "
+                                "time_limit, not a plan).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--verbose", is_flag=True, help="Show the solver's log.")
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def run(input_path: Path, output: Path | None, solver, time_limit, quiet, verbose, debug):
+    """Solve INPUT and write the plan workbook.
+
+    \b
+    Example:
+      planner run inputs/example.xlsx -o outputs/plan.xlsx --solver cbc --time-limit 60
+    """
+    output = output or Path("outputs") / f"{input_path.stem}-plan.xlsx"
+    if input_path.exists() and output.exists() and output.resolve() == input_path.resolve():
+        raise click.UsageError("the output path is the input workbook; choose another -o")
+    if output.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"the plan is an .xlsx workbook; -o {output} should end in .xlsx")
+    with _Guard(debug):
+        inputs = load(input_path)
+        if not quiet:
+            for w in inputs.warnings:
+                click.echo(str(w), err=True)
+        result = plan(inputs, solver, time_limit, verbose)
+        write_plan(output, plan_sheets(result))
+        if not quiet:
+            for report, info in zip(result.reports, result.run_info):
+                cost = report.costs.get("total_cost")
+                click.echo(f"{report.name:<12} {report.status:<11} "
+                           + (f"total cost {cost:,.2f} {inputs.settings.currency}"
+                              if cost is not None else report.message)
+                           + f"  ({info['model_s'] + info['solve_s']:.2f} s)")
+            click.echo(f"plan written to {output}")
+        if not result.all_optimal:
+            for report in result.reports:
+                if report.status != "optimal":
+                    click.echo(f"scenario {report.name}: {report.status}: {report.message}",
+                               err=True)
+            sys.exit(EXIT_NOT_OPTIMAL)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def validate(input_path: Path, debug):
+    """Check INPUT and list every problem, without solving.
+
+    \b
+    Example:
+      planner validate inputs/example.xlsx
+    """
+    with _Guard(debug):
+        inputs = load(input_path)
+        _print_problems(inputs.warnings)
+        click.echo(f"{input_path}: no errors, {len(inputs.warnings)} warning(s).")

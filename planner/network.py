@@ -1,0 +1,189 @@
+"""Nodes, arcs and per-period flow candidates from the validated tables (SPEC §2).
+
+Everything here is a vectorised pandas join: arcs are all (provider, taker) pairs
+of a material, priced by Lanes, else Freight, else 0 within one country; closed
+lanes are removed; each arc is then expanded to the periods in which it can
+carry material (a supplier's offer exists, a customer demands).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .validate import Inputs
+from .workbook import ROW
+
+SUPPLIER, SITE, CUSTOMER, STOCKPILE = "supplier", "site", "customer", "stockpile"
+
+
+@dataclass
+class Network:
+    periods: list[str]
+    nodes: pd.DataFrame       # node, kind, country
+    offers: pd.DataFrame      # supplier, material, period, capacity_t, unit_cost, min_t
+    processes: pd.DataFrame   # process_id, site, process, input_material, cost_per_t, capacity_t
+    outputs: pd.DataFrame     # process_id, site, output_material, yield
+    sites: pd.DataFrame       # site, country, capacity_t
+    demand: pd.DataFrame      # customer, country, material, period, quantity_t, unmet_penalty
+    stockpiles: pd.DataFrame  # stockpile, country, material, initial_t, ... (blanks filled)
+    flows: pd.DataFrame       # one row per flow variable, see build_flows
+    lane_caps: pd.DataFrame   # lane (Lanes row), from, to, material, max_t
+
+
+def _offers(inputs: Inputs) -> pd.DataFrame:
+    """One row per (supplier, material, period): a period row overrides the blank-period row."""
+    s = inputs["Suppliers"].drop(columns=[ROW])
+    periods = pd.DataFrame({"period": inputs.periods})
+    general = s[s["period"].isna()].drop(columns="period").merge(periods, how="cross")
+    specific = s[s["period"].notna()]
+    both = pd.concat([specific, general], ignore_index=True)
+    both = both.drop_duplicates(["supplier", "material", "period"], keep="first")
+    both["min_t"] = both["min_t"].fillna(0.0)
+    order = {p: i for i, p in enumerate(inputs.periods)}
+    both["_order"] = both["period"].map(order)
+    return (both.sort_values(["supplier", "material", "_order"]).drop(columns="_order")
+            .reset_index(drop=True))
+
+
+def _processes(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    p = inputs["Processes"].copy()
+    # A blank process name makes the row a process of its own.
+    p["process"] = p["process"].where(p["process"].notna(),
+                                      "row " + p[ROW].astype(str))
+    p = p.sort_values(["site", "process", ROW], kind="stable")
+    processes = p.drop_duplicates(["site", "process"]).reset_index(drop=True)
+    processes["process_id"] = np.arange(len(processes))
+    outputs = p.merge(processes[["site", "process", "process_id"]], on=["site", "process"])
+    return (processes[["process_id", "site", "process", "input_material", "cost_per_t",
+                       "capacity_t"]],
+            outputs[["process_id", "site", "output_material", "yield"]])
+
+
+def _nodes(inputs: Inputs) -> pd.DataFrame:
+    parts = [
+        inputs["Suppliers"][["supplier", "country"]].set_axis(["node", "country"], axis=1)
+        .assign(kind=SUPPLIER),
+        inputs["Sites"][["site", "country"]].set_axis(["node", "country"], axis=1)
+        .assign(kind=SITE),
+        inputs["Demand"][["customer", "country"]].set_axis(["node", "country"], axis=1)
+        .assign(kind=CUSTOMER),
+        inputs["Stockpiles"][["stockpile", "country"]].set_axis(["node", "country"], axis=1)
+        .assign(kind=STOCKPILE),
+    ]
+    return pd.concat(parts, ignore_index=True).drop_duplicates("node").reset_index(drop=True)
+
+
+def _pick(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str], value: str,
+          name: str) -> pd.DataFrame:
+    """Left-join `table[value]` onto `frame` by `keys` as column `name`."""
+    right = table[keys + [value]].rename(columns={value: name})
+    return frame.merge(right, on=keys, how="left")
+
+
+def _price_arcs(arcs: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    lanes = inputs["Lanes"]
+    freight = inputs["Freight"]
+    priced = lanes[lanes["cost_per_t"].notna()]
+    arcs = _pick(arcs, priced[priced["material"].notna()], ["from", "to", "material"],
+                 "cost_per_t", "_lane_m")
+    arcs = _pick(arcs, priced[priced["material"].isna()], ["from", "to"], "cost_per_t",
+                 "_lane")
+    by_country = freight.rename(columns={"from_country": "from_country_",
+                                         "to_country": "to_country_"})
+    arcs = arcs.rename(columns={"from_country": "from_country_", "to_country": "to_country_"})
+    arcs = _pick(arcs, by_country[by_country["material"].notna()],
+                 ["from_country_", "to_country_", "material"], "cost_per_t", "_freight_m")
+    arcs = _pick(arcs, by_country[by_country["material"].isna()],
+                 ["from_country_", "to_country_"], "cost_per_t", "_freight")
+    arcs = arcs.rename(columns={"from_country_": "from_country", "to_country_": "to_country"})
+    domestic = pd.Series(np.where(arcs["from_country"] == arcs["to_country"], 0.0, np.nan),
+                         index=arcs.index)
+    cost = (arcs["_lane_m"].astype(float).fillna(arcs["_lane"].astype(float))
+            .fillna(arcs["_freight_m"].astype(float)).fillna(arcs["_freight"].astype(float))
+            .fillna(domestic))
+    arcs = arcs.assign(freight=cost).drop(columns=["_lane_m", "_lane", "_freight_m", "_freight"])
+    arcs = arcs[arcs["freight"].notna()]
+    closed = lanes[lanes["allowed"].eq(False)]
+    shut = arcs.merge(closed[closed["material"].notna()][["from", "to", "material"]]
+                      .drop_duplicates(), on=["from", "to", "material"], how="left",
+                      indicator=True)["_merge"].eq("both").to_numpy().copy()
+    shut |= arcs.merge(closed[closed["material"].isna()][["from", "to"]].drop_duplicates(),
+                       on=["from", "to"], how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    return arcs[~shut].reset_index(drop=True)
+
+
+def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
+                processes: pd.DataFrame, outputs: pd.DataFrame,
+                stockpiles: pd.DataFrame) -> pd.DataFrame:
+    """Flow candidates: from, to, material, period, kinds, countries, freight, unit_cost,
+    release_cost and cost (everything charged per t on that flow)."""
+    demand = inputs["Demand"]
+    providers = pd.concat([
+        offers[["supplier", "material"]].drop_duplicates().set_axis(["from", "material"], axis=1),
+        outputs[["site", "output_material"]].drop_duplicates().set_axis(["from", "material"],
+                                                                         axis=1),
+        stockpiles[["stockpile", "material"]].set_axis(["from", "material"], axis=1),
+    ], ignore_index=True)
+    intake = stockpiles[stockpiles["intake"]]
+    takers = pd.concat([
+        processes[["site", "input_material"]].drop_duplicates().set_axis(["to", "material"],
+                                                                         axis=1),
+        demand[["customer", "material"]].drop_duplicates().set_axis(["to", "material"], axis=1),
+        intake[["stockpile", "material"]].set_axis(["to", "material"], axis=1),
+    ], ignore_index=True)
+    kind = nodes.set_index("node")["kind"]
+    country = nodes.set_index("node")["country"]
+    arcs = providers.merge(takers, on="material")
+    arcs["from_kind"] = arcs["from"].map(kind)
+    arcs["to_kind"] = arcs["to"].map(kind)
+    # Stockpiles refill from suppliers and sites only; nothing ships to itself.
+    arcs = arcs[(arcs["from"] != arcs["to"])
+                & ~((arcs["from_kind"] == STOCKPILE) & (arcs["to_kind"] == STOCKPILE))]
+    arcs["from_country"] = arcs["from"].map(country)
+    arcs["to_country"] = arcs["to"].map(country)
+    arcs = _price_arcs(arcs, inputs)
+
+    flows = arcs.merge(pd.DataFrame({"period": inputs.periods}), how="cross")
+    # Suppliers sell only in periods with an offer; customers receive only what they demand.
+    offer_cols = offers[["supplier", "material", "period", "unit_cost"]].rename(
+        columns={"supplier": "from"})
+    flows = flows.merge(offer_cols, on=["from", "material", "period"], how="left")
+    flows = flows[(flows["from_kind"] != SUPPLIER) | flows["unit_cost"].notna()]
+    wanted = demand[["customer", "material", "period"]].rename(columns={"customer": "to"})
+    flows = flows.merge(wanted.assign(_wanted=True), on=["to", "material", "period"], how="left")
+    flows = flows[(flows["to_kind"] != CUSTOMER) | flows["_wanted"].eq(True)]
+    release = stockpiles[["stockpile", "release_cost"]].rename(columns={"stockpile": "from"})
+    flows = flows.merge(release, on="from", how="left")
+    flows["unit_cost"] = flows["unit_cost"].astype(float).fillna(0.0)
+    flows["release_cost"] = flows["release_cost"].astype(float).fillna(0.0)
+    flows["freight"] = flows["freight"].astype(float)
+    flows["cost"] = flows["unit_cost"] + flows["freight"] + flows["release_cost"]
+    order = {p: i for i, p in enumerate(inputs.periods)}
+    flows["_order"] = flows["period"].map(order)
+    flows = flows.sort_values(["_order", "material", "from", "to"], kind="stable")
+    return flows.drop(columns=["_order", "_wanted"]).reset_index(drop=True)
+
+
+def _lane_caps(inputs: Inputs) -> pd.DataFrame:
+    lanes = inputs["Lanes"]
+    caps = lanes[lanes["max_t"].notna() & ~lanes["allowed"].eq(False)]
+    return caps[[ROW, "from", "to", "material", "max_t"]].rename(columns={ROW: "lane"})
+
+
+def build_network(inputs: Inputs) -> Network:
+    offers = _offers(inputs)
+    processes, outputs = _processes(inputs)
+    stockpiles = inputs["Stockpiles"].copy()
+    for col in ("initial_t", "min_level_t", "release_cost", "holding_cost"):
+        stockpiles[col] = stockpiles[col].astype(float).fillna(0.0)
+    stockpiles["intake"] = stockpiles["intake"].eq(True)
+    nodes = _nodes(inputs)
+    flows = build_flows(inputs, nodes, offers, processes, outputs, stockpiles)
+    demand = inputs["Demand"].copy()
+    default = inputs.settings.unmet_penalty
+    demand["unmet_penalty"] = demand["unmet_penalty"].where(demand["unmet_penalty"].notna(),
+                                                            default)
+    return Network(inputs.periods, nodes, offers, processes, outputs, inputs["Sites"].copy(),
+                   demand.drop(columns=[ROW]), stockpiles, flows, _lane_caps(inputs))

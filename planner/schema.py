@@ -1,0 +1,159 @@
+"""Sheets and columns of the input workbook (SPEC §1): the one definition that the
+reader, the validator, the template and the docs all use.
+
+No other module spells a column name of the input; they refer to the constants
+in this module's tables through `SHEETS[...]`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Kinds of cell value. The reader turns each cell into the Python type named here.
+ID = "id"          # text identifier: node ids, materials, countries (never a number, never NaN)
+TEXT = "text"      # free text
+NUMBER = "number"  # non-negative float
+SIGNED = "signed"  # any float (scenario change values)
+SHARE = "share"    # float in [0, 1]; "65%" typed as text is accepted
+FLAG = "flag"      # yes/no
+PERIOD = "period"  # period label (text; numbers and dates become labels)
+CHOICE = "choice"  # one of Column.choices (case-insensitive)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    description: str
+    required: bool = True      # the column must be present in the sheet
+    blank_ok: bool = False     # a cell may be left blank
+    choices: tuple[str, ...] = ()
+    example: object = None     # shown in the template
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    required: bool = False
+    key: tuple[str, ...] = ()  # columns that must be unique together
+    example: tuple[dict, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+def normalise(label: object) -> str:
+    """Key for header and sheet-name matching: case, blanks, punctuation and
+    spaces/underscores are ignored (SPEC §1: `Capacity (t)` = `capacity_t`)."""
+    return re.sub(r"[\W_]+", "", str(label)).lower()
+
+
+def _c(name, kind, description, **kw) -> Column:
+    return Column(name, kind, description, **kw)
+
+
+_OPT = dict(required=False, blank_ok=True)
+_BLANK = dict(blank_ok=True)
+
+SHEETS: dict[str, Sheet] = {s.name: s for s in (
+    Sheet("Suppliers", "One row per (supplier, material) offer.", required=True,
+          key=("supplier", "material", "period"), columns=(
+        _c("supplier", ID, "Supplier node id (a mine, trader or producer)."),
+        _c("country", ID, "Country of the supplier (ISO 3166 alpha-2 recommended)."),
+        _c("material", ID, "Material sold."),
+        _c("capacity_t", NUMBER, "Most it can sell per period, t; blank = unlimited.", **_BLANK),
+        _c("unit_cost", NUMBER, "Price per t at the supplier, before freight."),
+        _c("min_t", NUMBER, "Least it must sell per period (take-or-pay), t; blank = 0.", **_OPT),
+        _c("period", PERIOD, "The row applies to this period only and overrides the row "
+                             "with a blank period for the same offer.", **_OPT),
+    )),
+    Sheet("Demand", "One row per (customer, material, period).", required=True,
+          key=("customer", "material", "period"), columns=(
+        _c("customer", ID, "Customer node id (a plant or buyer)."),
+        _c("country", ID, "Country of the customer."),
+        _c("material", ID, "Material required."),
+        _c("period", PERIOD, "Period label."),
+        _c("quantity_t", NUMBER, "Demand, t."),
+        _c("unmet_penalty", NUMBER, "Cost per t left undelivered; blank = the Settings default; "
+                                    "no default = demand must be met in full.", **_OPT),
+    )),
+    Sheet("Sites", "Processing sites (refineries, separation plants, converters).",
+          key=("site",), columns=(
+        _c("site", ID, "Site node id."),
+        _c("country", ID, "Country of the site."),
+        _c("capacity_t", NUMBER, "Most input t it can process per period, all processes "
+                                 "together; blank = unlimited.", **_BLANK),
+    )),
+    Sheet("Processes", "What each site can make: one row per (site, process, output).",
+          columns=(
+        _c("site", ID, "A site id from Sites."),
+        _c("input_material", ID, "Material consumed."),
+        _c("output_material", ID, "Material produced."),
+        _c("yield", NUMBER, "t of output per t of input (> 0)."),
+        _c("cost_per_t", NUMBER, "Processing cost per t of input."),
+        _c("process", ID, "Rows sharing (site, process) are one process with co-products; "
+                          "blank = the row is a process of its own.", **_OPT),
+        _c("capacity_t", NUMBER, "Most input t for this process per period.", **_OPT),
+    )),
+    Sheet("Freight", "Default transport cost between countries.",
+          key=("from_country", "to_country", "material"), columns=(
+        _c("from_country", ID, "Shipping country."),
+        _c("to_country", ID, "Receiving country."),
+        _c("cost_per_t", NUMBER, "Freight per t."),
+        _c("material", ID, "Only for this material; a row with a material beats one without.",
+           **_OPT),
+    )),
+    Sheet("Lanes", "Overrides for a pair of nodes.", key=("from", "to", "material"), columns=(
+        _c("from", ID, "Shipping node id."),
+        _c("to", ID, "Receiving node id."),
+        _c("material", ID, "Only for this material; blank = all.", **_OPT),
+        _c("cost_per_t", NUMBER, "Freight per t; beats Freight. Blank = Freight applies.", **_OPT),
+        _c("max_t", NUMBER, "Most t per period on this lane (all materials together when "
+                            "material is blank).", **_OPT),
+        _c("allowed", FLAG, "`no` closes the lane.", **_OPT),
+    )),
+    Sheet("Stockpiles", "Strategic reserves and inventories that carry material between periods.",
+          key=("stockpile",), columns=(
+        _c("stockpile", ID, "Stockpile node id."),
+        _c("country", ID, "Country where it is held."),
+        _c("material", ID, "The one material it holds."),
+        _c("initial_t", NUMBER, "Level before the first period, t.", **_BLANK),
+        _c("capacity_t", NUMBER, "Highest level, t; blank = unlimited.", **_OPT),
+        _c("min_level_t", NUMBER, "Floor for the level at the end of every period, t; "
+                                  "blank = 0.", **_OPT),
+        _c("max_release_t", NUMBER, "Most t released per period; blank = unlimited.", **_OPT),
+        _c("release_cost", NUMBER, "Cost per t released.", **_OPT),
+        _c("holding_cost", NUMBER, "Cost per t held at the end of each period.", **_OPT),
+        _c("intake", FLAG, "`yes` if it may buy from suppliers and sites to refill; "
+                           "blank = no.", **_OPT),
+    )),
+    Sheet("Periods", "The period labels in planning order.", key=("period",), columns=(
+        _c("period", PERIOD, "Period label."),
+    )),
+    Sheet("Groups", "Named sets of countries, one row per member.", key=("group", "country"),
+          columns=(
+        _c("group", ID, "Group name (must not also be a country)."),
+        _c("country", ID, "Member country."),
+    )),
+    Sheet("Settings", "Run settings: two columns, setting and value.", key=("setting",), columns=(
+        _c("setting", CHOICE, "Setting name.",
+           choices=("currency", "unmet_penalty", "solver", "time_limit_s")),
+        _c("value", TEXT, "Its value.", **_BLANK),
+    )),
+)}
+
+# Settings values, checked by the validator with the same coercion as cells.
+SETTINGS: dict[str, Column] = {c.name: c for c in (
+    _c("currency", TEXT, "Currency label for money columns (default USD).", **_BLANK),
+    _c("unmet_penalty", NUMBER, "Default cost per t undelivered; blank = demand is hard.",
+       **_BLANK),
+    _c("solver", CHOICE, "`highs` (default) or `cbc`.", choices=("highs", "cbc"), **_BLANK),
+    _c("time_limit_s", NUMBER, "Time limit per solve, seconds.", **_BLANK),
+)}
+
+DEFAULT_CURRENCY = "USD"

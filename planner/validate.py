@@ -1,0 +1,245 @@
+"""Every problem of an input workbook as (sheet, row, column, message), and the
+validated, typed inputs the model is built from.
+
+`load(path)` is the entry point: it reads, checks everything, and either returns
+`Inputs` or raises `InputError` listing all errors at once (with the warnings).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from .errors import ERROR, WARNING, InputError, Problem
+from .workbook import ROW, RawWorkbook, Table, coerce, read_workbook
+
+
+@dataclass
+class Settings:
+    currency: str = schema.DEFAULT_CURRENCY
+    unmet_penalty: float | None = None
+    solver: str | None = None
+    time_limit_s: float | None = None
+
+
+@dataclass
+class Inputs:
+    """Validated tables: every schema column present (blank = None), plus ROW."""
+
+    path: Path
+    sha256: str
+    tables: dict[str, pd.DataFrame]
+    periods: list[str]
+    settings: Settings
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __getitem__(self, sheet: str) -> pd.DataFrame:
+        return self.tables[sheet]
+
+
+def period_sort_key(label: str):
+    """Numbers numerically, dates by date, text alphabetically (SPEC §1 Periods)."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        pass
+    try:
+        return (1, dt.date.fromisoformat(label[:10]).toordinal(), label)
+    except ValueError:
+        return (2, 0.0, label)
+
+
+def _full_frame(raw: RawWorkbook, name: str) -> pd.DataFrame:
+    sheet = schema.SHEETS[name]
+    columns = [ROW] + [c.name for c in sheet.columns]
+    table = raw.tables.get(name)
+    frame = table.frame.copy() if table is not None else pd.DataFrame(columns=[ROW])
+    for col in columns:
+        if col not in frame.columns:
+            frame[col] = None
+    return frame[columns].astype(object).where(frame[columns].notna(), None)
+
+
+class _Checker:
+    """Collects problems; each check method reads the frames and reports cells."""
+
+    def __init__(self, raw: RawWorkbook, frames: dict[str, pd.DataFrame]):
+        self.raw, self.frames, self.problems = raw, frames, []
+
+    def table(self, name: str) -> Table:
+        table = self.raw.tables.get(name)
+        if table is None:  # report against the schema name when the sheet is absent
+            sheet = schema.SHEETS[name]
+            table = Table(sheet, sheet.name, pd.DataFrame(), {}, {})
+        return table
+
+    def add(self, name: str, message: str, row=None, column=None, value=None, severity=ERROR):
+        self.problems.append(self.table(name).problem(message, row, column, value, severity))
+
+    def duplicates(self, name: str, key: tuple[str, ...], what: str):
+        frame = self.frames[name]
+        if frame.empty:
+            return
+        keys = frame[list(key)].astype(str)
+        dup = keys.duplicated(keep="first")
+        for idx in frame.index[dup]:
+            first = frame.loc[keys.index[(keys == keys.loc[idx]).all(axis=1)][0], ROW]
+            self.add(name, f"the same {what} as row {first}; merge the two rows or delete one",
+                     frame.at[idx, ROW], key[0], frame.at[idx, key[0]])
+
+    def unknown(self, name: str, column: str, known: set, what: str):
+        frame = self.frames[name]
+        for row, value in zip(frame[ROW], frame[column]):
+            if value is not None and value not in known:
+                self.add(name, f"unknown {what} {value!r}; define it first or fix the spelling",
+                         row, column, value)
+
+    def one_country(self, name: str, id_col: str, what: str):
+        frame = self.frames[name]
+        seen: dict[str, tuple[str, int]] = {}
+        for row, node, country in zip(frame[ROW], frame[id_col], frame["country"]):
+            if node is None or country is None:
+                continue
+            if node in seen and seen[node][0] != country:
+                self.add(name, f"{what} {node!r} has country {seen[node][0]!r} in row "
+                               f"{seen[node][1]}; a node has one country", row, "country", country)
+            seen.setdefault(node, (country, row))
+
+
+def _settings(check: _Checker) -> Settings:
+    settings = Settings()
+    frame = check.frames["Settings"]
+    for row, name, value in zip(frame[ROW], frame["setting"], frame["value"]):
+        if name is None:
+            continue
+        typed, error = coerce(value, schema.SETTINGS[name])
+        if error:
+            check.add("Settings", f"{name}: {error}", row, "value", value)
+        elif typed is not None:
+            setattr(settings, name, typed)
+    return settings
+
+
+def _periods(check: _Checker) -> list[str]:
+    listed = [p for p in check.frames["Periods"]["period"] if p is not None]
+    if "Periods" in check.raw.tables and listed:
+        check.duplicates("Periods", ("period",), "period")
+        known = set(listed)
+        for name in ("Suppliers", "Demand"):
+            check.unknown(name, "period", known, "period (not on the Periods sheet)")
+        return list(dict.fromkeys(listed))
+    return sorted({p for p in check.frames["Demand"]["period"] if p is not None},
+                  key=period_sort_key)
+
+
+def _check_nodes(check: _Checker):
+    f = check.frames
+    kinds = {
+        "supplier": ("Suppliers", "supplier"), "site": ("Sites", "site"),
+        "customer": ("Demand", "customer"), "stockpile": ("Stockpiles", "stockpile"),
+    }
+    owner: dict[str, str] = {}
+    for kind, (name, col) in kinds.items():
+        frame = f[name]
+        for row, node in zip(frame[ROW], frame[col]):
+            if node is None:
+                continue
+            other = owner.setdefault(node, kind)
+            if other != kind:
+                check.add(name, f"id {node!r} is already used by a {other}; node ids must be "
+                                f"unique across suppliers, sites, customers and stockpiles",
+                          row, col, node)
+    check.one_country("Suppliers", "supplier", "supplier")
+    check.one_country("Demand", "customer", "customer")
+    check.duplicates("Sites", ("site",), "site")
+    check.duplicates("Stockpiles", ("stockpile",), "stockpile")
+    check.duplicates("Suppliers", ("supplier", "material", "period"),
+                     "(supplier, material, period)")
+    check.duplicates("Demand", ("customer", "material", "period"), "(customer, material, period)")
+    return set(owner)
+
+
+def _check_suppliers(check: _Checker):
+    frame = check.frames["Suppliers"]
+    for row, lo, hi in zip(frame[ROW], frame["min_t"], frame["capacity_t"]):
+        if lo is not None and hi is not None and lo > hi:
+            check.add("Suppliers", f"min_t {lo:g} is above capacity_t {hi:g}", row, "min_t", lo)
+
+
+def _check_processes(check: _Checker):
+    frame = check.frames["Processes"]
+    check.unknown("Processes", "site", set(check.frames["Sites"]["site"]), "site (not on Sites)")
+    for row, value in zip(frame[ROW], frame["yield"]):
+        if value is not None and value <= 0:
+            check.add("Processes", "yield must be above 0 (t of output per t of input)",
+                      row, "yield", value)
+    named = frame[frame["process"].notna()]
+    for (site, process), rows in named.groupby(["site", "process"], sort=False):
+        first = rows.iloc[0]
+        for col in ("input_material", "cost_per_t", "capacity_t"):
+            for _, other in rows.iloc[1:].iterrows():
+                if other[col] != first[col]:
+                    check.add("Processes", f"process {process!r} at {site!r} has {col} "
+                                           f"{first[col]!r} in row {first[ROW]}; rows of one "
+                                           f"process must agree", other[ROW], col, other[col])
+    dup = named.duplicated(["site", "process", "output_material"])
+    for _, r in named[dup].iterrows():
+        check.add("Processes", f"process {r['process']!r} at {r['site']!r} lists output "
+                               f"{r['output_material']!r} twice", r[ROW], "output_material",
+                  r["output_material"])
+
+
+def _check_stockpiles(check: _Checker):
+    frame = check.frames["Stockpiles"]
+    for _, r in frame.iterrows():
+        cap = r["capacity_t"]
+        for col in ("initial_t", "min_level_t"):
+            if cap is not None and r[col] is not None and r[col] > cap:
+                check.add("Stockpiles", f"{col} {r[col]:g} is above capacity_t {cap:g}",
+                          r[ROW], col, r[col])
+
+
+def _check_lanes(check: _Checker, nodes: set[str]):
+    check.unknown("Lanes", "from", nodes, "node")
+    check.unknown("Lanes", "to", nodes, "node")
+    check.duplicates("Lanes", ("from", "to", "material"), "(from, to, material) lane")
+    check.duplicates("Freight", ("from_country", "to_country", "material"),
+                     "(from_country, to_country, material) freight")
+
+
+def _check_sources(check: _Checker):
+    f = check.frames
+    sources = (set(f["Suppliers"]["material"]) | set(f["Processes"]["output_material"])
+               | set(f["Stockpiles"]["material"]))
+    for row, material in zip(f["Demand"][ROW], f["Demand"]["material"]):
+        if material is not None and material not in sources:
+            check.add("Demand", f"no supplier, process or stockpile provides {material!r}; "
+                                f"add a source or fix the spelling", row, "material", material)
+
+
+def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
+    frames = {name: _full_frame(raw, name) for name in schema.SHEETS}
+    check = _Checker(raw, frames)
+    check.problems = problems
+    settings = _settings(check)
+    periods = _periods(check)
+    nodes = _check_nodes(check)
+    _check_suppliers(check)
+    _check_processes(check)
+    _check_stockpiles(check)
+    _check_lanes(check, nodes)
+    _check_sources(check)
+    if not periods and not any(p.severity == ERROR for p in problems):
+        check.add("Demand", "no periods: add Demand rows (or a Periods sheet)")
+    if any(p.severity == ERROR for p in problems):
+        raise InputError(problems)
+    return Inputs(raw.path, raw.sha256, frames, periods, settings,
+                  [p for p in problems if p.severity == WARNING])
+
+
+def load(path: Path) -> Inputs:
+    raw, problems = read_workbook(Path(path))
+    return validate(raw, problems)

@@ -1,0 +1,294 @@
+"""Read the input workbook into typed tables (SPEC §1).
+
+Each sheet becomes a `Table`: a DataFrame with the schema's column names, cells
+coerced to the column's kind, plus the Excel row number of every record, so
+that every later check can point at the cell. Cells that cannot be coerced are
+reported as problems and left blank in the frame.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from . import schema
+from .errors import ERROR, WARNING, InputError, OutputError, Problem
+
+ROW = "row"  # column holding the Excel row number of each record
+
+
+@dataclass
+class Table:
+    sheet: schema.Sheet
+    title: str                  # the sheet's name as typed in the file
+    frame: pd.DataFrame         # schema columns present in the file, plus ROW
+    headers: dict[str, str]     # schema column -> header text as typed
+    letters: dict[str, str]     # schema column -> column letter
+
+    def problem(self, message: str, row: int | None = None, column: str | None = None,
+                value: object = None, severity: str = ERROR) -> Problem:
+        return Problem(severity, message, self.title, row,
+                       self.headers.get(column, column) if column else None,
+                       self.letters.get(column) if column else None, value)
+
+    def has(self, column: str) -> bool:
+        return column in self.frame.columns
+
+
+@dataclass
+class RawWorkbook:
+    path: Path
+    sha256: str
+    tables: dict[str, Table]    # schema sheet name -> table (only sheets present in the file)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _number_label(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def as_label(value: object) -> str | None:
+    """Text of an id/period cell: numbers without a trailing .0, dates as ISO dates."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else _number_label(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
+    """(typed value, error sentence or None). Blank cells give (None, None)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    kind = column.kind
+    if kind in (schema.ID, schema.TEXT, schema.PERIOD):
+        return as_label(value), None
+    if kind == schema.FLAG:
+        text = as_label(value).lower()
+        if text in ("yes", "y", "true", "1"):
+            return True, None
+        if text in ("no", "n", "false", "0"):
+            return False, None
+        return None, "write yes or no"
+    if kind == schema.CHOICE:
+        text = as_label(value).lower()
+        if text in column.choices:
+            return text, None
+        return None, "write one of: " + ", ".join(column.choices)
+    # numeric kinds
+    percent = False
+    if isinstance(value, bool):
+        return None, "write a number, not TRUE/FALSE"
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return None, "write a number, not a date (check the cell's format)"
+    if isinstance(value, str):
+        text = value.strip()
+        if kind == schema.SHARE and text.endswith("%"):
+            text, percent = text[:-1].strip(), True
+        if not _NUMBER_TEXT.match(text):
+            return None, ("write a plain number (no thousands separators, units or words"
+                          + (", e.g. 0.65 or 65%" if kind == schema.SHARE else "")
+                          + "); leave the cell blank where blank is allowed")
+        number = float(text) / (100 if percent else 1)
+    else:
+        number = float(value)
+    if not math.isfinite(number):
+        return None, "write a finite number; leave the cell blank for unlimited"
+    if kind in (schema.NUMBER, schema.SHARE) and number < 0:
+        return None, "must not be negative"
+    if kind == schema.SHARE and number > 1:
+        return None, "a share is a fraction between 0 and 1 (write 0.65 or 65%)"
+    return number + 0.0, None
+
+
+def _header_row(rows: list[tuple]) -> int | None:
+    for i, row in enumerate(rows):
+        if any(as_label(v) for v in row):
+            return i
+    return None
+
+
+def read_table(ws, sheet: schema.Sheet, problems: list[Problem]) -> Table:
+    rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    table = Table(sheet, ws.title, pd.DataFrame(columns=[ROW]), {}, {})
+    head = _header_row(rows)
+    if head is None:
+        problems.append(table.problem("the sheet is empty", severity=WARNING))
+        return table
+    wanted = {schema.normalise(c.name): c for c in sheet.columns}
+    positions: dict[str, int] = {}
+    for idx, label in enumerate(rows[head]):
+        text = as_label(label)
+        if text is None:
+            continue
+        col = wanted.get(schema.normalise(text))
+        letter = get_column_letter(idx + 1)
+        if col is None:
+            problems.append(Problem(WARNING, "unknown column, ignored by the planner",
+                                    ws.title, head + 1, text, letter))
+        elif col.name in positions:
+            problems.append(Problem(ERROR, f"column {col.name} appears twice; keep one",
+                                    ws.title, head + 1, text, letter))
+        else:
+            positions[col.name] = idx
+            table.headers[col.name] = text
+            table.letters[col.name] = letter
+    for col in sheet.columns:
+        if col.required and col.name not in positions:
+            problems.append(table.problem(f"required column {col.name} is missing; add a "
+                                          f"header cell named {col.name}", row=head + 1))
+    records = []
+    for offset, row in enumerate(rows[head + 1:], start=head + 2):
+        if not any(as_label(v) for v in row):
+            continue  # fully empty rows are ignored (SPEC §1)
+        record: dict[str, object] = {ROW: offset}
+        for name, idx in positions.items():
+            col = sheet.column(name)
+            raw = row[idx] if idx < len(row) else None
+            value, error = coerce(raw, col)
+            if error:
+                problems.append(table.problem(error, offset, name, raw))
+            elif value is None and not col.blank_ok:
+                problems.append(table.problem(f"{name} must not be blank", offset, name))
+            record[name] = value
+        records.append(record)
+    columns = [ROW] + [c.name for c in sheet.columns if c.name in positions]
+    table.frame = pd.DataFrame.from_records(records, columns=columns).astype(object)
+    table.frame[ROW] = table.frame[ROW].astype(int)
+    if not records:
+        problems.append(table.problem("the sheet has a header but no rows", severity=WARNING))
+    return table
+
+
+def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
+    """Read every known sheet. Raises InputError only when the file cannot be opened at all."""
+    path = Path(path)
+    problems: list[Problem] = []
+    if not path.is_file():
+        raise InputError([Problem(ERROR, f"no such file: {path}")])
+    try:
+        digest = sha256_of(path)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # the parsers raise many kinds (PITFALLS #17)
+        raise InputError([Problem(ERROR, f"could not read {path.name} as an .xlsx workbook "
+                                         f"({type(exc).__name__}); save it from Excel as "
+                                         f"'Excel Workbook (.xlsx)' and try again")]) from exc
+    tables: dict[str, Table] = {}
+    try:
+        by_key = {schema.normalise(s.name): s for s in schema.SHEETS.values()}
+        for title in wb.sheetnames:
+            sheet = by_key.get(schema.normalise(title))
+            if sheet is None:
+                problems.append(Problem(WARNING, "unknown sheet, ignored by the planner", title))
+            elif sheet.name in tables:
+                problems.append(Problem(ERROR, f"a second sheet matching {sheet.name}; keep one",
+                                        title))
+            else:
+                tables[sheet.name] = read_table(wb[title], sheet, problems)
+    finally:
+        wb.close()
+    for sheet in schema.SHEETS.values():
+        if sheet.required and sheet.name not in tables:
+            problems.append(Problem(ERROR, f"required sheet {sheet.name} is missing; add a sheet "
+                                           f"named {sheet.name}", sheet.name))
+    return RawWorkbook(path, digest, tables), problems
+
+
+# Writing the plan ---------------------------------------------------------------------------
+_FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_value(value: object) -> object:
+    """Numbers stay numbers; NaN/inf never reach the file silently (PITFALLS #7)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "unlimited" if value > 0 else "-unlimited"
+        return float(value) + 0.0
+    return str(value)
+
+
+def _write_sheet(ws, note: str | None, frame: pd.DataFrame) -> None:
+    if note:
+        ws.append([note])
+        ws.cell(row=1, column=1).font = Font(italic=True)
+    ws.append(list(frame.columns))
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True)
+    for record in frame.itertuples(index=False, name=None):
+        ws.append([_cell_value(v) for v in record])
+    # User text that looks like a formula is written as text, never evaluated (PITFALLS #6).
+    for row in ws.iter_rows(min_row=header_row):
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+                cell.quotePrefix = True
+            elif isinstance(cell.value, str) and cell.value.startswith(_FORMULA_LEADERS):
+                cell.quotePrefix = True
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    for idx, name in enumerate(frame.columns, start=1):
+        width = max([len(str(name))] + [len(str(v)) for v in frame.iloc[:200, idx - 1]])
+        ws.column_dimensions[get_column_letter(idx)].width = min(max(10, width + 2), 50)
+
+
+def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]]) -> None:
+    """Write the plan atomically: a temporary file in the target folder renamed into place,
+    so the target is complete or untouched (PITFALLS #14, #15)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, (note, frame) in sheets.items():
+        _write_sheet(wb.create_sheet(title), note, frame)
+    fd, tmp = tempfile.mkstemp(prefix=".~planner-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        raise OutputError(f"cannot write {path}: permission denied. If the file is open in "
+                          f"Excel, close it and run again") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
