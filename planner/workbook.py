@@ -272,14 +272,15 @@ def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]]) -
     """Write the plan atomically: a temporary file in the target folder renamed into place,
     so the target is complete or untouched (PITFALLS #14, #15)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for title, (note, frame) in sheets.items():
         _write_sheet(wb.create_sheet(title), note, frame)
-    fd, tmp = tempfile.mkstemp(prefix=".~planner-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".~planner-", suffix=".xlsx", dir=path.parent)
+        os.close(fd)
         wb.save(tmp)
         mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else 0o644
         os.chmod(tmp, mode)
@@ -290,5 +291,5 @@ def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]]) -
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
