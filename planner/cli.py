@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from . import __version__
 from .errors import WARNING, InputError, OutputError, Problem
@@ -27,6 +28,29 @@ def _print_problems(problems: list[Problem]) -> None:
     if errors:
         click.echo(f"{len(errors)} error(s), {len(warnings)} warning(s): fix the errors "
                    f"and run again.", err=True)
+
+
+def _print_binding_rules(result, top: int = 10) -> None:
+    """The binding rules of each scenario with their shadow prices, most expensive first."""
+    for report in result.reports:
+        limits = report.tables.get("Limits")
+        if limits is None or limits.empty:
+            continue
+        binding = limits[limits["binds"] == "yes"]
+        binding = binding.reindex(binding["shadow_price"].abs().sort_values(
+            ascending=False, kind="stable").index)
+        if binding.empty:
+            continue
+        currency = result.inputs.settings.currency
+        click.echo(f"binding rules in {report.name} (cost change per t of the bound):")
+        for row in binding.head(top).itertuples(index=False):
+            scope = ", ".join(str(v) for v in (row.material, row.period, row.customer,
+                                                row.member) if pd.notna(v))
+            point = ("" if row.type != "limit" else
+                     f"; 1 percentage point = {row.value_of_1pt:,.2f} {currency}")
+            click.echo(f"  {row.rule} [{scope}]: {row.shadow_price:,.2f} {currency}/t{point}")
+        if len(binding) > top:
+            click.echo(f"  ... and {len(binding) - top} more in the Limits sheet")
 
 
 class _Guard:
@@ -107,6 +131,7 @@ def run(input_path: Path, output: Path | None, solver, time_limit, quiet, verbos
                            + (f"total cost {cost:,.2f} {inputs.settings.currency}"
                               if cost is not None else report.message)
                            + f"  ({info['model_s'] + info['solve_s']:.2f} s)")
+            _print_binding_rules(result)
             click.echo(f"plan written to {output}")
         if not result.all_optimal:
             for report in result.reports:

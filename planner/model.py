@@ -8,105 +8,14 @@ user id (PITFALLS #12); the family tables map indices back to ids.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pulp
 
+from .lp import EQ, GE, LE, LinearModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER, Network
-
-pulp.set_v4_migration_warnings(False)  # the warning per LpVariable doubles creation time
-
-LE, GE, EQ = "<=", ">=", "="
-_PULP_SENSE = {LE: pulp.LpConstraintLE, GE: pulp.LpConstraintGE, EQ: pulp.LpConstraintEQ}
-
-
-@dataclass
-class Family:
-    """A block of constraints of one kind; `keys` describes each row in order."""
-
-    name: str
-    keys: pd.DataFrame
-    start: int
-    sense: str
-
-
-@dataclass
-class LinearModel:
-    """Columns, rows and terms of an LP, mirrored into a PuLP problem by `to_pulp`."""
-
-    name: str = "planner"
-    lower: list[np.ndarray] = field(default_factory=list)
-    upper: list[np.ndarray] = field(default_factory=list)
-    cost: list[np.ndarray] = field(default_factory=list)
-    blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
-    families: dict[str, Family] = field(default_factory=dict)
-    _rows: list[np.ndarray] = field(default_factory=list)
-    _cols: list[np.ndarray] = field(default_factory=list)
-    _coefs: list[np.ndarray] = field(default_factory=list)
-    _rhs: list[np.ndarray] = field(default_factory=list)
-    _sense: list[str] = field(default_factory=list)
-    n_cols: int = 0
-    n_rows: int = 0
-
-    def add_columns(self, block: str, n: int, lower, upper, cost) -> np.ndarray:
-        """Add n columns; `upper` may hold NaN for no bound. Returns their indices."""
-        idx = np.arange(self.n_cols, self.n_cols + n)
-        self.blocks[block] = (self.n_cols, n)
-        self.lower.append(np.broadcast_to(np.asarray(lower, float), n).copy())
-        upper = np.broadcast_to(np.asarray(upper, float), n).copy()
-        self.upper.append(np.where(np.isnan(upper), np.inf, upper))
-        self.cost.append(np.broadcast_to(np.asarray(cost, float), n).copy())
-        self.n_cols += n
-        return idx
-
-    def columns(self, block: str) -> np.ndarray:
-        start, n = self.blocks[block]
-        return np.arange(start, start + n)
-
-    def add_rows(self, family: str, keys: pd.DataFrame, sense: str, rhs,
-                 rows: np.ndarray, cols: np.ndarray, coefs) -> None:
-        """Rows `keys` (one per constraint) with terms (local row, column, coefficient)."""
-        n = len(keys)
-        self.families[family] = Family(family, keys.reset_index(drop=True), self.n_rows, sense)
-        self._rhs.append(np.broadcast_to(np.asarray(rhs, float), n).copy())
-        self._sense.extend([sense] * n)
-        self._rows.append(np.asarray(rows, np.int64) + self.n_rows)
-        self._cols.append(np.asarray(cols, np.int64))
-        self._coefs.append(np.broadcast_to(np.asarray(coefs, float), len(rows)).copy())
-        self.n_rows += n
-
-    # Whole-model arrays ---------------------------------------------------------------
-    def arrays(self):
-        """(rows, cols, coefs, rhs, sense, lower, upper, cost) as flat arrays."""
-        cat = (lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype))
-        return (cat(self._rows, np.int64), cat(self._cols, np.int64), cat(self._coefs, float),
-                cat(self._rhs, float), np.array(self._sense, dtype=object),
-                cat(self.lower, float), cat(self.upper, float), cat(self.cost, float))
-
-    def to_pulp(self) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpConstraint]]:
-        rows, cols, coefs, rhs, sense, lower, upper, cost = self.arrays()
-        prob = pulp.LpProblem(self.name, pulp.LpMinimize)
-        variables = [pulp.LpVariable(f"x{j}", lb, None if np.isinf(ub) else ub)
-                     for j, lb, ub in zip(range(self.n_cols), lower.tolist(), upper.tolist())]
-        nz = np.flatnonzero(cost)
-        prob.setObjective(pulp.LpAffineExpression(
-            [(variables[j], c) for j, c in zip(nz.tolist(), cost[nz].tolist())]))
-        prob.addVariables(variables)
-        order = np.argsort(rows, kind="stable")
-        rows, cols, coefs = rows[order], cols[order], coefs[order]
-        bounds = np.searchsorted(rows, np.arange(self.n_rows + 1))
-        cols_l, coefs_l = cols.tolist(), coefs.tolist()
-        constraints = {}
-        for i in range(self.n_rows):
-            a, b = bounds[i], bounds[i + 1]
-            expr = pulp.LpAffineExpression(
-                [(variables[j], c) for j, c in zip(cols_l[a:b], coefs_l[a:b])])
-            constraints[f"c{i}"] = pulp.LpConstraint(expr, _PULP_SENSE[sense[i]], f"c{i}",
-                                                     float(rhs[i]))
-        prob.extend(constraints)
-        return prob, variables, list(constraints.values())
+from .rules import Matcher, add_limits, add_restrictions
 
 
 def _join(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -229,4 +138,10 @@ def build_model(net: Network) -> SourcingModel:
         flows["material"].to_numpy(object)[i] == caps["material"].to_numpy(object)[r])
     lp.add_rows("lane_cap", caps, LE, caps["max_t"].to_numpy(float), r[same],
                 f_col[i[same]], 1.0)
+
+    add_limits(lp, flows, f_col, net.limits, net.groups)
+    add_restrictions(lp, flows, f_col, net.restrictions, Matcher(
+        set(net.nodes["node"]),
+        {g: set(c) for g, c in net.groups.groupby("group")["country"]}))
     return SourcingModel(lp, net, activity, unmet, levels)
+

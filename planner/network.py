@@ -18,6 +18,14 @@ from .workbook import ROW
 SUPPLIER, SITE, CUSTOMER, STOCKPILE = "supplier", "site", "customer", "stockpile"
 
 
+def applies(scenarios: object, scenario: str) -> bool:
+    """A rule's `scenario` cell: blank = every scenario, else names separated by `;`."""
+    if scenarios is None:
+        return True
+    names = {s.strip().lower() for s in str(scenarios).split(";") if s.strip()}
+    return not names or scenario.lower() in names
+
+
 @dataclass
 class Network:
     periods: list[str]
@@ -30,6 +38,9 @@ class Network:
     stockpiles: pd.DataFrame  # stockpile, country, material, initial_t, ... (blanks filled)
     flows: pd.DataFrame       # one row per flow variable, see build_flows
     lane_caps: pd.DataFrame   # lane (Lanes row), from, to, material, max_t
+    limits: pd.DataFrame      # Limits rows that apply in this scenario
+    restrictions: pd.DataFrame  # Restrictions rows that apply in this scenario
+    groups: pd.DataFrame      # group, country
 
 
 def _offers(inputs: Inputs) -> pd.DataFrame:
@@ -172,7 +183,12 @@ def _lane_caps(inputs: Inputs) -> pd.DataFrame:
     return caps[[ROW, "from", "to", "material", "max_t"]].rename(columns={ROW: "lane"})
 
 
-def build_network(inputs: Inputs) -> Network:
+def _in_scenario(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    keep = np.array([applies(cell, scenario) for cell in frame["scenario"]], dtype=bool)
+    return frame.loc[keep].drop(columns=[ROW, "scenario"]).reset_index(drop=True)
+
+
+def build_network(inputs: Inputs, scenario: str = "base") -> Network:
     offers = _offers(inputs)
     processes, outputs = _processes(inputs)
     stockpiles = inputs["Stockpiles"].copy()
@@ -186,4 +202,7 @@ def build_network(inputs: Inputs) -> Network:
     demand["unmet_penalty"] = demand["unmet_penalty"].where(demand["unmet_penalty"].notna(),
                                                             default)
     return Network(inputs.periods, nodes, offers, processes, outputs, inputs["Sites"].copy(),
-                   demand.drop(columns=[ROW]), stockpiles, flows, _lane_caps(inputs))
+                   demand.drop(columns=[ROW]), stockpiles, flows, _lane_caps(inputs),
+                   _in_scenario(inputs["Limits"], scenario),
+                   _in_scenario(inputs["Restrictions"], scenario),
+                   inputs["Groups"][["group", "country"]].drop_duplicates())

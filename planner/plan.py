@@ -17,8 +17,8 @@ import pulp
 from . import __version__
 from .model import build_model
 from .network import build_network
-from .report import (FLOW_COLUMNS, SUMMARY_COLUMNS, UNMET_COLUMNS, UTILIZATION_COLUMNS,
-                     ScenarioReport, scenario_report)
+from .report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS, SUMMARY_COLUMNS, UNMET_COLUMNS,
+                     UTILIZATION_COLUMNS, ScenarioReport, scenario_report)
 from .solve import solve
 from .validate import Inputs
 
@@ -91,6 +91,16 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
         "Flows": ("Tonnes shipped per period on each arc (flows above 1e-6 t). "
                   f"freight_cost and purchase_cost are totals in {currency}.",
                   stacked("Flows", FLOW_COLUMNS)),
+        "Mix": ("Share of each country per stage (supply = sold by suppliers and released by "
+                "stockpiles; processing = shipped out of sites; delivery = received by "
+                "customers, by shipping country) and the stage's HHI (0-10,000).",
+                stacked("Mix", MIX_COLUMNS)),
+        "Limits": ("Every rule instance (Limits, Restrictions, lane caps). shadow_price = change "
+                   f"in total cost ({currency}) per t added to the rule's right-hand side "
+                   "(member tonnes for share rules, max_t for quotas and lanes): <= 0 for max "
+                   "rules, >= 0 for min rules. value_of_1pt = cost saved if a share bound were "
+                   "loosened by one percentage point, |shadow_price| x stage volume x 0.01 "
+                   "(first-order estimate).", stacked("Limits", LIMIT_COLUMNS)),
         "Unmet": ("Demand left undelivered, t, and its penalty cost.",
                   stacked("Unmet", UNMET_COLUMNS)),
         "Utilization": ("Used versus capacity per period: supplier sales, site and process "

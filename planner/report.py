@@ -12,6 +12,7 @@ import pandas as pd
 
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
+from .rules import STAGE_FLOWS
 from .solve import Solution
 
 TOL = 1e-6  # tonnes or money below this are reported as 0
@@ -24,6 +25,11 @@ FLOW_COLUMNS = ["scenario", "period", "material", "from", "from_kind", "from_cou
                 "unit_cost", "purchase_cost"]
 UNMET_COLUMNS = ["scenario", "customer", "country", "material", "period", "demand_t",
                  "delivered_t", "unmet_t", "unmet_penalty", "unmet_cost"]
+LIMIT_COLUMNS = ["scenario", "rule", "type", "stage", "by", "material", "period", "customer",
+                 "member", "volume_t", "stage_volume_t", "share", "bound", "sense", "binds",
+                 "shadow_price", "value_of_1pt"]
+MIX_COLUMNS = ["scenario", "period", "material", "stage", "country", "quantity_t", "share",
+               "stage_total_t", "hhi"]
 UTILIZATION_COLUMNS = ["scenario", "period", "kind", "id", "material", "used_t", "capacity_t",
                        "utilization"]
 
@@ -98,6 +104,8 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
         "Flows": flow_table,
         "Unmet": unmet_table,
         "Utilization": _utilization(name, sm, qty, z, level),
+        "Limits": _limits(name, sm, sol),
+        "Mix": _mix(name, flows.assign(quantity_t=qty)),
     })
 
 
@@ -147,3 +155,71 @@ def _utilization(name: str, sm: SourcingModel, qty: np.ndarray, z: np.ndarray,
     table["utilization"] = _ratio(table["used_t"].to_numpy(float), cap)
     table.insert(0, "scenario", name)
     return table[UTILIZATION_COLUMNS]
+
+
+def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
+    """Every rule instance: level, bound, whether it binds, shadow price (d cost / d rhs)."""
+    lp = sm.lp
+    activity, _ = lp.row_activity(sol.values)
+    parts = []
+    for family in ("share_max", "share_min", "restriction", "lane_cap"):
+        if family not in lp.families:
+            continue
+        rows = lp.rows_of(family)
+        keys = lp.families[family].keys
+        dual = clean(sol.duals[rows])
+        level = activity[rows]
+        if family.startswith("share"):
+            stage = sol.values[keys["volume_col"].to_numpy()]
+            bound = keys["bound"].to_numpy(float)
+            volume = level + bound * stage
+            table = keys.assign(type="limit", sense=family[6:], stage_volume_t=clean(stage),
+                                volume_t=clean(volume), share=_ratio(volume, stage),
+                                value_of_1pt=clean(np.abs(dual) * stage * 0.01))
+            at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage), stage > TOL
+        else:
+            if family == "lane_cap":
+                keys = keys.assign(rule="lane " + keys["from"] + " -> " + keys["to"],
+                                   type="lane", bound=keys["max_t"], sense="max")
+            bound = keys["bound"].to_numpy(float)
+            table = keys.assign(volume_t=clean(level))
+            at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
+            busy = level > TOL
+        # A rule binds when it is at its bound and either carries volume or costs money.
+        table = table.assign(scenario=name, shadow_price=dual,
+                             binds=np.where(at_bound & (busy | (dual != 0)), "yes", "no"))
+        parts.append(table.reindex(columns=LIMIT_COLUMNS))
+    if not parts:
+        return pd.DataFrame(columns=LIMIT_COLUMNS)
+    table = pd.concat(parts, ignore_index=True)
+    order = {p: i for i, p in enumerate(sm.network.periods)}
+    table["_p"] = table["period"].map(order).fillna(-1)
+    table["_cost"] = -table["shadow_price"].abs()
+    return (table.sort_values(["_cost", "rule", "_p", "material", "customer", "member"],
+                              kind="stable", na_position="first")
+            .drop(columns=["_p", "_cost"]).reset_index(drop=True))
+
+
+def _mix(name: str, flows: pd.DataFrame) -> pd.DataFrame:
+    """Each country's tonnes and share per (period, material, stage), and the stage's HHI."""
+    moved = flows[flows["quantity_t"] > 0]
+    parts = [moved[test(moved)].assign(stage=stage) for stage, test in STAGE_FLOWS.items()]
+    staged = pd.concat(parts, ignore_index=True)
+    if staged.empty:
+        return pd.DataFrame(columns=MIX_COLUMNS)
+    keys = ["period", "material", "stage"]
+    mix = (staged.groupby(keys + ["from_country"], sort=False)["quantity_t"].sum()
+           .rename("quantity_t").reset_index().rename(columns={"from_country": "country"}))
+    mix["stage_total_t"] = mix.groupby(keys)["quantity_t"].transform("sum")
+    share = mix["quantity_t"] / mix["stage_total_t"]
+    mix["hhi"] = clean((share * 100) ** 2).astype(float)
+    mix["hhi"] = clean(mix.groupby(keys)["hhi"].transform("sum"))
+    mix["share"] = clean(share)
+    mix["quantity_t"] = clean(mix["quantity_t"])
+    mix["stage_total_t"] = clean(mix["stage_total_t"])
+    order = {p: i for i, p in enumerate(flows["period"].drop_duplicates())}
+    stage_order = {s: i for i, s in enumerate(STAGE_FLOWS)}
+    mix = mix.assign(scenario=name, _p=mix["period"].map(order), _s=mix["stage"].map(stage_order))
+    mix = mix.sort_values(["_p", "material", "_s", "quantity_t", "country"],
+                          ascending=[True, True, True, False, True])
+    return mix[MIX_COLUMNS].reset_index(drop=True)

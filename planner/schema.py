@@ -140,6 +140,42 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("group", ID, "Group name (must not also be a country)."),
         _c("country", ID, "Member country."),
     )),
+    Sheet("Limits", "Diversification rules: bounds on a member's share of a stage's volume.",
+          key=("rule",), columns=(
+        _c("rule", ID, "Name shown in reports (unique)."),
+        _c("material", ID, "The material; blank = each material of that stage separately.",
+           **_OPT),
+        _c("stage", CHOICE, "`supply` (sold by suppliers and released by stockpiles), "
+                            "`processing` (shipped out of sites) or `delivery` (received by "
+                            "customers, counted by the node that ships it).",
+           choices=("supply", "processing", "delivery")),
+        _c("by", CHOICE, "`country`, `group` or `node`.", choices=("country", "group", "node")),
+        _c("member", ID, "One country, group or node id; blank = each member separately.",
+           **_OPT),
+        _c("customer", ID, "Delivery stage only: blank = all customers together, an id = that "
+                           "customer, `each` = every customer separately.", **_OPT),
+        _c("period", PERIOD, "Blank = each period separately; `all` = the whole horizon summed; "
+                             "a label = that period only.", **_OPT),
+        _c("min_share", SHARE, "Least share of the stage volume for the member (needs a member).",
+           **_OPT),
+        _c("max_share", SHARE, "Most share of the stage volume for the member.", **_OPT),
+        _c("scenario", TEXT, "Scenarios (separated by ;) in which the rule applies; "
+                             "blank = all.", **_OPT),
+    )),
+    Sheet("Restrictions", "Trade rules: exclusions, export bans and quotas.", key=("rule",),
+          columns=(
+        _c("rule", ID, "Name shown in reports (unique)."),
+        _c("type", CHOICE, "`exclude`: suppliers, sites and stockpiles matching `from` may not "
+                           "ship or receive the material; `ban`: no flow from `from` to `to` "
+                           "across a border; `quota`: such flow is at most max_t per period.",
+           choices=("exclude", "ban", "quota")),
+        _c("material", ID, "Blank = all materials.", **_OPT),
+        _c("from", ID, "A country, group or node id; blank = anything.", **_OPT),
+        _c("to", ID, "A country, group or node id; blank = anything.", **_OPT),
+        _c("max_t", NUMBER, "The quota per period, t (type quota only).", **_OPT),
+        _c("period", PERIOD, "Blank = every period; a label = that period only.", **_OPT),
+        _c("scenario", TEXT, "As in Limits.", **_OPT),
+    )),
     Sheet("Settings", "Run settings: two columns, setting and value.", key=("setting",), columns=(
         _c("setting", CHOICE, "Setting name.",
            choices=("currency", "unmet_penalty", "solver", "time_limit_s")),

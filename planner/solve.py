@@ -17,7 +17,7 @@ from enum import Enum
 import numpy as np
 import pulp
 
-from .model import EQ, GE, LE, LinearModel
+from .lp import EQ, GE, LE, LinearModel
 
 SOLVERS = ("highs", "cbc")
 FEASIBILITY_TOL = 1e-6  # relative to the size of each row's terms
@@ -163,12 +163,9 @@ def _status(prob: pulp.LpProblem, time_limited: bool, highs_status=None) -> tupl
 
 def infeasibility(lp: LinearModel, x: np.ndarray) -> float:
     """Largest violation of a row or bound at x, relative to the row's term sizes."""
-    rows, cols, coefs, rhs, sense, lower, upper, _ = lp.arrays()
-    activity = np.zeros(lp.n_rows)
-    scale = np.ones(lp.n_rows)
-    np.add.at(activity, rows, coefs * x[cols])
-    np.add.at(scale, rows, np.abs(coefs * x[cols]))
-    scale = np.maximum(scale, np.abs(rhs))
+    _, _, _, rhs, sense, lower, upper, _ = lp.arrays()
+    activity, size = lp.row_activity(x)
+    scale = np.maximum(np.maximum(size, 1.0), np.abs(rhs))
     gap = activity - rhs
     viol = np.where(sense == LE, np.maximum(gap, 0),
                     np.where(sense == GE, np.maximum(-gap, 0), np.abs(gap))) / scale

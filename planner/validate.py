@@ -220,6 +220,67 @@ def _check_sources(check: _Checker):
                                 f"add a source or fix the spelling", row, "material", material)
 
 
+def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
+    f = check.frames
+    countries = set()
+    for name in ("Suppliers", "Demand", "Sites", "Stockpiles"):
+        countries |= {c for c in f[name]["country"] if c is not None}
+    groups = set(f["Groups"]["group"]) - {None}
+    for row, group in zip(f["Groups"][ROW], f["Groups"]["group"]):
+        if group in countries:
+            check.add("Groups", f"group {group!r} is also a country of a node; rename the group",
+                      row, "group", group)
+    check.duplicates("Groups", ("group", "country"), "(group, country)")
+    customers = set(f["Demand"]["customer"]) - {None}
+    known_periods = set(periods)
+    for name in ("Limits", "Restrictions"):
+        check.duplicates(name, ("rule",), "rule name")
+        for row, period in zip(f[name][ROW], f[name]["period"]):
+            if period is not None and period not in known_periods and not (
+                    name == "Limits" and period.lower() == "all"):
+                check.add(name, f"unknown period {period!r}; use a period label"
+                          + (", all, " if name == "Limits" else "") + " or leave it blank",
+                          row, "period", period)
+    for r in f["Limits"].to_dict("records"):
+        row = r[ROW]
+        if r["min_share"] is None and r["max_share"] is None:
+            check.add("Limits", "give min_share, max_share or both", row, "max_share")
+        if r["min_share"] is not None and r["max_share"] is not None \
+                and r["min_share"] > r["max_share"]:
+            check.add("Limits", f"min_share {r['min_share']:g} is above max_share "
+                                f"{r['max_share']:g}", row, "min_share", r["min_share"])
+        if r["min_share"] is not None and r["member"] is None:
+            check.add("Limits", "min_share needs a member (a floor for each member separately "
+                                "cannot hold for all)", row, "member")
+        if r["customer"] is not None and r["stage"] not in (None, "delivery"):
+            check.add("Limits", "customer applies to the delivery stage only; clear it or set "
+                                "stage to delivery", row, "customer", r["customer"])
+        elif r["customer"] not in (None, "each") and r["customer"] not in customers:
+            check.add("Limits", f"unknown customer {r['customer']!r}; use a Demand customer, "
+                                f"each, or leave it blank", row, "customer", r["customer"])
+        member, by = r["member"], r["by"]
+        if member is not None and by == "group" and member not in groups:
+            check.add("Limits", f"unknown group {member!r}; define it on the Groups sheet",
+                      row, "member", member)
+        elif member is not None and by == "node" and member not in nodes:
+            check.add("Limits", f"unknown node {member!r}", row, "member", member)
+        elif member is not None and by == "country" and member not in countries:
+            check.add("Limits", f"no node is in country {member!r}; the rule matches nothing",
+                      row, "member", member, WARNING)
+    for r in f["Restrictions"].to_dict("records"):
+        row = r[ROW]
+        if r["type"] == "quota" and r["max_t"] is None:
+            check.add("Restrictions", "a quota needs max_t (t per period)", row, "max_t")
+        if r["type"] == "exclude" and r["from"] is None:
+            check.add("Restrictions", "exclude needs from: the supplier, site, stockpile, "
+                                      "country or group to exclude", row, "from")
+        for col in ("from", "to"):
+            spec = r[col]
+            if spec is not None and spec not in nodes | groups | countries:
+                check.add("Restrictions", f"{spec!r} is no node, group or country of a node; "
+                                          f"the rule matches nothing", row, col, spec, WARNING)
+
+
 def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     frames = {name: _full_frame(raw, name) for name in schema.SHEETS}
     check = _Checker(raw, frames)
@@ -232,6 +293,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_stockpiles(check)
     _check_lanes(check, nodes)
     _check_sources(check)
+    _check_rules(check, nodes, periods)
     if not periods and not any(p.severity == ERROR for p in problems):
         check.add("Demand", "no periods: add Demand rows (or a Periods sheet)")
     if any(p.severity == ERROR for p in problems):
