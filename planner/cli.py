@@ -102,15 +102,21 @@ def main():
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="S", help="Stop each solve after S seconds (the scenario then reports "
                                 "time_limit, not a plan).")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Solve only this scenario (repeatable) [default: base and every scenario "
+                   "in the workbook].")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Scenarios solved in parallel [default: number of CPUs].")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--verbose", is_flag=True, help="Show the solver's log.")
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
-def run(input_path: Path, output: Path | None, solver, time_limit, quiet, verbose, debug):
-    """Solve INPUT and write the plan workbook.
+def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jobs, quiet,
+        verbose, debug):
+    """Solve INPUT (base and every scenario) and write the plan workbook.
 
     \b
     Example:
-      planner run inputs/example.xlsx -o outputs/plan.xlsx --solver cbc --time-limit 60
+      planner run inputs/example.xlsx -o outputs/plan.xlsx --scenario base --scenario embargo
     """
     output = output or Path("outputs") / f"{input_path.stem}-plan.xlsx"
     if input_path.exists() and output.exists() and output.resolve() == input_path.resolve():
@@ -122,15 +128,25 @@ def run(input_path: Path, output: Path | None, solver, time_limit, quiet, verbos
         if not quiet:
             for w in inputs.warnings:
                 click.echo(str(w), err=True)
-        result = plan(inputs, solver, time_limit, verbose)
+        known = {n.lower(): n for n in inputs.scenarios}
+        unknown = [n for n in scenarios if n.lower() not in known]
+        if unknown:
+            raise click.UsageError(f"no scenario named {', '.join(map(repr, unknown))}; the "
+                                   f"workbook has: {', '.join(inputs.scenarios)}")
+        chosen = list(dict.fromkeys(known[n.lower()] for n in scenarios)) or None
+        currency = inputs.settings.currency
+
+        def progress(report, info):
+            if not quiet:
+                cost = report.costs.get("total_cost")
+                click.echo(f"{report.name:<16} {report.status:<11} "
+                           + (f"total cost {cost:,.2f} {currency}" if cost is not None
+                              else report.message)
+                           + f"  ({info.get('seconds', 0):.2f} s)")
+
+        result = plan(inputs, solver, time_limit, verbose, chosen, jobs, progress)
         write_plan(output, plan_sheets(result))
         if not quiet:
-            for report, info in zip(result.reports, result.run_info):
-                cost = report.costs.get("total_cost")
-                click.echo(f"{report.name:<12} {report.status:<11} "
-                           + (f"total cost {cost:,.2f} {inputs.settings.currency}"
-                              if cost is not None else report.message)
-                           + f"  ({info['model_s'] + info['solve_s']:.2f} s)")
             _print_binding_rules(result)
             click.echo(f"plan written to {output}")
         if not result.all_optimal:

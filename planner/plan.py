@@ -6,8 +6,12 @@ the plan workbook; reading and writing files is left to the caller.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import platform
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -17,13 +21,12 @@ import pulp
 from . import __version__
 from .model import build_model
 from .network import build_network
-from .report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS, SUMMARY_COLUMNS, UNMET_COLUMNS,
-                     UTILIZATION_COLUMNS, ScenarioReport, scenario_report)
-from .solve import solve
+from .report import (COMPARISON_COLUMNS, FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
+                     SUMMARY_COLUMNS, UNMET_COLUMNS, UTILIZATION_COLUMNS, ScenarioReport,
+                     comparison, scenario_report)
+from .scenarios import scenario_inputs
+from .solve import Status, solve
 from .validate import Inputs
-
-BASE = "base"
-
 
 @dataclass
 class Plan:
@@ -38,12 +41,20 @@ class Plan:
 
 def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | None,
                    verbose: bool = False) -> tuple[ScenarioReport, dict]:
+    """Build, solve and report one scenario; never raises for one scenario's failure, so
+    the other scenarios of a run complete."""
     start = time.perf_counter()
-    sm = build_model(build_network(inputs))
-    network_s = time.perf_counter() - start
-    solution = solve(sm.lp, solver, time_limit, verbose)
-    start = time.perf_counter()
-    report = scenario_report(name, sm, solution)
+    try:
+        sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, name), name))
+        network_s = time.perf_counter() - start
+        solution = solve(sm.lp, solver, time_limit, verbose)
+        start = time.perf_counter()
+        report = scenario_report(name, sm, solution)
+    except Exception as exc:  # an internal error in one scenario, reported as its status
+        report = ScenarioReport(name, Status.ERROR.value,
+                                f"internal error: {type(exc).__name__}: {exc}")
+        return report, {"scenario": name, "status": report.status, "message": report.message,
+                        "solver": solver, "seconds": round(time.perf_counter() - start, 3)}
     info = {
         "scenario": name, "status": report.status, "message": report.message,
         "solver": solver, "time_limit_s": time_limit,
@@ -53,17 +64,38 @@ def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | N
         "solve_s": round(solution.seconds.get("solve", 0.0), 3),
         "report_s": round(time.perf_counter() - start, 3),
     }
+    info["seconds"] = round(info["model_s"] + info["solve_s"] + info["report_s"], 3)
     return report, info
 
 
 def plan(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,
-         verbose: bool = False) -> Plan:
-    """Solve the base scenario. `solver`/`time_limit` default to the Settings sheet."""
+         verbose: bool = False, scenarios: list[str] | None = None, jobs: int | None = None,
+         progress: Callable[[ScenarioReport, dict], None] | None = None) -> Plan:
+    """Solve `scenarios` (default: base and every scenario of the workbook), each
+    independently, on up to `jobs` processes (default: one per CPU). `solver` and
+    `time_limit` default to the Settings sheet. Results come back in scenario order
+    whatever order they finish in; `progress` is called as each one finishes."""
     solver = solver or inputs.settings.solver or "highs"
     if time_limit is None:
         time_limit = inputs.settings.time_limit_s
-    report, info = solve_scenario(BASE, inputs, solver, time_limit, verbose)
-    return Plan(inputs, [report], [info])
+    names = list(scenarios or inputs.scenarios)
+    jobs = min(jobs or os.cpu_count() or 1, len(names))
+    done: dict[str, tuple[ScenarioReport, dict]] = {}
+    if jobs <= 1:
+        for name in names:
+            done[name] = solve_scenario(name, inputs, solver, time_limit, verbose)
+            if progress:
+                progress(*done[name])
+    else:
+        # spawn: a fresh interpreter per worker, safe with the solver's threads
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(solve_scenario, name, inputs, solver, time_limit, verbose):
+                       name for name in names}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if progress:
+                    progress(*done[futures[future]])
+    return Plan(inputs, [done[n][0] for n in names], [done[n][1] for n in names])
 
 
 def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -91,6 +123,9 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
         "Flows": ("Tonnes shipped per period on each arc (flows above 1e-6 t). "
                   f"freight_cost and purchase_cost are totals in {currency}.",
                   stacked("Flows", FLOW_COLUMNS)),
+        "Comparison": ("Each scenario against base: change in cost components and unmet t, "
+                       "each material's top-country share per stage over the horizon, and the "
+                       "20 flows that changed most (t).", comparison(reports)),
         "Mix": ("Share of each country per stage (supply = sold by suppliers and released by "
                 "stockpiles; processing = shipped out of sites; delivery = received by "
                 "customers, by shipping country) and the stage's HHI (0-10,000).",

@@ -223,3 +223,65 @@ def _mix(name: str, flows: pd.DataFrame) -> pd.DataFrame:
     mix = mix.sort_values(["_p", "material", "_s", "quantity_t", "country"],
                           ascending=[True, True, True, False, True])
     return mix[MIX_COLUMNS].reset_index(drop=True)
+
+
+COMPARISON_COLUMNS = ["scenario", "section", "item", "base_value", "value", "change", "detail"]
+
+
+def _top_shares(report: ScenarioReport) -> pd.DataFrame:
+    """Per (material, stage) over the horizon: the largest country's share."""
+    mix = report.tables.get("Mix")
+    if mix is None or mix.empty:
+        return pd.DataFrame(columns=["material", "stage", "country", "share"])
+    total = mix.groupby(["material", "stage", "country"], sort=False)["quantity_t"].sum()
+    share = total / total.groupby(level=["material", "stage"]).transform("sum")
+    top = share.reset_index(name="share").sort_values(["share", "country"],
+                                                      ascending=[False, True])
+    return top.drop_duplicates(["material", "stage"])
+
+
+def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
+    """Each scenario against base: costs, unmet t, top-country shares, most-changed flows."""
+    base = next((r for r in reports if r.name == "base"), None)
+    if base is None or base.status != "optimal":
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    rows = []
+    base_top = _top_shares(base).set_index(["material", "stage"])
+    base_flows = base.tables["Flows"].groupby(["period", "material", "from", "to"])[
+        "quantity_t"].sum()
+    for r in reports:
+        if r is base:
+            continue
+        if r.status != "optimal":
+            rows.append({"scenario": r.name, "section": "status", "item": "status",
+                         "detail": f"{r.status}: {r.message}"})
+            continue
+        for metric in SUMMARY_COLUMNS[2:]:
+            b, v = base.costs[metric], r.costs[metric]
+            rows.append({"scenario": r.name, "section": "cost" if metric != "unmet_t"
+                         else "unmet", "item": metric, "base_value": b, "value": v,
+                         "change": float(clean(v - b))})
+        top = _top_shares(r).set_index(["material", "stage"])
+        for key in sorted(set(base_top.index) | set(top.index), key=str):
+            b = base_top.loc[key] if key in base_top.index else None
+            v = top.loc[key] if key in top.index else None
+            bs = float(b["share"]) if b is not None else 0.0
+            vs = float(v["share"]) if v is not None else 0.0
+            rows.append({"scenario": r.name, "section": "top share",
+                         "item": f"{key[0]} / {key[1]}", "base_value": float(clean(bs)),
+                         "value": float(clean(vs)), "change": float(clean(vs - bs)),
+                         "detail": f"{b['country'] if b is not None else '-'} -> "
+                                   f"{v['country'] if v is not None else '-'}"})
+        flows = r.tables["Flows"].groupby(["period", "material", "from", "to"])[
+            "quantity_t"].sum()
+        both = pd.concat([base_flows.rename("b"), flows.rename("v")], axis=1).fillna(0.0)
+        both["change"] = clean(both["v"] - both["b"])
+        both = both[both["change"] != 0]
+        both = both.assign(size=both["change"].abs()).sort_values(
+            ["size"], ascending=False, kind="stable").head(20)
+        for (period, material, src, dst), f in both.iterrows():
+            rows.append({"scenario": r.name, "section": "flow",
+                         "item": f"{period} {material}: {src} -> {dst}",
+                         "base_value": float(clean(f["b"])), "value": float(clean(f["v"])),
+                         "change": float(f["change"])})
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)

@@ -176,6 +176,17 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("period", PERIOD, "Blank = every period; a label = that period only.", **_OPT),
         _c("scenario", TEXT, "As in Limits.", **_OPT),
     )),
+    Sheet("Scenarios", "What-if changes to the base data, one row per change.", columns=(
+        _c("scenario", ID, "Scenario name (not `base`, which is the unchanged data)."),
+        _c("sheet", ID, "The sheet whose rows change: Suppliers, Sites, Processes, Freight, "
+                        "Lanes, Demand or Stockpiles."),
+        _c("where", TEXT, "Conditions column=value joined by ; (all must hold; text matches "
+                          "ignore case); blank = every row.", **_OPT),
+        _c("column", ID, "The numeric column to change (blank for drop).", **_OPT),
+        _c("action", CHOICE, "`set`, `multiply`, `add`, or `drop` (remove the matching rows).",
+           choices=("set", "multiply", "add", "drop")),
+        _c("value", SIGNED, "The number (blank for drop).", **_OPT),
+    )),
     Sheet("Settings", "Run settings: two columns, setting and value.", key=("setting",), columns=(
         _c("setting", CHOICE, "Setting name.",
            choices=("currency", "unmet_penalty", "solver", "time_limit_s")),
@@ -193,3 +204,5 @@ SETTINGS: dict[str, Column] = {c.name: c for c in (
 )}
 
 DEFAULT_CURRENCY = "USD"
+SCENARIO_SHEETS = ("Suppliers", "Sites", "Processes", "Freight", "Lanes", "Demand", "Stockpiles")
+NUMERIC_KINDS = (NUMBER, SIGNED, SHARE)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import schema
 from .errors import ERROR, WARNING, InputError, Problem
+from .scenarios import BASE, Change, apply_changes, parse_changes, scenario_names
 from .workbook import ROW, RawWorkbook, Table, coerce, read_workbook
 
 
@@ -35,6 +36,8 @@ class Inputs:
     periods: list[str]
     settings: Settings
     warnings: list[Problem] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=lambda: [BASE])  # base first
+    changes: list[Change] = field(default_factory=list)
 
     def __getitem__(self, sheet: str) -> pd.DataFrame:
         return self.tables[sheet]
@@ -281,6 +284,17 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
                                           f"the rule matches nothing", row, col, spec, WARNING)
 
 
+def _check_scenarios(check: _Checker) -> tuple[list[str], list[Change]]:
+    frame = check.frames["Scenarios"]
+    changes = parse_changes(frame, lambda message, row, column, value, severity:
+                            check.add("Scenarios", message, row, column, value, severity))
+    names = scenario_names(frame, check.frames["Limits"], check.frames["Restrictions"])
+    for name in names[1:]:
+        _, problems = apply_changes(check.frames, changes, name)
+        check.problems.extend(problems)
+    return names, changes
+
+
 def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     frames = {name: _full_frame(raw, name) for name in schema.SHEETS}
     check = _Checker(raw, frames)
@@ -294,12 +308,13 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_lanes(check, nodes)
     _check_sources(check)
     _check_rules(check, nodes, periods)
+    names, changes = _check_scenarios(check)
     if not periods and not any(p.severity == ERROR for p in problems):
         check.add("Demand", "no periods: add Demand rows (or a Periods sheet)")
     if any(p.severity == ERROR for p in problems):
         raise InputError(problems)
     return Inputs(raw.path, raw.sha256, frames, periods, settings,
-                  [p for p in problems if p.severity == WARNING])
+                  [p for p in problems if p.severity == WARNING], names, changes)
 
 
 def load(path: Path) -> Inputs:
