@@ -23,8 +23,11 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOT_OPTIMAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 def _print_problems(problems: list[Problem]) -> None:
     errors = [p for p in problems if p.severity != WARNING]
     warnings = [p for p in problems if p.severity == WARNING]
-    for p in errors + warnings:
-        click.echo(str(p), err=True)
+    for title, group in (("Errors", errors), ("Warnings", warnings)):
+        if group:
+            click.echo(f"{title} ({len(group)}):", err=True)
+            for p in group:
+                click.echo(f"  {p}", err=True)
     if errors:
         click.echo(f"{len(errors)} error(s), {len(warnings)} warning(s): fix the errors "
                    f"and run again.", err=True)
@@ -126,8 +129,7 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
     with _Guard(debug):
         inputs = load(input_path)
         if not quiet:
-            for w in inputs.warnings:
-                click.echo(str(w), err=True)
+            _print_problems(inputs.warnings)
         known = {n.lower(): n for n in inputs.scenarios}
         unknown = [n for n in scenarios if n.lower() not in known]
         if unknown:

@@ -38,6 +38,7 @@ class Inputs:
     warnings: list[Problem] = field(default_factory=list)
     scenarios: list[str] = field(default_factory=lambda: [BASE])  # base first
     changes: list[Change] = field(default_factory=list)
+    sources: dict[str, Table] = field(default_factory=dict)  # to point at cells later
 
     def __getitem__(self, sheet: str) -> pd.DataFrame:
         return self.tables[sheet]
@@ -84,14 +85,16 @@ class _Checker:
 
     def duplicates(self, name: str, key: tuple[str, ...], what: str):
         frame = self.frames[name]
-        if frame.empty:
-            return
-        keys = frame[list(key)].astype(str)
-        dup = keys.duplicated(keep="first")
-        for idx in frame.index[dup]:
-            first = frame.loc[keys.index[(keys == keys.loc[idx]).all(axis=1)][0], ROW]
-            self.add(name, f"the same {what} as row {first}; merge the two rows or delete one",
-                     frame.at[idx, ROW], key[0], frame.at[idx, key[0]])
+        first: dict[tuple, int] = {}
+        for values in zip(frame[ROW], *(frame[k] for k in key)):
+            row, ident = values[0], values[1:]
+            if all(v is None for v in ident):
+                continue
+            if ident in first:
+                self.add(name, f"the same {what} as row {first[ident]}; merge the two rows or "
+                               f"delete one", row, key[0], ident[0])
+            else:
+                first[ident] = row
 
     def unknown(self, name: str, column: str, known: set, what: str):
         frame = self.frames[name]
@@ -193,6 +196,14 @@ def _check_processes(check: _Checker):
         check.add("Processes", f"process {r['process']!r} at {r['site']!r} lists output "
                                f"{r['output_material']!r} twice", r[ROW], "output_material",
                   r["output_material"])
+
+
+def _check_sites(check: _Checker):
+    with_process = set(check.frames["Processes"]["site"])
+    for row, site in zip(check.frames["Sites"][ROW], check.frames["Sites"]["site"]):
+        if site is not None and site not in with_process:
+            check.add("Sites", f"site {site!r} has no row on the Processes sheet; it can make "
+                               f"nothing", row, "site", site, WARNING)
 
 
 def _check_stockpiles(check: _Checker):
@@ -304,6 +315,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     nodes = _check_nodes(check)
     _check_suppliers(check)
     _check_processes(check)
+    _check_sites(check)
     _check_stockpiles(check)
     _check_lanes(check, nodes)
     _check_sources(check)
@@ -314,9 +326,28 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     if any(p.severity == ERROR for p in problems):
         raise InputError(problems)
     return Inputs(raw.path, raw.sha256, frames, periods, settings,
-                  [p for p in problems if p.severity == WARNING], names, changes)
+                  [p for p in problems if p.severity == WARNING], names, changes, raw.tables)
+
+
+def _unreachable_demand(inputs: Inputs) -> list[Problem]:
+    """Demand rows no arc can reach in the base data: they will be unmet (or infeasible)."""
+    from .network import build_network  # the network is built from validated inputs
+
+    flows = build_network(inputs).flows
+    reached = set(zip(flows["to"], flows["material"], flows["period"]))
+    demand = inputs["Demand"]
+    table = inputs.sources["Demand"]
+    return [table.problem(f"no supplier, site or stockpile can ship {m!r} to {c!r} in {p!r} "
+                          f"(check Freight and Lanes); this demand will be unmet", row,
+                          "material", m, WARNING)
+            for row, c, m, p in zip(demand[ROW], demand["customer"], demand["material"],
+                                    demand["period"])
+            if (c, m, p) not in reached]
 
 
 def load(path: Path) -> Inputs:
+    """Read and check the workbook at `path`. Raises InputError listing every error."""
     raw, problems = read_workbook(Path(path))
-    return validate(raw, problems)
+    inputs = validate(raw, problems)
+    inputs.warnings.extend(_unreachable_demand(inputs))
+    return inputs

@@ -8,6 +8,7 @@ reported as problems and left blank in the frame.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import math
 import os
@@ -25,6 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from . import schema
 from .errors import ERROR, WARNING, InputError, OutputError, Problem
+from .xlsx import ContainerError, SheetFacts, check_container, sheet_facts, split_ref
 
 ROW = "row"  # column holding the Excel row number of each record
 
@@ -137,8 +139,40 @@ def _header_row(rows: list[tuple]) -> int | None:
     return None
 
 
-def read_table(ws, sheet: schema.Sheet, problems: list[Problem]) -> Table:
+def _closest(name: str, candidates: list[str]) -> str:
+    """' (did you mean X?)' for the candidate nearest to `name`, or ''."""
+    keys = {schema.normalise(c): c for c in candidates}
+    hit = difflib.get_close_matches(schema.normalise(name), list(keys), n=1, cutoff=0.6)
+    return f" (did you mean {keys[hit[0]]!r}?)" if hit else ""
+
+
+def _report_facts(table: Table, facts: SheetFacts, head: int, problems: list[Problem]) -> None:
+    """Merged cells and hidden rows inside the table (formulas are checked per cell)."""
+    letters = {letter: name for name, letter in table.letters.items()}
+    for ref in facts.merged:
+        first, _, last = ref.partition(":")
+        (l1, r1), (_, r2) = split_ref(first), split_ref(last or first)
+        if r2 > head + 1:
+            problems.append(Problem(ERROR, f"merged cells {ref} in the table: only the first "
+                                           f"cell keeps a value; unmerge them and fill every cell",
+                                    table.title, max(r1, head + 2), table.headers.get(
+                                        letters.get(l1, ""), None), l1))
+        elif r2 == head + 1:
+            problems.append(Problem(WARNING, f"merged cells {ref} in the header row; unmerge "
+                                             f"them so every column has its own header",
+                                    table.title, r1))
+    hidden = [r for r in facts.hidden_rows if r > head + 1]
+    if hidden:
+        shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")
+        problems.append(Problem(WARNING, f"hidden (or filtered) rows {shown} are read as data "
+                                         f"like any other row", table.title, hidden[0]))
+
+
+def read_table(ws, sheet: schema.Sheet, problems: list[Problem],
+               facts: SheetFacts | None = None) -> Table:
     rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+    while rows and not any(as_label(v) for v in rows[-1]):
+        rows.pop()  # trailing formatted-but-empty rows
     table = Table(sheet, ws.title, pd.DataFrame(columns=[ROW]), {}, {})
     head = _header_row(rows)
     if head is None:
@@ -153,8 +187,10 @@ def read_table(ws, sheet: schema.Sheet, problems: list[Problem]) -> Table:
         col = wanted.get(schema.normalise(text))
         letter = get_column_letter(idx + 1)
         if col is None:
-            problems.append(Problem(WARNING, "unknown column, ignored by the planner",
-                                    ws.title, head + 1, text, letter))
+            missing = [c.name for c in sheet.columns if schema.normalise(c.name) not in
+                       {schema.normalise(as_label(h) or "") for h in rows[head]}]
+            problems.append(Problem(WARNING, "unknown column, ignored by the planner"
+                                    + _closest(text, missing), ws.title, head + 1, text, letter))
         elif col.name in positions:
             problems.append(Problem(ERROR, f"column {col.name} appears twice; keep one",
                                     ws.title, head + 1, text, letter))
@@ -162,10 +198,16 @@ def read_table(ws, sheet: schema.Sheet, problems: list[Problem]) -> Table:
             positions[col.name] = idx
             table.headers[col.name] = text
             table.letters[col.name] = letter
+    unknown = [as_label(h) for h in rows[head]
+               if as_label(h) and schema.normalise(as_label(h)) not in wanted]
     for col in sheet.columns:
         if col.required and col.name not in positions:
             problems.append(table.problem(f"required column {col.name} is missing; add a "
-                                          f"header cell named {col.name}", row=head + 1))
+                                          f"header cell named {col.name}"
+                                          + _closest(col.name, unknown), row=head + 1))
+    if facts is not None:
+        _report_facts(table, facts, head, problems)
+    formulas = {split_ref(ref) for ref in facts.formulas_without_value} if facts else set()
     records = []
     for offset, row in enumerate(rows[head + 1:], start=head + 2):
         if not any(as_label(v) for v in row):
@@ -177,6 +219,11 @@ def read_table(ws, sheet: schema.Sheet, problems: list[Problem]) -> Table:
             value, error = coerce(raw, col)
             if error:
                 problems.append(table.problem(error, offset, name, raw))
+            elif value is None and (table.letters[name], offset) in formulas:
+                problems.append(table.problem(
+                    "formula without a computed value: the file was saved by a program that "
+                    "does not compute formulas; open it in Excel or LibreOffice and save it "
+                    "again", offset, name))
             elif value is None and not col.blank_ok:
                 problems.append(table.problem(f"{name} must not be blank", offset, name))
             record[name] = value
@@ -196,8 +243,12 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
     if not path.is_file():
         raise InputError([Problem(ERROR, f"no such file: {path}")])
     try:
+        check_container(path)
+        facts = sheet_facts(path)
         digest = sha256_of(path)
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_vba=False)
+    except ContainerError as exc:
+        raise InputError([Problem(ERROR, str(exc))]) from exc
     except Exception as exc:  # the parsers raise many kinds (PITFALLS #17)
         raise InputError([Problem(ERROR, f"could not read {path.name} as an .xlsx workbook "
                                          f"({type(exc).__name__}); save it from Excel as "
@@ -207,19 +258,34 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
         by_key = {schema.normalise(s.name): s for s in schema.SHEETS.values()}
         for title in wb.sheetnames:
             sheet = by_key.get(schema.normalise(title))
+            fact = facts.get(title)
+            if fact is not None and fact.hidden:
+                problems.append(Problem(WARNING, "the sheet is hidden; it is read like any other",
+                                        title))
             if sheet is None:
-                problems.append(Problem(WARNING, "unknown sheet, ignored by the planner", title))
+                absent = [s.name for s in schema.SHEETS.values()
+                          if schema.normalise(s.name) not in map(schema.normalise, wb.sheetnames)]
+                problems.append(Problem(WARNING, "unknown sheet, ignored by the planner"
+                                        + _closest(title, absent), title))
             elif sheet.name in tables:
                 problems.append(Problem(ERROR, f"a second sheet matching {sheet.name}; keep one",
                                         title))
             else:
-                tables[sheet.name] = read_table(wb[title], sheet, problems)
+                tables[sheet.name] = read_table(wb[title], sheet, problems, fact)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError([Problem(ERROR, f"could not read {path.name}: {type(exc).__name__}: "
+                                         f"{exc}; save it again from Excel as .xlsx")]) from exc
     finally:
         wb.close()
+    unknown = [t for t in wb.sheetnames if schema.normalise(t) not in
+               {schema.normalise(s.name) for s in schema.SHEETS.values()}]
     for sheet in schema.SHEETS.values():
         if sheet.required and sheet.name not in tables:
             problems.append(Problem(ERROR, f"required sheet {sheet.name} is missing; add a sheet "
-                                           f"named {sheet.name}", sheet.name))
+                                           f"named {sheet.name}" + _closest(sheet.name, unknown),
+                                    sheet.name))
     return RawWorkbook(path, digest, tables), problems
 
 
@@ -276,6 +342,10 @@ def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]]) -
     wb.remove(wb.active)
     for title, (note, frame) in sheets.items():
         _write_sheet(wb.create_sheet(title), note, frame)
+    lock = path.with_name("~$" + path.name)
+    if lock.exists():
+        raise OutputError(f"{path} is open in Excel (lock file {lock.name} exists); close it "
+                          f"and run again")
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,7 @@ def test_missing_sheet_and_unreadable_file_exit_1(tmp_path):
     junk = tmp_path / "junk.xlsx"
     junk.write_text("not a workbook")
     result = _run("run", junk, "-o", tmp_path / "p.xlsx")
-    assert result.exit_code == 1 and "could not read junk.xlsx" in result.output
+    assert result.exit_code == 1 and "junk.xlsx is not an Excel file" in result.output
     assert not (tmp_path / "p.xlsx").exists()
 
 

@@ -1,0 +1,310 @@
+"""Bad input never crashes: every broken workbook gets exit status 1 and a message naming
+sheet, row and column; nothing is written and the input is unchanged (SPEC §1, §4)."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import time
+import tracemalloc
+import zipfile
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from wb import make_workbook, read_plan_sheet
+
+VALID = {
+    "Suppliers": [
+        {"supplier": "mine", "country": "AU", "material": "ore", "capacity_t": 100,
+         "unit_cost": 10},
+        {"supplier": "cn-mine", "country": "CN", "material": "ore", "capacity_t": 100,
+         "unit_cost": 8},
+    ],
+    "Sites": [{"site": "mill", "country": "AU", "capacity_t": 500}],
+    "Processes": [{"site": "mill", "input_material": "ore", "output_material": "oxide",
+                   "yield": 0.5, "cost_per_t": 3}],
+    "Freight": [{"from_country": "AU", "to_country": "JP", "cost_per_t": 5},
+                {"from_country": "CN", "to_country": "AU", "cost_per_t": 4}],
+    "Demand": [{"customer": "plant", "country": "JP", "material": "oxide", "period": "Q1",
+                "quantity_t": 40}],
+    "Groups": [{"group": "Allies", "country": "AU"}],
+    "Limits": [{"rule": "cap", "material": "ore", "stage": "supply", "by": "country",
+                "member": "CN", "max_share": 0.65}],
+    "Restrictions": [{"rule": "q", "type": "quota", "from": "CN", "to": "AU", "max_t": 50}],
+    "Scenarios": [{"scenario": "more", "sheet": "Demand", "column": "quantity_t",
+                   "action": "multiply", "value": 1.1}],
+}
+
+
+def edit(sheet_name, row, **cells):
+    def apply(sheets):
+        sheets[sheet_name][row].update(cells)
+    return apply
+
+
+def add_row(sheet_name, **cells):
+    return lambda sheets: sheets.setdefault(sheet_name, []).append(cells)
+
+
+def rename_sheet(old, new):
+    return lambda sheets: sheets.__setitem__(new, sheets.pop(old))
+
+
+def rename_column(sheet, old, new):
+    def apply(sheets):
+        sheets[sheet] = [{(new if k == old else k): v for k, v in r.items()} for r in sheets[sheet]]
+    return apply
+
+
+# (id, mutation, exact location text, words of the message)
+ERRORS = [
+    ("misspelt sheet", rename_sheet("Suppliers", "Supplers"),
+     "sheet Suppliers", "did you mean 'Supplers'"),
+    ("missing column", rename_column("Demand", "quantity_t", "quantity"),
+     "sheet Demand, row 1", "did you mean 'quantity'"),
+    ("thousands separator", edit("Suppliers", 0, capacity_t="1,000"),
+     "sheet Suppliers, row 2, column capacity_t (D)", "plain number"),
+    ("unit in number", edit("Suppliers", 1, unit_cost="12 t"),
+     "sheet Suppliers, row 3, column unit_cost (E)", "plain number"),
+    ("N/A in number", edit("Demand", 0, quantity_t="N/A"),
+     "sheet Demand, row 2, column quantity_t (E)", "plain number"),
+    ("INF in number", edit("Suppliers", 0, capacity_t="INF"),
+     "sheet Suppliers, row 2, column capacity_t (D)", "plain number"),
+    ("negative cost", edit("Suppliers", 0, unit_cost=-1),
+     "sheet Suppliers, row 2, column unit_cost (E)", "must not be negative"),
+    ("zero yield", edit("Processes", 0, **{"yield": 0}),
+     "sheet Processes, row 2, column yield (D)", "above 0"),
+    ("share above 1", edit("Limits", 0, max_share=65),
+     "sheet Limits, row 2, column max_share (F)", "between 0 and 1"),
+    ("min above max", edit("Limits", 0, min_share=0.9),
+     "sheet Limits, row 2, column min_share", "above max_share"),
+    ("duplicate offer", add_row("Suppliers", supplier="mine", country="AU", material="ore",
+                                capacity_t=5, unit_cost=1),
+     "sheet Suppliers, row 4, column supplier (A)", "same (supplier, material, period) as row 2"),
+    ("unknown site", edit("Processes", 0, site="mil"),
+     "sheet Processes, row 2, column site (A)", "unknown site"),
+    ("unknown period", edit("Restrictions", 0, period="Q9"),
+     "sheet Restrictions, row 2, column period", "unknown period"),
+    ("unknown group", edit("Limits", 0, by="group", member="Alies"),
+     "sheet Limits, row 2, column member (E)", "unknown group"),
+    ("unknown lane node", add_row("Lanes", **{"from": "mine", "to": "plnt", "cost_per_t": 1}),
+     "sheet Lanes, row 2, column to (B)", "unknown node"),
+    ("material without source", edit("Demand", 0, material="oxyde"),
+     "sheet Demand, row 2, column material (C)", "no supplier, process or stockpile"),
+    ("id reused across kinds", edit("Demand", 0, customer="mill"),
+     "sheet Demand, row 2, column customer (A)", "already used by a site"),
+    ("customer with two countries", add_row("Demand", customer="plant", country="KR",
+                                            material="oxide", period="Q2", quantity_t=1),
+     "sheet Demand, row 3, column country (B)", "a node has one country"),
+    ("group named like a country", add_row("Groups", group="CN", country="AU"),
+     "sheet Groups, row 3, column group (A)", "also a country"),
+    ("scenario on unknown sheet", edit("Scenarios", 0, sheet="Limitz"),
+     "sheet Scenarios, row 2, column sheet (B)", "scenarios can change"),
+    ("scenario on unknown column", edit("Scenarios", 0, column="qty"),
+     "sheet Scenarios, row 2, column column (C)", "numeric column of Demand"),
+    ("quota without max_t", edit("Restrictions", 0, max_t=None),
+     "sheet Restrictions, row 2, column max_t", "needs max_t"),
+    ("customer scope off delivery", edit("Limits", 0, customer="plant"),
+     "sheet Limits, row 2, column customer", "delivery stage only"),
+    ("min_share without member", edit("Limits", 0, member=None, max_share=None, min_share=0.1),
+     "sheet Limits, row 2, column member", "needs a member"),
+    ("bad choice", edit("Limits", 0, stage="mining"),
+     "sheet Limits, row 2, column stage (C)", "write one of: supply, processing, delivery"),
+    ("formula without value", edit("Suppliers", 0, unit_cost="=5*2"),
+     "sheet Suppliers, row 2, column unit_cost (E)", "formula without a computed value"),
+]
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("mutate,where,words", [c[1:] for c in ERRORS],
+                         ids=[c[0] for c in ERRORS])
+def test_each_broken_workbook_is_rejected_at_its_cell(tmp_path, mutate, where, words):
+    sheets = copy.deepcopy(VALID)
+    mutate(sheets)
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    before = _sha(inp)
+    out = tmp_path / "plan.xlsx"
+    for args in (["validate", inp], ["run", inp, "-o", out]):
+        result = _invoke(*args)
+        assert result.exit_code == 1, result.output
+        line = next((ln for ln in result.output.splitlines() if where in ln), None)
+        assert line is not None and "error:" in line and words in line, result.output
+        assert "Traceback" not in result.output
+    assert not out.exists() and _sha(inp) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["in.xlsx"]
+
+
+def test_the_valid_workbook_plans(tmp_path):
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    result = _invoke("validate", inp)
+    assert result.exit_code == 0 and "no errors" in result.output
+    assert _invoke("run", inp, "-o", tmp_path / "p.xlsx", "--jobs", "1").exit_code == 0
+
+
+def test_all_problems_are_listed_at_once(tmp_path):
+    sheets = copy.deepcopy(VALID)
+    edit("Suppliers", 0, capacity_t="1,000")(sheets)
+    edit("Processes", 0, **{"yield": -2})(sheets)
+    edit("Demand", 0, customer="mill")(sheets)
+    result = _invoke("validate", make_workbook(tmp_path / "in.xlsx", sheets))
+    assert result.exit_code == 1
+    assert "Errors (3):" in result.output and "3 error(s)" in result.output
+
+
+WARNINGS = [
+    ("unknown column", edit("Sites", 0, notes="owner: Lynas"), "sheet Sites, row 1, column notes (D)",
+     "unknown column"),
+    ("empty sheet", lambda s: s.__setitem__("Lanes", []), "sheet Lanes", "empty"),
+    ("site without process", add_row("Sites", site="idle", country="AU"),
+     "sheet Sites, row 3, column site (A)", "no row on the Processes sheet"),
+    ("unreachable demand", add_row("Demand", customer="far", country="US", material="oxide",
+                                   period="Q1", quantity_t=1, unmet_penalty=100),
+     "sheet Demand, row 3, column material (C)", "will be unmet"),
+    ("scenario matches nothing", add_row("Scenarios", scenario="x", sheet="Suppliers",
+                                         where="country=US", action="drop"),
+     "sheet Scenarios, row 3, column where", "matches no row"),
+    ("unknown sheet", add_row("Notes", text="hello"), "sheet Notes", "unknown sheet"),
+]
+
+
+@pytest.mark.parametrize("mutate,where,words", [c[1:] for c in WARNINGS],
+                         ids=[c[0] for c in WARNINGS])
+def test_warnings_do_not_stop_the_plan(tmp_path, mutate, where, words):
+    sheets = copy.deepcopy(VALID)
+    mutate(sheets)
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = _invoke("validate", inp)
+    assert result.exit_code == 0, result.output
+    line = next((ln for ln in result.output.splitlines() if where in ln), None)
+    assert line is not None and "warning:" in line and words in line, result.output
+    assert _invoke("run", inp, "-o", tmp_path / "p.xlsx", "--jobs", "1").exit_code == 0
+
+
+def test_hidden_rows_sheets_and_merged_cells_are_reported(tmp_path):
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    wb = openpyxl.load_workbook(inp)
+    wb["Suppliers"].row_dimensions[3].hidden = True
+    wb["Groups"].sheet_state = "hidden"
+    wb.save(inp)
+    result = _invoke("validate", inp)
+    assert result.exit_code == 0
+    assert "sheet Suppliers, row 3: hidden (or filtered) rows 3" in result.output
+    assert "sheet Groups: the sheet is hidden" in result.output
+    wb = openpyxl.load_workbook(inp)
+    wb["Suppliers"].merge_cells("B2:B3")
+    wb.save(inp)
+    result = _invoke("validate", inp)
+    assert result.exit_code == 1
+    assert "sheet Suppliers, row 2, column country (B): merged cells B2:B3" in result.output
+
+
+def _write_zip(path, members: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+@pytest.mark.parametrize("name,content,words", [
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600,
+     "password-protected or an old .xls"),
+    ("data.csv", b"supplier,country\nmine,AU\n", "is a CSV file"),
+    ("notes.xlsx", b"hello, I am text", "is not an Excel file"),
+    ("broken.xlsx", b"PK\x03\x04" + b"\x00" * 100, "is damaged"),
+])
+def test_non_workbooks_get_one_clear_message(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = _invoke("run", path, "-o", tmp_path / "p.xlsx")
+    assert result.exit_code == 1 and words in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "p.xlsx").exists()
+
+
+def test_a_docx_like_zip_is_not_a_workbook(tmp_path):
+    path = _write_zip(tmp_path / "doc.xlsx", {"word/document.xml": b"<w/>"})
+    result = _invoke("validate", path)
+    assert result.exit_code == 1 and "not an Excel workbook" in result.output
+
+
+def test_entity_expansion_is_refused(tmp_path):
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    members = _members(inp)
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            + b"".join(b'<!ENTITY lol%d "%s">' % (i + 1, (b"&lol%d;" % i if i else b"&lol;") * 10)
+                       for i in range(9))
+            + b"]>")
+    members["xl/worksheets/sheet1.xml"] = members["xl/worksheets/sheet1.xml"].replace(
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', bomb, 1) \
+        .replace(b"<v>", b"<v>&lol9;", 1)
+    path = _write_zip(tmp_path / "bomb.xlsx", members)
+    start = time.perf_counter()
+    result = _invoke("validate", path)
+    assert result.exit_code == 1 and "cannot be read safely" in result.output, result.output
+    assert time.perf_counter() - start < 10
+
+
+def test_zip_bomb_is_refused_quickly_with_bounded_memory(tmp_path):
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    members = _members(inp)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        # 300 MB of blanks inside a sheet part: compresses ~1000:1.
+        with zf.open("xl/worksheets/sheet9.xml", "w", force_zip64=True) as fh:
+            block = b" " * (1 << 20)
+            for _ in range(300):
+                fh.write(block)
+    path = tmp_path / "zipbomb.xlsx"
+    path.write_bytes(buf.getvalue())
+    assert path.stat().st_size < 2_000_000
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = _invoke("validate", path)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result.exit_code == 1 and "zip bomb" in result.output
+    assert elapsed < 10 and peak < 64 * 2**20
+
+
+def test_formula_like_text_is_written_as_text(tmp_path):
+    sheets = copy.deepcopy(VALID)
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    wb = openpyxl.load_workbook(inp)
+    link = '=HYPERLINK("http://evil.example","mine")'
+    for ws, col in ((wb["Suppliers"], 1),):
+        cell = ws.cell(row=2, column=col, value=link)
+        cell.data_type = "s"  # typed as text in the input, not a formula
+    wb.save(inp)
+    out = tmp_path / "plan.xlsx"
+    result = _invoke("run", inp, "-o", out, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    flows = read_plan_sheet(out, "Flows")
+    assert any(f["from"] == link for f in flows)
+    plan = openpyxl.load_workbook(out)  # formulas would come back with data_type "f"
+    cells = [c for row in plan["Flows"].iter_rows() for c in row if c.value == link]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_output_open_in_excel_is_reported(tmp_path):
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    (tmp_path / "~$plan.xlsx").write_text("lock")
+    result = _invoke("run", inp, "-o", tmp_path / "plan.xlsx", "--jobs", "1")
+    assert result.exit_code == 4 and "close it" in result.output
+    assert not (tmp_path / "plan.xlsx").exists()
