@@ -173,3 +173,22 @@ def validate(input_path: Path, debug):
         inputs = load(input_path)
         _print_problems(inputs.warnings)
         click.echo(f"{input_path}: no errors, {len(inputs.warnings)} warning(s).")
+
+
+@main.command()
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def template(output: Path, debug):
+    """Write an empty input workbook with instructions and an example row per sheet.
+
+    \b
+    Example:
+      planner template inputs/my-case.xlsx
+    """
+    from .template import write_template
+
+    if output.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"the template is an .xlsx workbook; {output} should end in .xlsx")
+    with _Guard(debug):
+        write_template(output)
+        click.echo(f"template written to {output}")

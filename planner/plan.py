@@ -19,6 +19,7 @@ import pandas as pd
 import pulp
 
 from . import __version__
+from .diagnose import DIAGNOSIS_COLUMNS
 from .model import build_model
 from .network import build_network
 from .report import (COMPARISON_COLUMNS, FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
@@ -136,6 +137,9 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
                    "rules, >= 0 for min rules. value_of_1pt = cost saved if a share bound were "
                    "loosened by one percentage point, |shadow_price| x stage volume x 0.01 "
                    "(first-order estimate).", stacked("Limits", LIMIT_COLUMNS)),
+        "Diagnosis": ("Why a scenario has no optimal plan, and the smallest changes found that "
+                      "would make it plannable (each in its own units).",
+                      stacked("Diagnosis", DIAGNOSIS_COLUMNS)),
         "Unmet": ("Demand left undelivered, t, and its penalty cost.",
                   stacked("Unmet", UNMET_COLUMNS)),
         "Utilization": ("Used versus capacity per period: supplier sales, site and process "
