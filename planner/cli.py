@@ -110,11 +110,19 @@ def main():
                    "in the workbook].")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Scenarios solved in parallel [default: number of CPUs].")
+@click.option("--best-effort", is_flag=True,
+              help="When a scenario cannot meet every rule and demand, still write its "
+                   "least-bad plan (fewest tonnes of violation, then least cost) and list what "
+                   "it breaks in Diagnosis.")
+@click.option("--relax-first", type=click.Choice(("demand", "rules")), default="demand",
+              show_default=True,
+              help="What a diagnosis gives up first: unmet demand (rules hold) or rules "
+                   "(demand is met).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--verbose", is_flag=True, help="Show the solver's log.")
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
-def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jobs, quiet,
-        verbose, debug):
+def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jobs,
+        best_effort, relax_first, quiet, verbose, debug):
     """Solve INPUT (base and every scenario) and write the plan workbook.
 
     \b
@@ -146,7 +154,8 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
                               else report.message)
                            + f"  ({info.get('seconds', 0):.2f} s)")
 
-        result = plan(inputs, solver, time_limit, verbose, chosen, jobs, progress)
+        result = plan(inputs, solver, time_limit, verbose, chosen, jobs, progress, best_effort,
+                      relax_first)
         write_plan(output, plan_sheets(result))
         if not quiet:
             _print_binding_rules(result)
@@ -156,6 +165,9 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
                 if report.status != "optimal":
                     click.echo(f"scenario {report.name}: {report.status}: {report.message}",
                                err=True)
+                    diagnosis = report.tables.get("Diagnosis")
+                    for line in ([] if diagnosis is None else diagnosis["explanation"]):
+                        click.echo(f"  - {line}", err=True)
             sys.exit(EXIT_NOT_OPTIMAL)
 
 

@@ -1,5 +1,226 @@
-"""Infeasible, unbounded and time-limited scenarios explained in a buyer's words."""
+"""Infeasible, unbounded and time-limited scenarios explained in a buyer's words.
+
+An infeasible scenario is re-solved as an *elastic* model: every hard demand, share
+limit, restriction (ban, exclude, quota), lane cap, supplier minimum and stockpile
+floor gets a non-negative violation column, and the weighted sum of violations is
+minimised. Physical limits (capacities, yields, balances) are never relaxed.
+
+Priority (documented in docs/modelling.md): by default demand is relaxed first —
+the diagnosis says how much demand cannot be met while every rule holds, because
+trade rules are not the buyer's to break; `relax_first="rules"` instead keeps
+demand and says how far rules would have to move. The other side is weighted
+RULE_WEIGHT times heavier, so it moves only when nothing else can.
+
+The same elastic model, with the plan's costs minimised second, is the
+best-effort plan (`planner run --best-effort`).
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .lp import GE, LE, LinearModel
+from .model import SourcingModel
+from .network import CUSTOMER
+from .solve import Solution, Status, solve
 
 DIAGNOSIS_COLUMNS = ["scenario", "status", "kind", "rule", "material", "period", "customer",
                      "member", "current", "needed", "change", "unit", "explanation"]
+RELAX_FIRST = ("demand", "rules")
+RULE_WEIGHT = 100.0
+TOL = 1e-6
+
+# Families that may be relaxed, with the sign of the violation term in their rows.
+_ELASTIC = {"demand": +1.0, "share_max": -1.0, "share_min": +1.0, "restriction": -1.0,
+            "lane_cap": -1.0, "supplier_min": +1.0, "stockpile_floor": +1.0}
+
+
+@dataclass
+class Elastic:
+    lp: LinearModel
+    violations: pd.DataFrame   # family, local row, column of the violation, weight
+
+
+def elastic_model(sm: SourcingModel, relax_first: str = "demand") -> Elastic:
+    """The model with a violation column on every relaxable row; costs set to zero."""
+    lp = sm.lp.copy()
+    lp.cost = [np.zeros_like(c) for c in lp.cost]
+    parts = []
+    soft_demand = sm.network.demand["unmet_penalty"].notna().to_numpy()
+    for family, sign in _ELASTIC.items():
+        if family not in lp.families:
+            continue
+        rows = lp.rows_of(family)
+        local = np.arange(len(rows))
+        if family == "demand":
+            local = local[~soft_demand]  # soft demand already has its own unmet column
+        if not len(local):
+            continue
+        is_demand = family == "demand"
+        weight = 1.0 if (is_demand == (relax_first == "demand")) else RULE_WEIGHT
+        cols = lp.add_columns(f"violation_{family}", len(local), 0.0, np.nan, weight)
+        lp.add_terms(rows[local], cols, sign)
+        parts.append(pd.DataFrame({"family": family, "local": local, "col": cols,
+                                   "weight": weight}))
+    violations = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["family", "local", "col", "weight"])
+    return Elastic(lp, violations)
+
+
+def solve_elastic(sm: SourcingModel, relax_first: str, solver: str,
+                  time_limit: float | None, least_cost: bool) -> tuple[Elastic, Solution]:
+    """Phase 1: least weighted violation. Phase 2 (least_cost): least plan cost among the
+    plans with that violation, so the best-effort plan is also a sensible plan."""
+    elastic = elastic_model(sm, relax_first)
+    first = solve(elastic.lp, solver, time_limit)
+    if not first.ok or not least_cost:
+        return elastic, first
+    lp = elastic.lp
+    cols = elastic.violations["col"].to_numpy(np.int64)
+    weights = elastic.violations["weight"].to_numpy(float)
+    lp.cost = [c.copy() for c in sm.lp.cost] + [np.zeros(n) for _, n in
+                                                 list(lp.blocks.values())[len(sm.lp.blocks):]]
+    bound = first.objective * (1 + 1e-9) + 1e-7  # keep phase 1's violation, to solver precision
+    lp.add_rows("violation_total", pd.DataFrame({"bound": [bound]}), LE, bound,
+                np.zeros(len(cols), np.int64), cols, weights)
+    second = solve(lp, solver, time_limit)
+    return elastic, second if second.ok else first
+
+
+def structural_causes(sm: SourcingModel) -> list[str]:
+    """Hard demand that no arc reaches, or whose every route a ban/exclusion closes."""
+    net, lp = sm.network, sm.lp
+    flows = net.flows.assign(col=lp.columns("flow"))
+    demand = net.demand.reset_index(drop=True)
+    hard = demand[demand["unmet_penalty"].isna()]
+    into = flows[flows["to_kind"] == CUSTOMER]
+    closed_by: dict[int, set[str]] = {}
+    if "restriction" in lp.families:
+        fam = lp.families["restriction"]
+        zero = fam.keys["bound"].to_numpy(float) == 0
+        rows, cols, _ = (np.concatenate(a) for a in (lp._rows, lp._cols, lp._coefs))
+        start = fam.start
+        in_fam = (rows >= start) & (rows < start + len(fam.keys))
+        for r, c in zip(rows[in_fam] - start, cols[in_fam]):
+            if zero[r]:
+                closed_by.setdefault(int(c), set()).add(fam.keys["rule"].iat[r])
+    causes = []
+    groups = into.groupby(["to", "material", "period"])["col"].apply(list).to_dict()
+    for d in hard.itertuples(index=False):
+        routes = groups.get((d.customer, d.material, d.period), [])
+        if d.quantity_t <= TOL:
+            continue
+        if not routes:
+            causes.append(f"No supplier, site or stockpile can ship {d.material} to "
+                          f"{d.customer} in {d.period}: there is no route (check Suppliers, "
+                          f"Processes, Freight and Lanes, or what the scenario drops).")
+        elif all(c in closed_by for c in routes):
+            rules = sorted(set().union(*(closed_by[c] for c in routes)))
+            causes.append(f"Every route of {d.material} to {d.customer} in {d.period} is closed "
+                          f"by {', '.join(rules)}.")
+    return causes
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%".replace(".0%", "%")
+
+
+def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
+    lp, x = sm.lp, sol.values
+    out = []
+    v = elastic.violations.assign(amount=x[elastic.violations["col"].to_numpy(np.int64)])
+    v = v[v["amount"] > TOL]
+    for family, rows in v.groupby("family", sort=False):
+        keys = lp.families[family].keys.iloc[rows["local"].to_numpy()].reset_index(drop=True)
+        amounts = rows["amount"].to_numpy(float)
+        for k, e in zip(keys.to_dict("records"), amounts):
+            row = {"kind": "relaxation", "rule": k.get("rule"), "material": k.get("material"),
+                   "period": k.get("period"), "customer": k.get("customer"),
+                   "member": k.get("member")}
+            if family == "demand":
+                q = float(k["quantity_t"])
+                row.update(rule=None, customer=k["customer"], current=q, needed=q - e,
+                           change=-e, unit="t",
+                           explanation=f"{k['customer']} {k['material']} in {k['period']} can "
+                                       f"receive at most {q - e:,.2f} t of {q:,.2f} t")
+            elif family in ("share_max", "share_min"):
+                stage = float(x[int(k["volume_col"])])
+                bound = float(k["bound"])
+                need = bound + (e / stage if family == "share_max" else -e / stage)
+                who = " ".join(str(s) for s in (k.get("member"),) if s)
+                row.update(current=bound, needed=need, change=need - bound, unit="share",
+                           explanation=f"{k['rule']} ({k['stage']}, {who}) for {k['material']} "
+                                       f"in {k['period']} would need {_pct(need)} instead of "
+                                       f"{_pct(bound)}")
+            elif family in ("restriction", "lane_cap"):
+                if family == "lane_cap":
+                    row["rule"] = f"lane {k['from']} -> {k['to']}"
+                    bound = float(k["max_t"])
+                else:
+                    bound = float(k["bound"])
+                what = k.get("type", "lane cap")
+                scope = (f" for {k['material']}" if k.get("material") else "") \
+                    + f" in {k['period']}"
+                row.update(current=bound, needed=bound + e, change=e, unit="t")
+                if what in ("ban", "exclude"):
+                    row["explanation"] = (f"{what} {row['rule']}{scope} closes routes that "
+                                          f"need {e:,.2f} t: lift it or make it a quota of at "
+                                          f"least {e:,.2f} t")
+                else:
+                    row["explanation"] = (f"{what} {row['rule']}{scope} must allow {e:,.2f} t "
+                                          f"more ({bound + e:,.2f} t instead of {bound:,.2f} t)")
+            elif family == "supplier_min":
+                bound = float(k["min_t"])
+                row.update(rule=f"min_t {k['supplier']}", member=k["supplier"], current=bound,
+                           needed=bound - e, change=-e, unit="t",
+                           explanation=f"{k['supplier']}'s minimum offtake of {k['material']} in "
+                                       f"{k['period']} must fall by {e:,.2f} t (to "
+                                       f"{bound - e:,.2f} t)")
+            else:  # stockpile_floor
+                bound = float(k["min_level_t"])
+                row.update(rule=f"floor {k['stockpile']}", member=k["stockpile"],
+                           current=bound, needed=bound - e, change=-e, unit="t",
+                           explanation=f"{k['stockpile']} floor in {k['period']} must fall by "
+                                       f"{e:,.2f} t (to {bound - e:,.2f} t)")
+            out.append(row)
+    return out
+
+
+def diagnose(name: str, sm: SourcingModel, sol: Solution, solver: str,
+             time_limit: float | None, relax_first: str = "demand",
+             best_effort: bool = False) -> tuple[pd.DataFrame, Solution | None]:
+    """Diagnosis rows for a scenario that is not optimal, and for an infeasible one the
+    elastic solution (least violation, then least cost when `best_effort`)."""
+    rows: list[dict] = []
+    relaxed = None
+    if sol.status is Status.INFEASIBLE:
+        rows += [{"kind": "structural", "explanation": c} for c in structural_causes(sm)]
+        elastic, relaxed = solve_elastic(sm, relax_first, solver, time_limit, best_effort)
+        if relaxed.ok:
+            found = _describe(sm, elastic, relaxed)
+            rows += found
+            if not found:
+                rows.append({"kind": "note", "explanation": "the elastic model needs no "
+                             "relaxation: the solver's infeasibility is numerical; try the "
+                             "other solver (--solver)"})
+        else:
+            rows.append({"kind": "note", "explanation": f"the relaxed model could not be solved "
+                                                        f"either ({relaxed.status.value}: "
+                                                        f"{relaxed.message})"})
+    elif sol.status is Status.TIME_LIMIT:
+        rows.append({"kind": "advice", "explanation": "the solver stopped at the time limit "
+                     "before proving an optimum; run again with a larger --time-limit (or "
+                     "Settings time_limit_s), or fewer scenarios at once"})
+    elif sol.status is Status.UNBOUNDED:
+        rows.append({"kind": "advice", "explanation": "the cost can fall without limit: look "
+                     "for a negative cost (a scenario add or multiply can make one) on a route "
+                     "with blank (unlimited) capacity, and give that supplier or site a "
+                     "capacity"})
+    elif sol.status is Status.ERROR:
+        rows.append({"kind": "advice", "explanation": f"{sol.message}; try the other solver "
+                                                      f"(--solver cbc or highs)"})
+    table = pd.DataFrame(rows, columns=DIAGNOSIS_COLUMNS)
+    table["scenario"], table["status"] = name, sol.status.value
+    return table, relaxed if relaxed is not None and relaxed.ok else None

@@ -7,6 +7,7 @@ Variables are named by index (`x12`), never by a user id (PITFALLS #12).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +74,20 @@ class LinearModel:
         self._cols.append(np.asarray(cols, np.int64))
         self._coefs.append(np.broadcast_to(np.asarray(coefs, float), len(rows)).copy())
         self.n_rows += n
+
+    def add_terms(self, rows: np.ndarray, cols: np.ndarray, coefs) -> None:
+        """Extra terms in existing rows (global row indices)."""
+        self._rows.append(np.asarray(rows, np.int64))
+        self._cols.append(np.asarray(cols, np.int64))
+        self._coefs.append(np.broadcast_to(np.asarray(coefs, float), len(rows)).copy())
+
+    def copy(self) -> "LinearModel":
+        """A copy that can grow without changing this model (arrays are shared, not mutated)."""
+        twin = copy.copy(self)
+        for name in ("lower", "upper", "cost", "_rows", "_cols", "_coefs", "_rhs", "_sense"):
+            setattr(twin, name, list(getattr(self, name)))
+        twin.blocks, twin.families = dict(self.blocks), dict(self.families)
+        return twin
 
     # Whole-model arrays ---------------------------------------------------------------
     def arrays(self):

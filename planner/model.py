@@ -59,7 +59,7 @@ def build_model(net: Network) -> SourcingModel:
 
     levels = net.stockpiles.merge(periods, how="cross").sort_values(["stockpile", "t"])
     levels = levels.reset_index(drop=True)
-    l_col = lp.add_columns("level", len(levels), levels["min_level_t"].to_numpy(float),
+    l_col = lp.add_columns("level", len(levels), 0.0,
                            _nan(levels["capacity_t"]), levels["holding_cost"].to_numpy(float))
 
     out_of = flows.rename(columns={"from": "node"})
@@ -130,6 +130,12 @@ def build_model(net: Network) -> SourcingModel:
     i, r = _join(fst, release.rename(columns={"stockpile": "node"}), ["node", "period"])
     lp.add_rows("stockpile_release", release, LE, release["max_release_t"].to_numpy(float), r,
                 f_col[fst.index[i]], 1.0)
+    # The floor is a row, not a bound, so that its shadow price can be reported and it
+    # can be relaxed when a scenario is diagnosed.
+    floor = np.flatnonzero(levels["min_level_t"].to_numpy(float) > 0)
+    lp.add_rows("stockpile_floor", levels.iloc[floor], GE,
+                levels["min_level_t"].to_numpy(float)[floor], np.arange(len(floor)),
+                l_col[floor], 1.0)
 
     # Lane caps: all matching flows of a lane together, per period.
     caps = net.lane_caps.merge(periods[["period"]], how="cross")

@@ -19,7 +19,7 @@ import pandas as pd
 import pulp
 
 from . import __version__
-from .diagnose import DIAGNOSIS_COLUMNS
+from .diagnose import DIAGNOSIS_COLUMNS, diagnose
 from .model import build_model
 from .network import build_network
 from .report import (COMPARISON_COLUMNS, FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
@@ -41,9 +41,11 @@ class Plan:
 
 
 def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | None,
-                   verbose: bool = False) -> tuple[ScenarioReport, dict]:
+                   verbose: bool = False, best_effort: bool = False,
+                   relax_first: str = "demand") -> tuple[ScenarioReport, dict]:
     """Build, solve and report one scenario; never raises for one scenario's failure, so
-    the other scenarios of a run complete."""
+    the other scenarios of a run complete. A scenario that is not optimal gets a
+    Diagnosis table; with `best_effort`, an infeasible one also gets the least-bad plan."""
     start = time.perf_counter()
     try:
         sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, name), name))
@@ -51,6 +53,17 @@ def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | N
         solution = solve(sm.lp, solver, time_limit, verbose)
         start = time.perf_counter()
         report = scenario_report(name, sm, solution)
+        if not solution.ok:
+            diagnosis, relaxed = diagnose(name, sm, solution, solver, time_limit, relax_first,
+                                          best_effort)
+            if best_effort and relaxed is not None:
+                report = scenario_report(name, sm, relaxed)
+                report.status = solution.status.value
+                broken = int((diagnosis["kind"] == "relaxation").sum())
+                report.message = (f"no plan meets every rule and demand; this is the "
+                                  f"best-effort plan, relaxing {broken} item(s) listed in "
+                                  f"Diagnosis")
+            report.tables["Diagnosis"] = diagnosis
     except Exception as exc:  # an internal error in one scenario, reported as its status
         report = ScenarioReport(name, Status.ERROR.value,
                                 f"internal error: {type(exc).__name__}: {exc}")
@@ -71,7 +84,8 @@ def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | N
 
 def plan(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,
          verbose: bool = False, scenarios: list[str] | None = None, jobs: int | None = None,
-         progress: Callable[[ScenarioReport, dict], None] | None = None) -> Plan:
+         progress: Callable[[ScenarioReport, dict], None] | None = None,
+         best_effort: bool = False, relax_first: str = "demand") -> Plan:
     """Solve `scenarios` (default: base and every scenario of the workbook), each
     independently, on up to `jobs` processes (default: one per CPU). `solver` and
     `time_limit` default to the Settings sheet. Results come back in scenario order
@@ -84,14 +98,15 @@ def plan(inputs: Inputs, solver: str | None = None, time_limit: float | None = N
     done: dict[str, tuple[ScenarioReport, dict]] = {}
     if jobs <= 1:
         for name in names:
-            done[name] = solve_scenario(name, inputs, solver, time_limit, verbose)
+            done[name] = solve_scenario(name, inputs, solver, time_limit, verbose, best_effort,
+                                        relax_first)
             if progress:
                 progress(*done[name])
     else:
         # spawn: a fresh interpreter per worker, safe with the solver's threads
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(solve_scenario, name, inputs, solver, time_limit, verbose):
-                       name for name in names}
+            futures = {pool.submit(solve_scenario, name, inputs, solver, time_limit, verbose,
+                                   best_effort, relax_first): name for name in names}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 if progress:

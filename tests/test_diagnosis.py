@@ -1,0 +1,158 @@
+"""Infeasible scenarios explained: each fixture's diagnosis names the rule or demand and
+the hand-computed amount it must move; applying exactly that makes the plan feasible."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from wb import make_workbook, read_plan_sheet
+
+CN_ONLY = {
+    "Suppliers": [{"supplier": "cn-mine", "country": "CN", "material": "ore",
+                   "capacity_t": 1000, "unit_cost": 10}],
+    "Demand": [{"customer": "jp-plant", "country": "JP", "material": "ore", "period": "Q1",
+                "quantity_t": 100}],
+    "Freight": [{"from_country": "CN", "to_country": "JP", "cost_per_t": 5}],
+}
+
+
+def with_(base, **sheets):
+    out = copy.deepcopy(base)
+    out.update(copy.deepcopy(sheets))
+    return out
+
+
+CASES = {
+    # Capacity 60 < demand 100: 40 t short, by hand.
+    "demand above capacity": (
+        with_(CN_ONLY, Suppliers=[dict(CN_ONLY["Suppliers"][0], capacity_t=60)]),
+        {"demand": [("Demand", 0, "quantity_t", 100, 60)]},
+        {"rules": [("Demand", 0, "quantity_t", 100, 60)]},
+    ),
+    # Only China supplies: a 65% cap on China holds only with zero volume, so either all
+    # 100 t go unmet, or the cap must be 100%.
+    "share cap with one country": (
+        with_(CN_ONLY, Limits=[{"rule": "CRMA 65", "material": "ore", "stage": "supply",
+                                "by": "country", "member": "CN", "max_share": 0.65}]),
+        {"demand": [("Demand", 0, "quantity_t", 100, 0)]},
+        {"rules": [("Limits", 0, "max_share", 0.65, 1.0)]},
+    ),
+    # The ban closes the only route: all 100 t unmet, or the ban must allow 100 t.
+    "ban cuts the only route": (
+        with_(CN_ONLY, Restrictions=[{"rule": "export ban", "type": "ban", "from": "CN"}]),
+        {"demand": [("Demand", 0, "quantity_t", 100, 0)]},
+        {"rules": [("Restrictions", 0, "max_t", 0, 100)]},  # applied as a quota
+    ),
+    # Quota 60 t on the only route: 40 t unmet, or the quota must rise to 100 t.
+    "quota too small": (
+        with_(CN_ONLY, Restrictions=[{"rule": "licence", "type": "quota", "from": "CN",
+                                      "to": "JP", "max_t": 60}]),
+        {"demand": [("Demand", 0, "quantity_t", 100, 60)]},
+        {"rules": [("Restrictions", 0, "max_t", 60, 100)]},
+    ),
+    # Reserve starts at 50 with a floor of 80; refill is at most 20 t a period, so at the
+    # end of Q1 the level is at most 70: the Q1 floor must fall by 10 t; Q2 reaches 90.
+    "stockpile floor above refill": (
+        with_(CN_ONLY,
+              Suppliers=[{"supplier": "jp-mine", "country": "JP", "material": "ore",
+                          "capacity_t": 20, "unit_cost": 10}],
+              Demand=[{"customer": "jp-plant", "country": "JP", "material": "ore",
+                       "period": p, "quantity_t": 0} for p in ("Q1", "Q2")],
+              Stockpiles=[{"stockpile": "reserve", "country": "JP", "material": "ore",
+                           "initial_t": 50, "min_level_t": 80, "intake": "yes"}]),
+        {"demand": [("Stockpiles", 0, "min_level_t", 80, 70)]},
+        {"rules": [("Stockpiles", 0, "min_level_t", 80, 70)]},
+    ),
+}
+
+
+def _run(inp, out, *extra):
+    return CliRunner().invoke(main, ["run", str(inp), "-o", str(out), "--jobs", "1", *extra])
+
+
+@pytest.mark.parametrize("relax_first", ["demand", "rules"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_diagnosis_names_the_rule_and_the_amount(tmp_path, case, relax_first):
+    sheets, *expectations = CASES[case]
+    expected = {k: v for e in expectations for k, v in e.items()}[relax_first]
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    out = tmp_path / "plan.xlsx"
+    result = _run(inp, out, "--relax-first", relax_first)
+    assert result.exit_code == 3, result.output
+    assert read_plan_sheet(out, "Summary")[0]["status"] == "infeasible"
+    found = [d for d in read_plan_sheet(out, "Diagnosis") if d["kind"] == "relaxation"]
+    assert len(found) == len(expected), found
+    fixed = copy.deepcopy(sheets)
+    for d, (sheet, row, column, current, needed) in zip(found, expected):
+        assert d["current"] == pytest.approx(current) and d["needed"] == pytest.approx(needed)
+        assert d["explanation"] in result.output
+        fixed[sheet][row][column] = d["needed"]  # apply exactly what the diagnosis says
+        if fixed[sheet][row].get("type") == "ban":
+            fixed[sheet][row]["type"] = "quota"  # "make it a quota of at least ..."
+    fixed_in = make_workbook(tmp_path / "fixed.xlsx", fixed)
+    again = _run(fixed_in, tmp_path / "fixed-plan.xlsx")
+    assert again.exit_code == 0, again.output
+
+
+def test_diagnosis_sentences_are_in_the_buyers_words(tmp_path):
+    sheets = CASES["share cap with one country"][0]
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", sheets), out, "--relax-first", "rules")
+    assert "CRMA 65 (supply, CN) for ore in Q1 would need 100% instead of 65%" in result.output
+    sheets = CASES["demand above capacity"][0]
+    result = _run(make_workbook(tmp_path / "in2.xlsx", sheets), out)
+    assert "jp-plant ore in Q1 can receive at most 60.00 t of 100.00 t" in result.output
+    sheets = CASES["quota too small"][0]
+    result = _run(make_workbook(tmp_path / "in3.xlsx", sheets), out, "--relax-first", "rules")
+    assert "quota licence in Q1 must allow 40.00 t more (100.00 t instead of 60.00 t)" \
+        in result.output
+
+
+def test_a_closed_route_is_reported_as_the_structural_cause_first(tmp_path):
+    sheets = CASES["ban cuts the only route"][0]
+    out = tmp_path / "plan.xlsx"
+    _run(make_workbook(tmp_path / "in.xlsx", sheets), out)
+    rows = read_plan_sheet(out, "Diagnosis")
+    assert rows[0]["kind"] == "structural"
+    assert rows[0]["explanation"] == "Every route of ore to jp-plant in Q1 is closed by export ban."
+
+
+def test_a_ban_leaves_the_domestic_leg_so_no_structural_cause(tmp_path):
+    sheets = with_(CASES["ban cuts the only route"][0], Suppliers=[
+        CN_ONLY["Suppliers"][0],
+        {"supplier": "jp-mine", "country": "JP", "material": "ore", "capacity_t": 30,
+         "unit_cost": 50}])
+    out = tmp_path / "plan.xlsx"
+    _run(make_workbook(tmp_path / "in.xlsx", sheets), out)
+    rows = read_plan_sheet(out, "Diagnosis")
+    assert [r["kind"] for r in rows] == ["relaxation"]
+    assert rows[0]["needed"] == pytest.approx(30)  # only the Japanese mine's 30 t arrive
+
+
+def test_best_effort_writes_the_least_bad_plan(tmp_path):
+    sheets = CASES["quota too small"][0]
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", sheets), out, "--best-effort")
+    assert result.exit_code == 3
+    summary = read_plan_sheet(out, "Summary")[0]
+    assert summary["status"] == "infeasible" and "best-effort" in summary["message"]
+    # 60 t through the quota at 10 + 5: cost 900, by hand; the other 40 t are the violation.
+    assert summary["total_cost"] == pytest.approx(900)
+    flows = read_plan_sheet(out, "Flows")
+    assert [(f["from"], f["to"], f["quantity_t"]) for f in flows] == \
+        [("cn-mine", "jp-plant", 60)]
+
+
+def test_feasible_scenarios_next_to_an_infeasible_one_are_unaffected(tmp_path):
+    sheets = with_(CN_ONLY, Restrictions=[{"rule": "export ban", "type": "ban", "from": "CN",
+                                           "scenario": "embargo"}])
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", sheets), out)
+    assert result.exit_code == 3
+    summary = {r["scenario"]: r for r in read_plan_sheet(out, "Summary")}
+    assert summary["base"]["status"] == "optimal" and summary["base"]["total_cost"] == 1500
+    assert summary["embargo"]["status"] == "infeasible"
+    assert {d["scenario"] for d in read_plan_sheet(out, "Diagnosis")} == {"embargo"}
