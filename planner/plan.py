@@ -93,7 +93,8 @@ def plan(inputs: Inputs, solver: str | None = None, time_limit: float | None = N
     solver = solver or inputs.settings.solver or "highs"
     if time_limit is None:
         time_limit = inputs.settings.time_limit_s
-    names = list(scenarios or inputs.scenarios)
+    chosen = {n.lower() for n in scenarios} if scenarios else None
+    names = [n for n in inputs.scenarios if chosen is None or n.lower() in chosen]  # base first
     jobs = min(jobs or os.cpu_count() or 1, len(names))
     done: dict[str, tuple[ScenarioReport, dict]] = {}
     if jobs <= 1:

@@ -19,6 +19,7 @@ from .errors import ERROR, WARNING, Problem
 from .workbook import ROW, coerce
 
 BASE = "base"
+_PROCESS_LEVEL = ("cost_per_t", "capacity_t")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,13 @@ def apply_changes(tables: dict[str, pd.DataFrame], changes: list[Change],
             continue
         frame = tables[change.sheet].copy()
         hit = _matches(frame, change.where)
+        if change.sheet == "Processes" and change.column in _PROCESS_LEVEL:
+            # cost and capacity belong to the whole process: a change to one output row of
+            # a co-product process applies to all its rows, which must agree (SPEC §1).
+            named = frame["process"].notna().to_numpy()
+            keys = set(zip(frame["site"][hit & named], frame["process"][hit & named]))
+            hit = hit | (named & np.array([k in keys for k in zip(frame["site"],
+                                                                  frame["process"])], bool))
         if not hit.any():
             problems.append(Problem(WARNING, f"scenario {change.scenario!r}: the change matches "
                                              f"no row of {change.sheet}", "Scenarios",
@@ -156,8 +164,10 @@ def apply_changes(tables: dict[str, pd.DataFrame], changes: list[Change],
             else:
                 new = old.map(lambda v: None if v is None else v + change.value)
             kind = schema.SHEETS[change.sheet].column(change.column).kind
+            floor_open = change.column == "yield"  # yields must stay above 0
             bad = new.map(lambda v: v is not None and (
-                v < 0 or (kind == schema.SHARE and v > 1))).to_numpy(bool)
+                v < 0 or (floor_open and v <= 0) or (kind == schema.SHARE and v > 1))
+            ).to_numpy(bool)
             if bad.any():
                 problems.append(Problem(ERROR, f"scenario {change.scenario!r}: {change.action} "
                                                f"makes {change.column} out of range in "
