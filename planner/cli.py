@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import WARNING, InputError, OutputError, Problem
-from .plan import plan, plan_sheets
+from .plan import options_for, plan, plan_sheets
 from .solve import SOLVERS
 from .validate import load
 from .workbook import write_plan
@@ -154,8 +154,9 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
                               else report.message)
                            + f"  ({info.get('seconds', 0):.2f} s)")
 
-        result = plan(inputs, solver, time_limit, verbose, chosen, jobs, progress, best_effort,
-                      relax_first)
+        options = options_for(inputs, solver, time_limit, verbose=verbose,
+                              best_effort=best_effort, relax_first=relax_first)
+        result = plan(inputs, options, chosen, jobs, progress)
         write_plan(output, plan_sheets(result))
         if not quiet:
             _print_binding_rules(result)

@@ -40,23 +40,34 @@ class Plan:
         return all(r.status == "optimal" for r in self.reports)
 
 
-def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | None,
-                   verbose: bool = False, best_effort: bool = False,
-                   relax_first: str = "demand") -> tuple[ScenarioReport, dict]:
-    """Build, solve and report one scenario; never raises for one scenario's failure, so
-    the other scenarios of a run complete. A scenario that is not optimal gets a
-    Diagnosis table; with `best_effort`, an infeasible one also gets the least-bad plan."""
+@dataclass(frozen=True)
+class SolveOptions:
+    solver: str = "highs"
+    time_limit: float | None = None
+    verbose: bool = False
+    best_effort: bool = False
+    relax_first: str = "demand"
+
+
+def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
+                   data: str | None = None) -> tuple[ScenarioReport, dict]:
+    """Build, solve and report one scenario, named `name`, on the data of workbook scenario
+    `data` (default: `name`). Never raises for one scenario's failure, so the other
+    scenarios of a run complete. A scenario that is not optimal gets a Diagnosis table;
+    with `best_effort`, an infeasible one also gets the least-bad plan."""
+    data = data or name
     start = time.perf_counter()
     try:
-        sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, name), name))
+        sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, data), data))
         network_s = time.perf_counter() - start
-        solution = solve(sm.lp, solver, time_limit, verbose)
+        solution = solve(sm.lp, options.solver, options.time_limit, options.verbose)
         start = time.perf_counter()
         report = scenario_report(name, sm, solution)
         if not solution.ok:
-            diagnosis, relaxed = diagnose(name, sm, solution, solver, time_limit, relax_first,
-                                          best_effort)
-            if best_effort and relaxed is not None:
+            diagnosis, relaxed = diagnose(name, sm, solution, options.solver,
+                                          options.time_limit, options.relax_first,
+                                          options.best_effort)
+            if options.best_effort and relaxed is not None:
                 report = scenario_report(name, sm, relaxed)
                 report.status = solution.status.value
                 broken = int((diagnosis["kind"] == "relaxation").sum())
@@ -68,10 +79,11 @@ def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | N
         report = ScenarioReport(name, Status.ERROR.value,
                                 f"internal error: {type(exc).__name__}: {exc}")
         return report, {"scenario": name, "status": report.status, "message": report.message,
-                        "solver": solver, "seconds": round(time.perf_counter() - start, 3)}
+                        "solver": options.solver,
+                        "seconds": round(time.perf_counter() - start, 3)}
     info = {
         "scenario": name, "status": report.status, "message": report.message,
-        "solver": solver, "time_limit_s": time_limit,
+        "solver": options.solver, "time_limit_s": options.time_limit,
         "variables": sm.lp.n_cols, "constraints": sm.lp.n_rows,
         "nonzeros": int(sum(len(c) for c in sm.lp._cols)),
         "model_s": round(network_s + solution.seconds.get("build", 0.0), 3),
@@ -82,37 +94,51 @@ def solve_scenario(name: str, inputs: Inputs, solver: str, time_limit: float | N
     return report, info
 
 
-def plan(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,
-         verbose: bool = False, scenarios: list[str] | None = None, jobs: int | None = None,
-         progress: Callable[[ScenarioReport, dict], None] | None = None,
-         best_effort: bool = False, relax_first: str = "demand") -> Plan:
-    """Solve `scenarios` (default: base and every scenario of the workbook), each
-    independently, on up to `jobs` processes (default: one per CPU). `solver` and
-    `time_limit` default to the Settings sheet. Results come back in scenario order
-    whatever order they finish in; `progress` is called as each one finishes."""
-    solver = solver or inputs.settings.solver or "highs"
-    if time_limit is None:
-        time_limit = inputs.settings.time_limit_s
-    chosen = {n.lower() for n in scenarios} if scenarios else None
-    names = [n for n in inputs.scenarios if chosen is None or n.lower() in chosen]  # base first
-    jobs = min(jobs or os.cpu_count() or 1, len(names))
-    done: dict[str, tuple[ScenarioReport, dict]] = {}
+Task = tuple[str, Inputs, str]  # (name shown, inputs, workbook scenario whose data it uses)
+
+
+def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
+              progress: Callable[[ScenarioReport, dict], None] | None = None
+              ) -> list[tuple[ScenarioReport, dict]]:
+    """Solve every task, on up to `jobs` processes (default: one per CPU); results in task
+    order whatever order they finish in; `progress` is called as each one finishes."""
+    jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    done: dict[int, tuple[ScenarioReport, dict]] = {}
     if jobs <= 1:
-        for name in names:
-            done[name] = solve_scenario(name, inputs, solver, time_limit, verbose, best_effort,
-                                        relax_first)
+        for i, (name, inputs, data) in enumerate(tasks):
+            done[i] = solve_scenario(name, inputs, options, data)
             if progress:
-                progress(*done[name])
+                progress(*done[i])
     else:
         # spawn: a fresh interpreter per worker, safe with the solver's threads
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(solve_scenario, name, inputs, solver, time_limit, verbose,
-                                   best_effort, relax_first): name for name in names}
+            futures = {pool.submit(solve_scenario, name, inputs, options, data): i
+                       for i, (name, inputs, data) in enumerate(tasks)}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 if progress:
                     progress(*done[futures[future]])
-    return Plan(inputs, [done[n][0] for n in names], [done[n][1] for n in names])
+    return [done[i] for i in range(len(tasks))]
+
+
+def options_for(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,
+                **kwargs) -> SolveOptions:
+    """Command-line choices over the Settings sheet over the defaults."""
+    return SolveOptions(solver or inputs.settings.solver or "highs",
+                        time_limit if time_limit is not None else inputs.settings.time_limit_s,
+                        **kwargs)
+
+
+def plan(inputs: Inputs, options: SolveOptions | None = None,
+         scenarios: list[str] | None = None, jobs: int | None = None,
+         progress: Callable[[ScenarioReport, dict], None] | None = None) -> Plan:
+    """Solve `scenarios` (default: base and every scenario of the workbook), each
+    independently and, with jobs > 1, in parallel; base first."""
+    options = options or options_for(inputs)
+    chosen = {n.lower() for n in scenarios} if scenarios else None
+    names = [n for n in inputs.scenarios if chosen is None or n.lower() in chosen]  # base first
+    results = run_tasks([(n, inputs, n) for n in names], options, jobs, progress)
+    return Plan(inputs, [r for r, _ in results], [i for _, i in results])
 
 
 def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
