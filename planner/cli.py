@@ -56,6 +56,25 @@ def _print_binding_rules(result, top: int = 10) -> None:
             click.echo(f"  ... and {len(binding) - top} more in the Limits sheet")
 
 
+def _frontier_text(table: pd.DataFrame) -> str:
+    """The frontier table for the terminal: caps and shares in %, money with separators."""
+    def fmt(value, kind):
+        if value is None or pd.isna(value):
+            return "-"
+        if kind == "pct":
+            return f"{100 * value:.2f}%"
+        if kind == "money":
+            return f"{value:,.2f}"
+        return f"{value:,.0f}" if kind == "int" else str(value)
+
+    kinds = {"cap": "pct", "total_cost": "money", "cost_increase": "money",
+             "marginal_cost_per_pt": "money", "unmet_t": "money", "member_share": "pct",
+             "hhi": "int"}
+    shown = pd.DataFrame({c: [fmt(v, kinds.get(c)) for v in table[c]]
+                          for c in table.columns if c != "scenario"})
+    return shown.to_string(index=False)
+
+
 class _Guard:
     """Turn library errors into messages and exit codes; tracebacks only with --debug."""
 
@@ -205,3 +224,59 @@ def template(output: Path, debug):
     with _Guard(debug):
         write_template(output)
         click.echo(f"template written to {output}")
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--material", required=True, help="The material whose stage share is capped.")
+@click.option("--stage", type=click.Choice(("supply", "processing", "delivery")),
+              default="processing", show_default=True)
+@click.option("--by", type=click.Choice(("country", "group", "node")), default="country",
+              show_default=True)
+@click.option("--member", "members", multiple=True, metavar="ID",
+              help="Cap this member (repeatable: their combined share) [default: each member "
+                   "separately].")
+@click.option("--period", default=None,
+              help="A period label, or all for the horizon [default: each period].")
+@click.option("--from", "start", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Loosest cap.")
+@click.option("--to", "stop", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="Tightest cap.")
+@click.option("--steps", type=click.IntRange(min=2), default=15, show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Workbook to write [default: outputs/<input stem>-frontier.xlsx].")
+@click.option("--solver", type=click.Choice(SOLVERS), default=None)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="S")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def frontier(input_path: Path, material, stage, by, members, period, start, stop, steps,
+             output, solver, time_limit, jobs, quiet, debug):
+    """Cost of diversification: sweep a max-share cap from loose to tight.
+
+    \b
+    Example:
+      planner frontier inputs/example.xlsx --material "NdPr oxide" --stage processing \\
+          --by country --member CN --from 1.0 --to 0.3 --steps 15
+    """
+    from .frontier import FrontierError, Sweep, frontier as sweep_frontier, frontier_sheets
+
+    output = output or Path("outputs") / f"{input_path.stem}-frontier.xlsx"
+    if output.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"the frontier is an .xlsx workbook; -o {output} should end in "
+                               f".xlsx")
+    with _Guard(debug):
+        inputs = load(input_path)
+        sweep = Sweep(material, stage, by, tuple(members), period, start, stop, steps)
+        try:
+            result = sweep_frontier(inputs, sweep, options_for(inputs, solver, time_limit),
+                                    jobs)
+        except FrontierError as exc:
+            raise click.UsageError(str(exc)) from exc
+        write_plan(output, frontier_sheets(inputs, result))
+        if not quiet:
+            click.echo(_frontier_text(result.table))
+            click.echo("tightest feasible cap: " + ("none in the sweep" if result.tightest is None
+                                                    else f"{result.tightest:.4f}"))
+            click.echo(f"frontier written to {output}")

@@ -95,8 +95,13 @@ def add_limits(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray, limits: 
 
         members = _members(sel.assign(scope=keyed["scope"].to_numpy()), rule.by, groups)
         if rule.member is not None:
-            members = members[members["member"] == rule.member]
-            inst = scope.assign(member=rule.member)  # every scope, even without member flows
+            # A tuple of members (the frontier's --member X --member Y) caps their combined
+            # share; a flow counts once even when its country is in two of the groups.
+            chosen = rule.member if isinstance(rule.member, tuple) else (rule.member,)
+            label = " + ".join(chosen)
+            members = members[members["member"].isin(chosen)].assign(member=label)
+            members = members.drop_duplicates(["scope", "flow"])
+            inst = scope.assign(member=label)  # every scope, even without member flows
         else:
             inst = scope.merge(members[["scope", "member"]].drop_duplicates(), on="scope")
         inst = inst.sort_values(["scope", "member"]).reset_index(drop=True)

@@ -1,0 +1,170 @@
+"""The price of diversification: sweep one max-share cap from loose to tight, solve each
+point (in parallel, like scenarios), and find the tightest feasible cap by bisection.
+
+The swept rule is added to the base data next to the workbook's own rules, so it
+tightens whatever they already impose. Several members cap their combined share.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .plan import SolveOptions, run_tasks
+from .report import ScenarioReport, clean
+from .scenarios import BASE
+from .validate import Inputs
+from .workbook import ROW
+
+FRONTIER_COLUMNS = ["scenario", "point", "cap", "status", "total_cost", "cost_increase",
+                    "marginal_cost_per_pt", "unmet_t", "member_share", "hhi"]
+RULE = "frontier cap"
+BISECTION_STEPS = 12
+
+
+class FrontierError(ValueError):
+    """The sweep cannot be set up (unknown material, member or stage)."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    material: str
+    stage: str = "processing"
+    by: str = "country"
+    members: tuple[str, ...] = ()   # empty: each member separately
+    period: str | None = None       # None: each period; "all": the horizon; or a label
+    start: float = 1.0
+    stop: float = 0.3
+    steps: int = 15
+
+    def caps(self) -> np.ndarray:
+        return np.round(np.linspace(self.start, self.stop, self.steps), 10)
+
+
+@dataclass
+class Frontier:
+    sweep: Sweep
+    table: pd.DataFrame
+    tightest: float | None        # tightest feasible cap found (None: none feasible)
+    reports: list[ScenarioReport]
+
+
+def check_sweep(inputs: Inputs, sweep: Sweep) -> None:
+    materials = set(inputs["Suppliers"]["material"]) | set(inputs["Processes"]["output_material"]) \
+        | set(inputs["Stockpiles"]["material"])
+    if sweep.material not in materials:
+        raise FrontierError(f"no supplier, process or stockpile provides {sweep.material!r}; "
+                            f"materials are: {', '.join(sorted(materials))}")
+    if not 0 <= sweep.stop <= sweep.start <= 1 or sweep.steps < 2:
+        raise FrontierError("sweep from a loose cap down to a tighter one: 1 >= --from >= --to "
+                            ">= 0, with --steps of 2 or more")
+    if sweep.period not in (None, "all") and sweep.period not in inputs.periods:
+        raise FrontierError(f"unknown period {sweep.period!r}; periods are: "
+                            f"{', '.join(inputs.periods)}")
+    known = {"country": set().union(*(set(inputs[s]["country"]) for s in
+                                      ("Suppliers", "Sites", "Stockpiles"))),
+             "group": set(inputs["Groups"]["group"]),
+             "node": set(inputs["Suppliers"]["supplier"]) | set(inputs["Sites"]["site"])
+             | set(inputs["Stockpiles"]["stockpile"])}[sweep.by]
+    unknown = [m for m in sweep.members if m not in known]
+    if unknown:
+        raise FrontierError(f"unknown {sweep.by} {', '.join(map(repr, unknown))}")
+
+
+def _with_cap(inputs: Inputs, sweep: Sweep, cap: float) -> Inputs:
+    limits = inputs["Limits"]
+    row = {col: None for col in limits.columns}
+    row.update({ROW: 0, "rule": RULE, "material": sweep.material, "stage": sweep.stage,
+                "by": sweep.by, "period": sweep.period, "max_share": float(cap),
+                "member": (sweep.members if len(sweep.members) > 1 else
+                           sweep.members[0] if sweep.members else None)})
+    derived = copy.copy(inputs)
+    derived.tables = dict(inputs.tables)
+    derived.tables["Limits"] = pd.concat([limits, pd.DataFrame([row], dtype=object)],
+                                         ignore_index=True)
+    return derived
+
+
+def _point(sweep: Sweep, cap: float, report: ScenarioReport, kind: str) -> dict:
+    row = {"scenario": BASE, "point": kind, "cap": cap, "status": report.status}
+    if report.status != "optimal":
+        return row
+    mix = report.tables["Mix"]
+    mix = mix[(mix["material"] == sweep.material) & (mix["stage"] == sweep.stage)]
+    by_country = mix.groupby("country")["quantity_t"].sum()
+    total = by_country.sum()
+    shares = by_country / total if total > 0 else by_country * 0
+    limits = report.tables["Limits"]
+    mine = limits[limits["rule"] == RULE]
+    share = pd.to_numeric(mine["share"], errors="coerce").max() if len(mine) else None
+    share = None if share is None or pd.isna(share) else share  # the highest, over periods
+    row.update(total_cost=report.costs["total_cost"], unmet_t=report.costs["unmet_t"],
+               member_share=None if share is None else float(clean(share)),
+               hhi=float(clean(((shares * 100) ** 2).sum())))
+    return row
+
+
+def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | None = None,
+             progress=None) -> Frontier:
+    """Solve the sweep's points in parallel, then bisect between the tightest feasible and
+    the loosest infeasible point (serially: each step depends on the last)."""
+    check_sweep(inputs, sweep)
+    caps = sweep.caps()
+    tasks = [(f"cap {cap:.4g}", _with_cap(inputs, sweep, cap), BASE) for cap in caps]
+    results = run_tasks(tasks, options, jobs, progress)
+    rows = [_point(sweep, cap, r, "sweep") for cap, (r, _) in zip(caps, results)]
+    reports = [r for r, _ in results]
+    feasible = [c for c, (r, _) in zip(caps, results) if r.status == "optimal"]
+    infeasible = [c for c, (r, _) in zip(caps, results) if r.status == "infeasible"]
+    tightest = min(feasible) if feasible else None
+    below = [c for c in infeasible if tightest is not None and c < tightest]
+    if tightest is not None and below:
+        lo, hi = max(below), tightest
+        best = None
+        for _ in range(BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            (report, _), = run_tasks([(f"cap {mid:.6g}", _with_cap(inputs, sweep, mid), BASE)],
+                                     options, 1)
+            if report.status == "optimal":
+                hi, best = mid, (mid, report)
+            else:
+                lo = mid
+        if best is not None:
+            tightest = best[0]
+            rows.append(_point(sweep, best[0], best[1], "tightest feasible (bisection)"))
+    table = pd.DataFrame(rows, columns=FRONTIER_COLUMNS)
+    loosest = next((r["total_cost"] for r in rows if r["status"] == "optimal"), None)
+    table["cost_increase"] = [None if r.get("total_cost") is None or loosest is None
+                              else float(clean(r["total_cost"] - loosest)) for r in rows]
+    table["marginal_cost_per_pt"] = _marginal(table)
+    return Frontier(sweep, table, None if tightest is None else float(round(tightest, 6)),
+                    reports)
+
+
+def _marginal(table: pd.DataFrame) -> list:
+    """Cost per percentage point of tightening, from the previous (looser) sweep point."""
+    out, prev = [], None
+    for row in table.to_dict("records"):
+        value = None
+        if row["point"] == "sweep" and row["total_cost"] is not None and \
+                not pd.isna(row["total_cost"]) and prev is not None:
+            value = float(clean((row["total_cost"] - prev[1]) / ((prev[0] - row["cap"]) * 100)))
+        if row["point"] == "sweep":
+            prev = (row["cap"], row["total_cost"]) if row["status"] == "optimal" else None
+        out.append(value)
+    return out
+
+
+def frontier_sheets(inputs: Inputs, result: Frontier) -> dict[str, tuple[str, pd.DataFrame]]:
+    sweep = result.sweep
+    who = " + ".join(sweep.members) if sweep.members else f"each {sweep.by}"
+    note = (f"Max share of {who} in {sweep.material} at the {sweep.stage} stage, swept from "
+            f"{sweep.start:g} to {sweep.stop:g}. Money in {inputs.settings.currency}; "
+            f"marginal_cost_per_pt = extra cost per percentage point of tightening; "
+            f"tightest feasible cap: "
+            + ("none" if result.tightest is None else f"{result.tightest:.4f}") + ".")
+    summary = pd.DataFrame([r.summary_row() for r in result.reports])
+    return {"Frontier": (note, result.table),
+            "Summary": ("One row per sweep point (scenario = the cap).", summary)}

@@ -1,0 +1,94 @@
+"""Cost of diversification: the frontier against hand-computed curves."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.cli import main
+from wb import make_workbook, read_plan_sheet
+
+# China sells at 10 without limit, Australia at 20 up to 30 t; Japan needs 100 t a period.
+# With China's share capped at c: CN = 100c, AU = 100(1 - c) <= 30, so the plan is feasible
+# iff c >= 0.7 and costs 10*100c + 20*100(1 - c) = 2000 - 1000c per period, by hand.
+TWO = {
+    "Suppliers": [{"supplier": "cn-mine", "country": "CN", "material": "ore",
+                   "capacity_t": None, "unit_cost": 10},
+                  {"supplier": "au-mine", "country": "AU", "material": "ore",
+                   "capacity_t": 30, "unit_cost": 20}],
+    "Demand": [{"customer": "jp", "country": "JP", "material": "ore", "period": p,
+                "quantity_t": 100} for p in ("Q1", "Q2")],
+    "Freight": [{"from_country": c, "to_country": "JP", "cost_per_t": 0} for c in ("CN", "AU")],
+    "Groups": [{"group": "FEOC", "country": "CN"}, {"group": "FEOC", "country": "RU"}],
+}
+
+
+def _frontier(tmp_path, sheets, *args):
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    out = tmp_path / "frontier.xlsx"
+    result = CliRunner().invoke(main, ["frontier", str(inp), "-o", str(out), "--jobs", "1",
+                                       *args])
+    assert result.exit_code == 0, result.output
+    return result, read_plan_sheet(out, "Frontier")
+
+
+def test_two_supplier_frontier_is_the_hand_computed_line(tmp_path):
+    result, rows = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply",
+                             "--member", "CN", "--from", "1", "--to", "0.25", "--steps", "4")
+    sweep = [r for r in rows if r["point"] == "sweep"]
+    assert [r["cap"] for r in sweep] == [1, 0.75, 0.5, 0.25]
+    assert [r["status"] for r in sweep] == ["optimal", "optimal", "infeasible", "infeasible"]
+    assert sweep[0]["total_cost"] == pytest.approx(2 * (2000 - 1000 * 1.0))
+    assert sweep[1]["total_cost"] == pytest.approx(2 * (2000 - 1000 * 0.75))
+    assert sweep[1]["cost_increase"] == pytest.approx(500)
+    # 500 over 25 percentage points
+    assert sweep[1]["marginal_cost_per_pt"] == pytest.approx(20)
+    assert sweep[1]["member_share"] == pytest.approx(0.75)
+    assert sweep[1]["hhi"] == pytest.approx(75 ** 2 + 25 ** 2)
+    tightest = [r for r in rows if r["point"].startswith("tightest")]
+    assert tightest and tightest[0]["cap"] == pytest.approx(0.7, abs=1e-4)
+    assert tightest[0]["total_cost"] == pytest.approx(2 * (2000 - 1000 * 0.7), abs=0.5)
+    assert "tightest feasible cap: 0.700" in result.output
+
+
+def test_combined_members_and_groups_cap_together(tmp_path):
+    sheets = dict(TWO, Suppliers=TWO["Suppliers"] + [
+        {"supplier": "ru-mine", "country": "RU", "material": "ore", "capacity_t": None,
+         "unit_cost": 12}])
+    # CN and RU together may ship at most c of 100 t: the same line as above, RU unused.
+    for args in (["--member", "CN", "--member", "RU"], ["--by", "group", "--member", "FEOC"]):
+        _, rows = _frontier(tmp_path, sheets, "--material", "ore", "--stage", "supply",
+                            "--from", "0.9", "--to", "0.8", "--steps", "2", *args)
+        assert [r["total_cost"] for r in rows] == pytest.approx([2 * 1100, 2 * 1200])
+
+
+def test_unknown_material_is_a_usage_error(tmp_path):
+    inp = make_workbook(tmp_path / "in.xlsx", TWO)
+    result = CliRunner().invoke(main, ["frontier", str(inp), "--material", "gold"])
+    assert result.exit_code == 2 and "no supplier, process or stockpile provides 'gold'" \
+        in result.output
+
+
+@st.composite
+def instances(draw):
+    suppliers = [{"supplier": f"s{i}", "country": draw(st.sampled_from(["AU", "CN", "CL"])),
+                  "material": "ore", "capacity_t": draw(st.integers(20, 120)),
+                  "unit_cost": draw(st.integers(1, 40))} for i in range(draw(st.integers(2, 5)))]
+    demand = [{"customer": "jp", "country": "JP", "material": "ore", "period": "Q1",
+               "quantity_t": draw(st.integers(10, 60)), "unmet_penalty": 1000}]
+    freight = [{"from_country": c, "to_country": "JP", "cost_per_t": draw(st.integers(0, 9))}
+               for c in ("AU", "CN", "CL")]
+    return {"Suppliers": suppliers, "Demand": demand, "Freight": freight}
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sheets=instances(), by=st.sampled_from(["country", "node"]))
+def test_cost_never_falls_as_the_cap_tightens(tmp_path_factory, sheets, by):
+    folder = tmp_path_factory.mktemp("f")
+    _, rows = _frontier(folder, sheets, "--material", "ore", "--stage", "supply", "--by", by,
+                        "--from", "1", "--to", "0.2", "--steps", "5")
+    costs = [r["total_cost"] for r in rows if r["point"] == "sweep"]
+    assert all(c is not None for c in costs)  # unmet demand is penalised, never infeasible
+    assert all(b >= a - 1e-6 * max(1.0, abs(a)) for a, b in zip(costs, costs[1:]))
