@@ -173,12 +173,13 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
                 "stockpiles; processing = shipped out of sites; delivery = received by "
                 "customers, by shipping country) and the stage's HHI (0-10,000).",
                 stacked("Mix", MIX_COLUMNS)),
-        "Limits": ("Every rule instance (Limits, Restrictions, lane caps). shadow_price = change "
-                   f"in total cost ({currency}) per t added to the rule's right-hand side "
-                   "(member tonnes for share rules, max_t for quotas and lanes): <= 0 for max "
-                   "rules, >= 0 for min rules. value_of_1pt = cost saved if a share bound were "
-                   "loosened by one percentage point, |shadow_price| x stage volume x 0.01 "
-                   "(first-order estimate).", stacked("Limits", LIMIT_COLUMNS)),
+        "Limits": ("Every rule instance (Limits, Restrictions, lane caps, stockpile floors). "
+                   f"shadow_price = change in total cost ({currency}) per t added to the rule's "
+                   "right-hand side (member tonnes for share rules, max_t for quotas and lanes, "
+                   "the level for floors): <= 0 for max rules, >= 0 for min rules. "
+                   "value_of_1pt = cost saved if a share bound were loosened by one percentage "
+                   "point, |shadow_price| x stage volume x 0.01 (first-order estimate).",
+                   stacked("Limits", LIMIT_COLUMNS)),
         "Diagnosis": ("Why a scenario has no optimal plan, and the smallest changes found that "
                       "would make it plannable (each in its own units).",
                       stacked("Diagnosis", DIAGNOSIS_COLUMNS)),

@@ -162,7 +162,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
     lp = sm.lp
     activity, _ = lp.row_activity(sol.values)
     parts = []
-    for family in ("share_max", "share_min", "restriction", "lane_cap"):
+    for family in ("share_max", "share_min", "restriction", "lane_cap", "stockpile_floor"):
         if family not in lp.families:
             continue
         rows = lp.rows_of(family)
@@ -181,6 +181,10 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             if family == "lane_cap":
                 keys = keys.assign(rule="lane " + keys["from"] + " -> " + keys["to"],
                                    type="lane", bound=keys["max_t"], sense="max")
+            elif family == "stockpile_floor":
+                keys = keys.assign(rule="floor " + keys["stockpile"], type="floor",
+                                   member=keys["stockpile"], bound=keys["min_level_t"],
+                                   sense="min")
             bound = keys["bound"].to_numpy(float)
             table = keys.assign(volume_t=clean(level))
             at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
