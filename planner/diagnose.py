@@ -90,7 +90,8 @@ def solve_elastic(sm: SourcingModel, relax_first: str, solver: str,
 
 
 def structural_causes(sm: SourcingModel) -> list[str]:
-    """Hard demand that no arc reaches, or whose every route a ban/exclusion closes."""
+    """Hard demand that no arc reaches, whose every route a ban/exclusion closes, or whose
+    every direct source has zero capacity in that period."""
     net, lp = sm.network, sm.lp
     flows = net.flows.assign(col=lp.columns("flow"))
     demand = net.demand.reset_index(drop=True)
@@ -106,6 +107,12 @@ def structural_causes(sm: SourcingModel) -> list[str]:
         for r, c in zip(rows[in_fam] - start, cols[in_fam]):
             if zero[r]:
                 closed_by.setdefault(int(c), set()).add(fam.keys["rule"].iat[r])
+    dead = {(n, p) for n, p, c in zip(net.offers["supplier"], net.offers["period"],
+                                      net.offers["capacity_t"]) if c is not None and c <= 0}
+    empty = set(net.sites["site"][net.sites["capacity_t"].eq(0.0)]) | set(
+        net.stockpiles["stockpile"][(net.stockpiles["initial_t"] <= 0)
+                                    & ~net.stockpiles["intake"]])
+    source = dict(zip(flows["col"], zip(flows["from"], flows["period"])))
     causes = []
     groups = into.groupby(["to", "material", "period"])["col"].apply(list).to_dict()
     for d in hard.itertuples(index=False):
@@ -120,6 +127,10 @@ def structural_causes(sm: SourcingModel) -> list[str]:
             rules = sorted(set().union(*(closed_by[c] for c in routes)))
             causes.append(f"Every route of {d.material} to {d.customer} in {d.period} is closed "
                           f"by {', '.join(rules)}.")
+        elif all(source[c] in dead or source[c][0] in empty for c in routes):
+            names = sorted({source[c][0] for c in routes})
+            causes.append(f"Every source that ships {d.material} to {d.customer} has zero "
+                          f"capacity in {d.period}: {', '.join(names)}.")
     return causes
 
 

@@ -156,3 +156,17 @@ def test_feasible_scenarios_next_to_an_infeasible_one_are_unaffected(tmp_path):
     assert summary["base"]["status"] == "optimal" and summary["base"]["total_cost"] == 1500
     assert summary["embargo"]["status"] == "infeasible"
     assert {d["scenario"] for d in read_plan_sheet(out, "Diagnosis")} == {"embargo"}
+
+
+def test_a_period_with_zero_capacity_is_reported_as_the_structural_cause(tmp_path):
+    sheets = with_(CN_ONLY, Suppliers=[
+        CN_ONLY["Suppliers"][0],
+        dict(CN_ONLY["Suppliers"][0], capacity_t=0, period="Q2")],
+        Demand=[dict(CN_ONLY["Demand"][0], period=p) for p in ("Q1", "Q2")])
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", sheets), out)
+    assert result.exit_code == 3
+    rows = read_plan_sheet(out, "Diagnosis")
+    assert rows[0]["explanation"] == ("Every source that ships ore to jp-plant has zero capacity "
+                                      "in Q2: cn-mine.")
+    assert [(r["period"], r["needed"]) for r in rows[1:]] == [("Q2", 0)]
