@@ -97,38 +97,90 @@ class LinearModel:
                 cat(self._rhs, float), np.array(self._sense, dtype=object),
                 cat(self.lower, float), cat(self.upper, float), cat(self.cost, float))
 
+    def _terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All terms as three flat arrays. The parts are joined once and kept joined (the
+        lists then hold one array each), so repeated calls do not copy the terms again."""
+        if not self._rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        if len(self._rows) > 1:
+            self._rows = [np.concatenate(self._rows)]
+            self._cols = [np.concatenate(self._cols)]
+            self._coefs = [np.concatenate(self._coefs)]
+        return self._rows[0], self._cols[0], self._coefs[0]
+
     def row_activity(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(Σ coef·x per row, Σ |coef·x| per row), the latter to scale tolerances."""
-        rows, cols, coefs = (np.concatenate(a) if a else np.zeros(0)
-                             for a in (self._rows, self._cols, self._coefs))
-        terms = coefs * x[cols.astype(np.int64)]
-        activity = np.bincount(rows.astype(np.int64), terms, minlength=self.n_rows)
-        size = np.bincount(rows.astype(np.int64), np.abs(terms), minlength=self.n_rows)
+        rows, cols, coefs = self._terms()
+        terms = coefs * x[cols]
+        activity = np.bincount(rows, terms, minlength=self.n_rows)
+        size = np.bincount(rows, np.abs(terms), minlength=self.n_rows)
         return activity, size
+
+    def row_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of every row's activity, ±inf where a side is open."""
+        rhs = np.concatenate(self._rhs) if self._rhs else np.zeros(0)
+        sense = np.array(self._sense, dtype=object)
+        lower = np.where(sense == LE, -np.inf, rhs)
+        upper = np.where(sense == GE, np.inf, rhs)
+        return lower, upper
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constraint matrix column-wise (start, index, value), HiGHS's CSC layout.
+
+        Each column's entries are in row order; terms given twice for one (row, column)
+        are summed (as `row_activity` counts them) and exact zeros are left out. One sort of
+        the terms by (column, row): no Python loop over terms.
+        """
+        rows, cols, coefs = self._terms()
+        stride = max(self.n_rows, 1)
+        key = cols * stride + rows
+        order = np.argsort(key)  # ties are duplicates, summed below, so any sort will do
+        key, coefs = key[order], coefs[order]
+        del order
+        if len(key) and (key[1:] == key[:-1]).any():
+            first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+            coefs, key = np.add.reduceat(coefs, first), key[first]
+        keep = coefs != 0
+        if not keep.all():
+            coefs, key = coefs[keep], key[keep]
+        cols, rows = np.divmod(key, stride)
+        start = np.zeros(self.n_cols + 1, np.int32)
+        np.cumsum(np.bincount(cols, minlength=self.n_cols), out=start[1:])
+        return start, rows.astype(np.int32), coefs
 
     def rows_of(self, family: str) -> np.ndarray:
         fam = self.families[family]
         return np.arange(fam.start, fam.start + len(fam.keys))
 
     def to_pulp(self) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpConstraint]]:
-        rows, cols, coefs, rhs, sense, lower, upper, cost = self.arrays()
+        """The model as a PuLP problem: variables `x{j}`, constraints `c{i}` (used for CBC).
+
+        Terms of a row are taken from the column-wise matrix, so duplicates are summed
+        and each expression is built by one C-level dict construction.
+        """
+        lower, upper, cost = (np.concatenate(a) if a else np.zeros(0)
+                              for a in (self.lower, self.upper, self.cost))
         prob = pulp.LpProblem(self.name, pulp.LpMinimize)
-        variables = [pulp.LpVariable(f"x{j}", lb, None if np.isinf(ub) else ub)
+        variables = [pulp.LpVariable(f"x{j}", lb, None if ub == np.inf else ub)
                      for j, lb, ub in zip(range(self.n_cols), lower.tolist(), upper.tolist())]
         nz = np.flatnonzero(cost)
         prob.setObjective(pulp.LpAffineExpression(
-            [(variables[j], c) for j, c in zip(nz.tolist(), cost[nz].tolist())]))
+            zip(map(variables.__getitem__, nz.tolist()), cost[nz].tolist())))
         prob.addVariables(variables)
-        order = np.argsort(rows, kind="stable")
-        rows, cols, coefs = rows[order], cols[order], coefs[order]
-        bounds = np.searchsorted(rows, np.arange(self.n_rows + 1))
-        cols_l, coefs_l = cols.tolist(), coefs.tolist()
+        start, index, value = self.matrix()
+        col_of = np.repeat(np.arange(self.n_cols), np.diff(start))
+        order = np.argsort(index, kind="stable")  # row by row, columns ascending in a row
+        cols_l, coefs_l = col_of[order].tolist(), value[order].tolist()
+        bounds = np.searchsorted(index[order], np.arange(self.n_rows + 1)).tolist()
+        del col_of, order
+        rhs_l = (np.concatenate(self._rhs) if self._rhs else np.zeros(0)).tolist()
+        sense = self._sense
+        get = variables.__getitem__
         constraints = {}
         for i in range(self.n_rows):
             a, b = bounds[i], bounds[i + 1]
-            expr = pulp.LpAffineExpression(
-                [(variables[j], c) for j, c in zip(cols_l[a:b], coefs_l[a:b])])
+            expr = pulp.LpAffineExpression(zip(map(get, cols_l[a:b]), coefs_l[a:b]))
             constraints[f"c{i}"] = pulp.LpConstraint(expr, _PULP_SENSE[sense[i]], f"c{i}",
-                                                     float(rhs[i]))
+                                                     rhs_l[i])
         prob.extend(constraints)
         return prob, variables, list(constraints.values())

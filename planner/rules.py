@@ -67,7 +67,11 @@ def add_limits(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray, limits: 
                groups: pd.DataFrame) -> None:
     """Rows `stage_volume`, `share_max`, `share_min` for every Limits rule instance."""
     scope_cols = ["rule", "material", "period", "customer"]
-    flows = flows.assign(flow=np.arange(len(flows)))
+    if limits.empty:
+        return
+    # Only the columns the rules read: filtering copies every column of the frame.
+    flows = flows[["from", "to", "material", "period", "from_country", "from_kind",
+                   "to_kind"]].assign(flow=np.arange(len(flows)))
     stages = {name: flows[test(flows)] for name, test in STAGE_FLOWS.items()}
     scopes, scope_terms, instances, member_terms = [], [], [], []
     n_scopes = n_inst = 0
@@ -136,28 +140,62 @@ def add_limits(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray, limits: 
                     np.concatenate([np.ones(len(r)), -rows["bound"].to_numpy(float)]))
 
 
+class _Coded:
+    """A text column as integer codes, for repeated == / isin tests against one value or a
+    few values (one pass to encode, then integer comparisons)."""
+
+    def __init__(self, values: pd.Series):
+        self.codes, uniques = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
+        self.index = pd.Index(uniques)
+
+    def eq(self, value: object) -> np.ndarray:
+        hit = self.index.get_indexer([value])[0]
+        return self.codes == hit if hit >= 0 else np.zeros(len(self.codes), bool)
+
+    def isin(self, values) -> np.ndarray:
+        hits = self.index.get_indexer(list(values))
+        return np.isin(self.codes, hits[hits >= 0])
+
+
+def _coded_mask(match: Matcher, spec: object, node: _Coded, country: _Coded) -> np.ndarray:
+    """`Matcher.mask` on coded columns (same result, integer comparisons)."""
+    if spec is None:
+        return np.ones(len(node.codes), bool)
+    kind = match.kind(spec)
+    if kind == "node":
+        return node.eq(spec)
+    if kind == "group":
+        return country.isin(match.groups[spec])
+    return country.eq(spec)
+
+
 def add_restrictions(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray,
                      restrictions: pd.DataFrame, match: Matcher) -> None:
     """Rows `restriction`: Σ matching flows ≤ 0 (exclude, ban) or ≤ max_t (quota), per period."""
     keys, rows, cols = [], [], []
     n = 0
+    if restrictions.empty:
+        return
     border = (flows["from_country"] != flows["to_country"]).to_numpy()
+    not_customer = (flows["to_kind"] != CUSTOMER).to_numpy()
+    coded = {c: _Coded(flows[c]) for c in ("material", "period", "from", "to", "from_country",
+                                          "to_country")}
     named = restrictions.rename(columns={"from": "from_", "to": "to_"})
     for rule in named.itertuples(index=False):
         hit = np.ones(len(flows), bool)
         if rule.material is not None:
-            hit &= (flows["material"] == rule.material).to_numpy()
+            hit &= coded["material"].eq(rule.material)
         if rule.period is not None:
-            hit &= (flows["period"] == rule.period).to_numpy()
+            hit &= coded["period"].eq(rule.period)
         if rule.type == "exclude":
             # Suppliers, sites and stockpiles matching `from` neither ship nor receive.
-            ships = match.mask(rule.from_, flows["from"], flows["from_country"])
-            gets = match.mask(rule.from_, flows["to"], flows["to_country"]) \
-                & (flows["to_kind"] != CUSTOMER).to_numpy()
+            ships = _coded_mask(match, rule.from_, coded["from"], coded["from_country"])
+            gets = _coded_mask(match, rule.from_, coded["to"], coded["to_country"]) \
+                & not_customer
             hit &= ships | gets
         else:
-            hit &= border & match.mask(rule.from_, flows["from"], flows["from_country"]) \
-                & match.mask(rule.to_, flows["to"], flows["to_country"])
+            hit &= border & _coded_mask(match, rule.from_, coded["from"], coded["from_country"]) \
+                & _coded_mask(match, rule.to_, coded["to"], coded["to_country"])
         idx = np.flatnonzero(hit)
         if not len(idx):
             continue  # nothing can flow where the rule applies: it holds trivially
