@@ -18,14 +18,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 import pandas as pd
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from . import schema
 from .errors import ERROR, WARNING, InputError, OutputError, Problem
+from .excel import build_plan_workbook
 from .xlsx import ContainerError, SheetFacts, check_container, sheet_facts, split_ref
 
 ROW = "row"  # column holding the Excel row number of each record
@@ -290,58 +289,10 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
 
 
 # Writing the plan ---------------------------------------------------------------------------
-_FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell_value(value: object) -> object:
-    """Numbers stay numbers; NaN/inf never reach the file silently (PITFALLS #7)."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "unlimited" if value > 0 else "-unlimited"
-        return float(value) + 0.0
-    return str(value)
-
-
-def _write_sheet(ws, note: str | None, frame: pd.DataFrame) -> None:
-    if note:
-        ws.append([note])
-        ws.cell(row=1, column=1).font = Font(italic=True)
-    ws.append(list(frame.columns))
-    header_row = ws.max_row
-    for cell in ws[header_row]:
-        cell.font = Font(bold=True)
-    for record in frame.itertuples(index=False, name=None):
-        ws.append([_cell_value(v) for v in record])
-    # User text that looks like a formula is written as text, never evaluated (PITFALLS #6).
-    for row in ws.iter_rows(min_row=header_row):
-        for cell in row:
-            if cell.data_type == "f":
-                cell.data_type = "s"
-                cell.quotePrefix = True
-            elif isinstance(cell.value, str) and cell.value.startswith(_FORMULA_LEADERS):
-                cell.quotePrefix = True
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    for idx, name in enumerate(frame.columns, start=1):
-        width = max([len(str(name))] + [len(str(v)) for v in frame.iloc[:200, idx - 1]])
-        ws.column_dimensions[get_column_letter(idx)].width = min(max(10, width + 2), 50)
-
-
-def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]]) -> None:
-    """Write the plan atomically: a temporary file in the target folder renamed into place,
-    so the target is complete or untouched (PITFALLS #14, #15)."""
+def save_workbook(wb: openpyxl.Workbook, path: Path) -> None:
+    """Save atomically: a temporary file in the target folder renamed into place, so the
+    target is complete or untouched (PITFALLS #14, #15); refused while Excel has it open."""
     path = Path(path)
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, (note, frame) in sheets.items():
-        _write_sheet(wb.create_sheet(title), note, frame)
     lock = path.with_name("~$" + path.name)
     if lock.exists():
         raise OutputError(f"{path} is open in Excel (lock file {lock.name} exists); close it "
@@ -363,3 +314,16 @@ def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]]) -
     finally:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]],
+               currency: str | None = None) -> None:
+    """Write the plan workbook (SPEC §3) with its headlines, formats and charts
+    (planner/excel.py), atomically. `currency` defaults to the one named in the Summary
+    note."""
+    path = Path(path)
+    lock = path.with_name("~$" + path.name)
+    if lock.exists():  # before the work of building, as well as at saving
+        raise OutputError(f"{path} is open in Excel (lock file {lock.name} exists); close it "
+                          f"and run again")
+    save_workbook(build_plan_workbook(sheets, currency), path)

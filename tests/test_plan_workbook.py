@@ -1,0 +1,341 @@
+"""The plan workbook as people read it: headlines, formats, frozen headers, filters,
+sorting, charts pointing at the right cells, conditional formats, safety of what is written,
+and (where LibreOffice is installed) that it renders to PDF with a page for every sheet."""
+from __future__ import annotations
+
+import os
+import time
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from planner.report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS, SUMMARY_COLUMNS,
+                            UNMET_COLUMNS, UTILIZATION_COLUMNS)
+from planner.workbook import write_plan
+from render import charts_by_sheet, first_page_with, pdf_pages, resolve, to_pdf
+from wb import make_workbook, read_plan_sheet
+
+SPEC_SHEETS = ["Summary", "Flows", "Mix", "Limits", "Unmet", "Utilization", "Run info"]
+
+# Two mines for one plant over two periods; China capped at half the supply. Base, by hand:
+# per period 40 t CN (5 + 5 freight) and 40 t AU (10 + 5) = 1,000 EUR, 2,000 in all; the cap
+# binds at -5 EUR per t (value of one point: 5 x 80 t x 1% = 4 EUR). "no CN": AU sells at
+# most 60 t: 60 x 15 = 900 plus 20 t unmet x 1,000 per period = 41,800 EUR.
+SHEETS = {
+    "Settings": [{"setting": "currency", "value": "EUR"}],
+    "Suppliers": [
+        {"supplier": "au-mine", "country": "AU", "material": "ore", "capacity_t": 100,
+         "unit_cost": 10},
+        {"supplier": "cn-mine", "country": "CN", "material": "ore", "capacity_t": 100,
+         "unit_cost": 5},
+    ],
+    "Demand": [
+        {"customer": "plant", "country": "JP", "material": "ore", "period": p,
+         "quantity_t": 80, "unmet_penalty": 1000} for p in ("P1", "P2")],
+    "Freight": [{"from_country": "AU", "to_country": "JP", "cost_per_t": 5},
+                {"from_country": "CN", "to_country": "JP", "cost_per_t": 5}],
+    "Limits": [{"rule": "CN cap", "material": "ore", "stage": "supply", "by": "country",
+                "member": "CN", "max_share": 0.5}],
+    "Scenarios": [
+        {"scenario": "no CN", "sheet": "Suppliers", "where": "country=CN", "action": "drop"},
+        {"scenario": "no CN", "sheet": "Suppliers", "where": "supplier=au-mine",
+         "column": "capacity_t", "action": "set", "value": 60},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def plan_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plan")
+    inp = make_workbook(folder / "case.xlsx", SHEETS)
+    out = folder / "case-plan.xlsx"
+    result = CliRunner().invoke(main, ["run", str(inp), "-o", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def book(plan_path):
+    wb = openpyxl.load_workbook(plan_path)
+    yield wb
+    wb.close()
+
+
+def header_row(ws) -> int:
+    for row in ws.iter_rows():
+        if any(c.value == "scenario" for c in row):
+            return row[0].row
+    raise AssertionError(f"{ws.title}: no header row")
+
+
+def column_cells(ws, name: str) -> list:
+    h = header_row(ws)
+    col = [c.value for c in ws[h]].index(name) + 1
+    out = []
+    for r in range(h + 1, ws.max_row + 1):
+        if all(ws.cell(r, j).value is None for j in range(1, ws.max_column + 1)):
+            break
+        out.append(ws.cell(r, col))
+    return out
+
+
+def test_sheets_in_meeting_order_with_the_spec_columns(book, plan_path):
+    names = book.sheetnames
+    assert names[0] == "Summary" and names[1] == "Charts" and names[-1] == "Chart data"
+    assert set(SPEC_SHEETS) <= set(names)
+    for sheet, columns in [("Summary", SUMMARY_COLUMNS), ("Flows", FLOW_COLUMNS),
+                           ("Mix", MIX_COLUMNS), ("Limits", LIMIT_COLUMNS),
+                           ("Unmet", UNMET_COLUMNS), ("Utilization", UTILIZATION_COLUMNS)]:
+        ws = book[sheet]
+        header = [c.value for c in ws[header_row(ws)] if c.value is not None]
+        assert header[:len(columns)] == columns, sheet
+    summary = read_plan_sheet(plan_path, "Summary")
+    assert [(r["scenario"], r["status"]) for r in summary] == [("base", "optimal"),
+                                                                ("no CN", "optimal")]
+    assert summary[0]["total_cost"] == pytest.approx(2000)
+    assert summary[1]["total_cost"] == pytest.approx(41800)
+    assert summary[1]["unmet_t"] == pytest.approx(40)
+
+
+def test_every_table_has_a_bold_frozen_filtered_header_and_a_note_above(book):
+    for name in book.sheetnames:
+        if name in ("Charts", "Chart data"):
+            continue
+        ws = book[name]
+        h = header_row(ws)
+        # SPEC §3: nothing above the header has a `scenario` cell; data follow directly
+        for row in ws.iter_rows(max_row=h - 1):
+            assert all(c.value != "scenario" for c in row), name
+        assert h >= 2 and isinstance(ws.cell(1, 1).value, str) and ws.cell(1, 1).value, name
+        assert all(c.font.b for c in ws[h] if c.value is not None), name
+        assert ws.freeze_panes == f"A{h + 1}", name
+        last = len(column_cells(ws, "scenario"))
+        assert ws.auto_filter.ref.startswith(f"A{h}:"), name
+        assert ws.auto_filter.ref.endswith(str(max(h, h + last))), name
+        assert ws.print_title_rows == f"${h}:${h}", name
+        for cell in ws[h]:
+            if cell.value is not None:
+                width = ws.column_dimensions[cell.column_letter].width
+                assert width >= min(len(cell.value) + 2, 50), (name, cell.value)
+
+
+def test_numbers_stay_numbers_with_unit_formats(book):
+    expect = {
+        ("Summary", "total_cost"): '#,##0 "EUR"',
+        ("Summary", "unmet_t"): "#,##0.0",
+        ("Flows", "quantity_t"): "#,##0.0",
+        ("Flows", "freight_cost"): '#,##0 "EUR"',
+        ("Flows", "unit_cost"): '#,##0.00 "EUR"',
+        ("Mix", "share"): "0.0%",
+        ("Mix", "hhi"): "#,##0",
+        ("Limits", "shadow_price"): '#,##0.00 "EUR"',
+        ("Limits", "bound"): "0.0%",          # a share rule's bound is a share
+        ("Utilization", "utilization"): "0.0%",
+        ("Utilization", "capacity_t"): "#,##0.0",
+        ("Unmet", "unmet_t"): "#,##0.0",
+    }
+    for (sheet, column), fmt in expect.items():
+        cells = [c for c in column_cells(book[sheet], column) if c.value is not None]
+        assert cells, (sheet, column)
+        for cell in cells:
+            assert cell.data_type == "n", (sheet, column, cell.value)
+            assert cell.number_format == fmt, (sheet, column, cell.number_format)
+
+
+def test_summary_headlines_say_status_cost_unmet_binding_rule_and_top_shares(book):
+    ws = book["Summary"]
+    text = [ws.cell(r, 1).value for r in range(1, header_row(ws))]
+    lines = [t for t in text if t]
+    joined = "\n".join(lines)
+    assert lines[0].startswith("Sourcing plan for case.xlsx")
+    assert "base: optimal. Total cost 2,000 EUR; all demand met." in joined
+    assert "no CN: optimal. Total cost 41,800 EUR (+1990.0% against base); 40 t of demand " \
+           "left unmet (penalty 40,000 EUR), see Unmet." in joined
+    assert "Costliest binding rule: CN cap [ore, P1, CN]: loosening its share bound by one " \
+           "percentage point would save about 4 EUR (2 rule instances bind in all" in joined
+    # a tie goes to the first country in alphabetical order
+    assert "Largest single-country shares (whole horizon): ore: supply AU 50%, delivery " \
+           "AU 50%." in joined
+    # other scenarios: only what differs from base
+    assert "Largest single-country shares: as in base, except ore supply AU 100% (base: AU " \
+           "50%); ore delivery AU 100% (base: AU 50%)." in joined
+
+
+def test_big_items_first(plan_path):
+    flows = read_plan_sheet(plan_path, "Flows")
+    assert [f["scenario"] for f in flows] == sorted(
+        (f["scenario"] for f in flows), key=["base", "no CN"].index)
+    util = read_plan_sheet(plan_path, "Utilization")
+    for scenario in ("base", "no CN"):
+        for period in ("P1", "P2"):
+            values = [u["utilization"] for u in util if u["scenario"] == scenario
+                      and u["period"] == period and u["utilization"] is not None]
+            assert values == sorted(values, reverse=True)
+
+
+def test_charts_point_at_the_right_cells(book, plan_path):
+    charts = charts_by_sheet(plan_path)
+    # Cost by component, on Summary, straight from the KPI table
+    (cost,) = charts["Summary"]
+    assert (cost["kind"], cost["dir"], cost["grouping"]) == ("barChart", "col", "stacked")
+    assert cost["axes_deleted"] and set(cost["axes_deleted"]) == {"0"}
+    ws = book["Summary"]
+    h = header_row(ws)
+    assert [resolve(book, s["title_ref"])[0] for s in cost["series"]] == SUMMARY_COLUMNS[3:8]
+    for s in cost["series"]:
+        assert s["cat_ref"] == f"'Summary'!$A${h + 1}:$A${h + 2}"
+        assert resolve(book, s["cat_ref"]) == ["base", "no CN"]
+    purchase = resolve(book, cost["series"][0]["val_ref"])
+    assert purchase == pytest.approx([1200, 1200])
+    # Sourcing mix per scenario and utilisation, on Charts, fed by Chart data
+    mix = [c for c in charts["Charts"] if c["title"].startswith("Sourcing mix")]
+    assert [c["title"] for c in mix] == ["Sourcing mix by country, base",
+                                         "Sourcing mix by country, no CN"]
+    base = mix[0]
+    assert (base["dir"], base["grouping"]) == ("bar", "percentStacked")
+    countries = [resolve(book, s["title_ref"])[0] for s in base["series"]]
+    assert set(countries) == {"AU", "CN"}
+    labels = resolve(book, base["series"][0]["cat_ref"])
+    assert labels == ["ore / supply", "ore / delivery"]
+    shares = [resolve(book, s["val_ref"]) for s in base["series"]]
+    for row in zip(*shares):
+        assert sum(v or 0 for v in row) == pytest.approx(1.0)
+        assert [v for v in row] == pytest.approx([0.5, 0.5])
+    (util,) = [c for c in charts["Charts"] if c["title"].startswith("Utilisation")]
+    assert (util["dir"], util["grouping"]) == ("bar", "clustered")
+    assert [resolve(book, s["title_ref"])[0] for s in util["series"]] == ["base", "no CN"]
+    assert set(resolve(book, util["series"][0]["cat_ref"])) == {"au-mine (ore)",
+                                                                 "cn-mine (ore)"}
+    peaks = dict(zip(resolve(book, util["series"][1]["cat_ref"]),
+                     resolve(book, util["series"][1]["val_ref"])))
+    assert peaks["au-mine (ore)"] == pytest.approx(1.0)  # no CN: AU sells its 60 t
+
+
+def test_conditional_formats_for_full_capacity_and_binding_rules(book):
+    ws = book["Utilization"]
+    h = header_row(ws)
+    n = len(column_cells(ws, "scenario"))
+    ranges = {str(cf.sqref): cf.rules for cf in ws.conditional_formatting}
+    letter = [c.value for c in ws[h]].index("utilization") + 1
+    col = openpyxl.utils.get_column_letter(letter)
+    rules = ranges[f"{col}{h + 1}:{col}{h + n}"]
+    assert [(r.type, r.operator, r.formula) for r in rules] == [
+        ("cellIs", "greaterThanOrEqual", ["0.999"]), ("cellIs", "between", ["0.9", "0.999"])]
+    ws = book["Limits"]
+    h = header_row(ws)
+    (rule,) = [r for cf in ws.conditional_formatting for r in cf.rules]
+    binds = openpyxl.utils.get_column_letter([c.value for c in ws[h]].index("binds") + 1)
+    assert rule.type == "expression" and rule.formula == [f'${binds}{h + 1}="yes"']
+
+
+def _sheets(**frames):
+    notes = {"Summary": "One row per scenario. Money in USD, quantities in t."}
+    return {name: (notes.get(name, f"The {name} sheet."), frame)
+            for name, frame in frames.items()}
+
+
+def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_path):
+    summary = pd.DataFrame([{"scenario": "=1+1", "status": "optimal", "total_cost": 10.0,
+                             "purchase_cost": 10.0, "processing_cost": 0.0,
+                             "freight_cost": 0.0, "stockpile_cost": 0.0, "unmet_cost": 0.0,
+                             "unmet_t": 0.0}])
+    limits = pd.DataFrame([{"scenario": "=1+1", "rule": "=HYPERLINK(\"http://x\")",
+                            "type": "quota", "binds": "yes", "shadow_price": -3.0,
+                            "volume_t": 5.0, "bound": 5.0}])
+    flows = pd.DataFrame([{"scenario": "=1+1", "period": "@P1", "material": "-ore",
+                           "quantity_t": float("nan"), "freight_cost": float("inf")}])
+    out = tmp_path / "p.xlsx"
+    write_plan(out, _sheets(Summary=summary, Limits=limits, Flows=flows))
+    wb = openpyxl.load_workbook(out)
+    for ws in wb:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str) and cell.value[:1] in "=+-@":
+                    assert cell.quotePrefix, (ws.title, cell.coordinate)
+    ws = wb["Summary"]
+    assert any(str(ws.cell(r, 1).value).startswith("=1+1: optimal")
+               for r in range(1, header_row(ws)))
+    row = read_plan_sheet(out, "Flows")[0]
+    assert row["quantity_t"] is None and row["freight_cost"] == "unlimited"
+    assert oct(os.stat(out).st_mode & 0o777) == "0o644"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.xlsx"]
+
+
+def test_empty_tables_keep_their_header_and_filter(tmp_path):
+    out = tmp_path / "p.xlsx"
+    write_plan(out, _sheets(Summary=pd.DataFrame(columns=SUMMARY_COLUMNS),
+                            Unmet=pd.DataFrame(columns=UNMET_COLUMNS)))
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Unmet"]
+    h = header_row(ws)
+    assert ws.auto_filter.ref == f"A{h}:J{h}" and ws.freeze_panes == f"A{h + 1}"
+    assert read_plan_sheet(out, "Unmet") == []
+    assert wb.sheetnames == ["Summary", "Unmet"]  # no charts without data
+
+
+def test_writing_grows_linearly_with_rows(tmp_path):
+    def flows(n):
+        return pd.DataFrame({"scenario": "base", "period": [f"P{i % 12}" for i in range(n)],
+                             "material": "ore", "from": [f"s{i}" for i in range(n)],
+                             "from_kind": "supplier", "from_country": "AU",
+                             "to": "plant", "to_kind": "customer", "to_country": "JP",
+                             "quantity_t": [float(i % 97) for i in range(n)],
+                             "freight_cost": 1.5})
+
+    def seconds(n):
+        start = time.perf_counter()
+        write_plan(tmp_path / f"p{n}.xlsx", _sheets(Flows=flows(n)))
+        return time.perf_counter() - start
+
+    seconds(1000)  # warm up
+    small, large = seconds(4000), seconds(16000)
+    assert large < 8 * small + 0.5, (small, large)  # quadratic would be about 16 times
+
+
+def test_plan_renders_in_libreoffice_with_a_page_for_every_sheet(book, plan_path, tmp_path):
+    pdf = to_pdf(plan_path, tmp_path)
+    pages = pdf_pages(pdf)
+    assert len(pages) >= len(book.sheetnames)
+    found = []
+    for name in book.sheetnames:
+        ws = book[name]
+        marker = " ".join(str(ws.cell(1, 1).value).split()[:6])
+        page = first_page_with(pages, marker)
+        assert page is not None, (name, marker)
+        found.append(page)
+    assert found == sorted(found)  # one sheet after the other
+    # the charts are drawn: their titles and axis labels are on the pages
+    charts = pages[found[1]:found[2]]
+    assert any("Sourcing mix by country, base" in p for p in charts)
+    assert any("Utilisation of the most loaded suppliers and sites" in p for p in charts)
+    assert "Cost by component per scenario (EUR)" in pages[found[0]]
+
+
+def test_a_scenario_without_a_plan_is_said_so_first_and_nothing_breaks(tmp_path):
+    summary = pd.DataFrame([
+        {"scenario": "base", "status": "optimal", "total_cost": 100.0, "purchase_cost": 100.0,
+         "processing_cost": 0.0, "freight_cost": 0.0, "stockpile_cost": 0.0,
+         "unmet_cost": 0.0, "unmet_t": 0.0, "message": "optimal"},
+        {"scenario": "embargo", "status": "infeasible", "total_cost": None,
+         "message": "no plan meets every rule and demand"}], columns=SUMMARY_COLUMNS + ["message"])
+    diagnosis = pd.DataFrame([{"scenario": "embargo", "status": "infeasible",
+                               "kind": "relaxation", "current": 0.65, "needed": 1.0,
+                               "change": 0.35, "unit": "share", "explanation": "x"}])
+    out = tmp_path / "p.xlsx"
+    write_plan(out, _sheets(Summary=summary, Diagnosis=diagnosis,
+                            Mix=pd.DataFrame(columns=MIX_COLUMNS),
+                            Limits=pd.DataFrame(columns=LIMIT_COLUMNS)))
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Summary"]
+    text = [ws.cell(r, 1).value for r in range(1, header_row(ws))]
+    assert "embargo: infeasible. no plan meets every rule and demand. What would make it " \
+           "plannable is in the Diagnosis sheet." in text
+    assert "No rule is at its bound: the rules cost nothing in this plan." in text
+    assert [c.number_format for c in column_cells(wb["Diagnosis"], "needed")] == ["0.0%"]
+    assert [s for s in wb.sheetnames] == ["Summary", "Diagnosis", "Mix", "Limits"]
+    (chart,) = charts_by_sheet(out)["Summary"]  # the cost chart, with a blank bar
+    assert resolve(wb, chart["series"][0]["cat_ref"]) == ["base", "embargo"]
