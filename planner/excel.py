@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -471,10 +471,38 @@ def _block(ws, row: int, title: str, header: list[str], rows: list[list], fmt: s
     return header_row, last, last + 2
 
 
+def frontier_charts(table: Table, frame: pd.DataFrame, currency: str | None) -> None:
+    """Cost against cap and HHI against cap, over the sweep points (the first rows), loose
+    cap on the left; placed beside the Frontier table."""
+    n = int((frame["point"] == "sweep").sum()) if "point" in frame else 0
+    if n < 2:
+        return
+    ws, last = table.ws, table.header_row + n
+    x = Reference(ws, min_col=table.col("cap"), min_row=table.first_row, max_row=last)
+    for i, (column, title, fmt) in enumerate((
+            ("total_cost", f"Total cost against the cap ({currency or 'money'})", "#,##0"),
+            ("hhi", "Concentration (HHI) of the stage against the cap", "#,##0"))):
+        chart = ScatterChart()
+        chart.title, chart.style = title, 13
+        series = Series(Reference(ws, min_col=table.col(column), min_row=table.header_row,
+                                  max_row=last), x, title_from_data=True)
+        series.marker.symbol = "circle"
+        chart.series.append(series)
+        chart.x_axis.title, chart.y_axis.title = "cap (max share)", column
+        chart.x_axis.number_format, chart.y_axis.number_format = "0%", fmt
+        chart.x_axis.scaling.orientation = "maxMin"  # from loose to tight, left to right
+        chart.x_axis.delete = chart.y_axis.delete = False
+        chart.legend = None
+        chart.width, chart.height = 18, 9
+        ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{3 + 19 * i}")
+
+
 def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
                currency: str | None) -> None:
     """Cost chart on Summary; sourcing-mix and utilisation charts on a Charts sheet placed
-    right after Summary, fed by the Chart data sheet at the end."""
+    right after Summary, fed by the Chart data sheet at the end; the frontier's curves."""
+    if "Frontier" in tables:
+        frontier_charts(tables["Frontier"], sheets["Frontier"][1], currency)
     summary_table = tables.get("Summary")
     summary = sheets.get("Summary", (None, pd.DataFrame()))[1]
     if summary_table is not None:

@@ -92,3 +92,23 @@ def test_cost_never_falls_as_the_cap_tightens(tmp_path_factory, sheets, by):
     costs = [r["total_cost"] for r in rows if r["point"] == "sweep"]
     assert all(c is not None for c in costs)  # unmet demand is penalised, never infeasible
     assert all(b >= a - 1e-6 * max(1.0, abs(a)) for a, b in zip(costs, costs[1:]))
+
+
+def test_frontier_workbook_has_cost_and_hhi_curves_over_the_sweep(tmp_path):
+    import openpyxl
+
+    _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply", "--member", "CN",
+              "--from", "1", "--to", "0.25", "--steps", "4")
+    ws = openpyxl.load_workbook(tmp_path / "frontier.xlsx")["Frontier"]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "scenario")
+    cols = {ws.cell(header, c).value: openpyxl.utils.get_column_letter(c)
+            for c in range(1, ws.max_column + 1)}
+    charts = ws._charts
+    assert len(charts) == 2
+    refs = [(s.xVal.numRef.f, s.yVal.numRef.f) for chart in charts for s in chart.series]
+    first, last = header + 1, header + 4  # the four sweep points, not the bisection row
+    assert refs == [
+        (f"'Frontier'!${cols['cap']}${first}:${cols['cap']}${last}",
+         f"'Frontier'!${cols['total_cost']}${first}:${cols['total_cost']}${last}"),
+        (f"'Frontier'!${cols['cap']}${first}:${cols['cap']}${last}",
+         f"'Frontier'!${cols['hhi']}${first}:${cols['hhi']}${last}")]
