@@ -4,10 +4,16 @@ Run from the repository root:
 
     python inputs/build_example.py          # or: make example
 
-Needs only openpyxl. The output is deterministic: fixed sheet, column and row
-order, fixed document properties and fixed timestamps inside the .xlsx (zip)
-container, so rebuilding unchanged data gives a byte-identical file and a
-review diff shows only real changes.
+Needs only openpyxl. Every number in the data module is a figure `F` carrying its
+provenance; the value goes to its sheet and the provenance to a `Sources` sheet
+(one row per figure: the cell, the public source and year from DOMAIN.md, and
+whether the value is published, rounded, derived or assumed). The planner does
+not read `Sources` (it warns that the sheet is unknown, which is expected).
+
+The output is deterministic: fixed sheet, column and row order, fixed document
+properties and fixed timestamps inside the .xlsx (zip) container, so rebuilding
+unchanged data gives a byte-identical file and a review diff shows only real
+changes.
 """
 from __future__ import annotations
 
@@ -31,13 +37,29 @@ OUTPUT = HERE / "example.xlsx"
 
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)  # document properties and zip entry times
 
+SOURCES_COLUMNS = ["sheet", "cell", "item", "column", "value", "basis", "source", "year",
+                   "tag", "note"]
+BASES = ("published", "rounded", "derived", "assumed")
+NO_SOURCE = "assumed for the example (no public figure in DOMAIN.md)"
+ANCHOR = "assumed, anchored on: "  # an assumed figure that cites what it was scaled from
+
 
 def load_data(path: Path = DATA):
     """Import the data module by path (inputs/ is not a package)."""
     spec = importlib.util.spec_from_file_location("example_data", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in the module look themselves up here
     spec.loader.exec_module(module)
     return module
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def plain(value):
+    """The cell value of a data-module entry (a figure `F` or a plain value)."""
+    return getattr(value, "value", value)
 
 
 def check(data) -> None:
@@ -51,36 +73,105 @@ def check(data) -> None:
             unknown = sorted(set(row) - known)
             if unknown:
                 problems.append(f"{name} row {i}: unknown column(s) {', '.join(unknown)}")
+            for col, value in row.items():
+                if is_number(value):
+                    problems.append(f"{name} row {i} {col}: {value} is a bare number; write it "
+                                    f"as a figure F(value, basis, ref, note)")
+                elif isinstance(value, data.F):
+                    if not is_number(value.value):
+                        problems.append(f"{name} row {i} {col}: figure value {value.value!r} "
+                                        f"is not a number")
+                    if value.basis not in BASES:
+                        problems.append(f"{name} row {i} {col}: basis {value.basis!r} is not "
+                                        f"one of {', '.join(BASES)}")
+                    refs = [r for r in value.ref.split("+") if r]
+                    missing = [r for r in refs if r not in data.REFS]
+                    if missing:
+                        problems.append(f"{name} row {i} {col}: unknown source(s) "
+                                        f"{', '.join(missing)}")
+                    if value.basis != "assumed" and not refs:
+                        problems.append(f"{name} row {i} {col}: a {value.basis} figure needs "
+                                        f"a source")
     if problems:
         sys.exit("example_data.py:\n  " + "\n  ".join(problems))
+
+
+def item_label(sheet: str, row: dict) -> str:
+    """A readable name for the row a figure sits in (the Sources sheet's `item`)."""
+    def get(*cols):
+        return [str(plain(row[c])) for c in cols if row.get(c) is not None]
+
+    def pair(a, b):
+        return [f"{row[a]} -> {row[b]}"]
+
+    parts = {
+        "Suppliers": lambda: get("supplier", "material", "period"),
+        "Sites": lambda: get("site"),
+        "Processes": lambda: get("site", "process", "output_material"),
+        "Freight": lambda: pair("from_country", "to_country") + get("material"),
+        "Lanes": lambda: pair("from", "to") + get("material"),
+        "Stockpiles": lambda: get("stockpile"),
+        "Demand": lambda: get("customer", "material", "period"),
+        "Limits": lambda: get("rule"),
+        "Restrictions": lambda: get("rule"),
+        "Scenarios": lambda: get("scenario", "sheet", "where"),
+    }.get(sheet, list)()
+    return " / ".join(parts)
+
+
+def sources_rows(data) -> list[dict]:
+    """One row per figure, in sheet, row and column order."""
+    rows = []
+    for name in data.SHEET_ORDER:
+        columns = data.COLUMNS[name]
+        for i, row in enumerate(data.SHEETS[name], start=2):
+            for j, col in enumerate(columns, start=1):
+                fig = row.get(col)
+                if not isinstance(fig, data.F):
+                    continue
+                refs = [data.REFS[r] for r in fig.ref.split("+") if r]
+                rows.append({
+                    "sheet": name, "cell": f"{get_column_letter(j)}{i}",
+                    "item": item_label(name, row), "column": col, "value": fig.value,
+                    "basis": fig.basis,
+                    "source": ((ANCHOR if fig.basis == "assumed" and refs else "")
+                               + " | ".join(r[0] for r in refs)) or NO_SOURCE,
+                    "year": " | ".join(r[1] for r in refs) or None,
+                    "tag": " | ".join(r[2] for r in refs) or None,
+                    "note": fig.note or None,
+                })
+    return rows
+
+
+def _write_sheet(wb: Workbook, name: str, columns: list[str], rows: list[dict],
+                 max_width: int = 40) -> None:
+    ws = wb.create_sheet(name)
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([plain(row.get(col)) for col in columns])
+    ws.freeze_panes = "A2"
+    for j, col in enumerate(columns, start=1):
+        values = [col] + [plain(row.get(col)) for row in rows]
+        width = max(len(f"{v:,}" if is_number(v) else str(v)) for v in values if v is not None)
+        ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), max_width)
+        if any(is_number(v) and v >= 1000 for v in values[1:]):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                if isinstance(cell.value, int) and not isinstance(cell.value, bool):
+                    cell.number_format = "#,##0"  # thousands separators; value unchanged
 
 
 def build(data) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     for name in data.SHEET_ORDER:
-        columns = data.COLUMNS[name]
-        ws = wb.create_sheet(name)
-        ws.append(columns)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in data.SHEETS[name]:
-            ws.append([row.get(col) for col in columns])
-        ws.freeze_panes = "A2"
-        for j, col in enumerate(columns, start=1):
-            values = [col] + [row.get(col) for row in data.SHEETS[name]]
-            width = max(len(f"{v:,}" if isinstance(v, (int, float)) else str(v))
-                        for v in values if v is not None)
-            ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 40)
-            if any(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1000
-                   for v in values[1:]):
-                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                    if isinstance(cell.value, int) and not isinstance(cell.value, bool):
-                        cell.number_format = "#,##0"  # thousands separators; value unchanged
+        _write_sheet(wb, name, data.COLUMNS[name], data.SHEETS[name])
+    _write_sheet(wb, "Sources", SOURCES_COLUMNS, sources_rows(data), max_width=60)
     props = wb.properties
     props.creator = "inputs/build_example.py"
     props.lastModifiedBy = "inputs/build_example.py"
-    props.title = "Example input: lithium and rare-earth supply to Japanese buyers"
+    props.title = "Example input: an Australia-Japan critical-minerals sourcing case, 2027"
     props.created = FIXED_TIME
     props.modified = FIXED_TIME
     return wb
@@ -125,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     check(data)
     write_atomically(output, xlsx_bytes(build(data)))
     rows = sum(len(data.SHEETS[n]) for n in data.SHEET_ORDER)
-    print(f"wrote {output} ({len(data.SHEET_ORDER)} sheets, {rows} rows)")
+    figures = len(sources_rows(data))
+    print(f"wrote {output} ({len(data.SHEET_ORDER)} sheets + Sources, {rows} rows, "
+          f"{figures} sourced figures)")
     return 0
 
 

@@ -1,54 +1,283 @@
-"""Data of the example input workbook `inputs/example.xlsx`.
+"""Data of the example input workbook `inputs/example.xlsx`: an Australia–Japan
+critical-minerals case for 2027, quarter by quarter.
 
-A small but realistic plan for Japanese buyers over two quarters:
+The example plans one year (2027-Q1..Q4) of supply for a group of allied buyers
+(Japanese and Korean battery-material makers, Japanese magnet makers, an
+Estonian magnet plant, a US cell maker and two chip makers), as an
+Australia–Japan partnership desk would look at it:
 
-* a lithium chain: Australian (Greenbushes, Pilgangoora) and Chinese spodumene
-  SC6 -> lithium hydroxide at Kwinana (AU) or a Chinese converter -> a Japanese
-  cathode maker;
-* a rare-earth chain: Mt Weld (AU) concentrate -> cracking to MREC at Lynas
-  Kalgoorlie (AU) -> separation at Lynas Malaysia (MY, NdPr oxide and Dy/Tb oxide
-  as co-products) or at a Japanese separator (JP) -> Japanese magnet makers, with
-  Chinese concentrate, Chinese oxides and an Australian strategic reserve as the
-  alternatives.
+* lithium: spodumene SC6 (Greenbushes, Pilgangoora), brine carbonate (Chile,
+  Argentina) and Chinese lepidolite -> lithium hydroxide at Kwinana, Kemerton
+  (idle) or Chinese converters -> Japanese and Korean cathode makers;
+* rare earths, with the real multi-stage route: Mt Weld concentrate -> cracking
+  at Lynas Kalgoorlie -> separation at Lynas Malaysia into NdPr oxide and Dy/Tb
+  oxide (co-products); Mountain Pass, Chinese and Myanmar feeds; Eneabba, La
+  Rochelle, Silmet and Chinese separators -> Japanese and Estonian magnet makers;
+* nickel and cobalt: Indonesian HPAL MHP, Philippine HPAL mixed sulphide,
+  Murrin Murrin, DRC cobalt hydroxide -> Niihama or a Chinese refinery ->
+  cathode makers;
+* graphite: Balama flake -> Vidalia or a Chinese spheroidiser -> anode makers;
+* gallium: Chinese primary gallium, Wagerup gallium from alumina liquor.
+
+Two strategic stockpiles (the Australian Critical Minerals Strategic Reserve and
+a JOGMEC-style Japanese stockpile), policy rules (EU CRMA 65%, Japan's 50%
+rare-earth target, a US 45X rule with an Allies group, China's Dy/Tb licensing,
+the DRC cobalt quota, Indonesia's ore export ban) and the what-if scenarios a
+sourcing meeting asks for.
 
 `inputs/build_example.py` turns this module into the workbook; edit the numbers
 here, then run `python inputs/build_example.py` (or `make example`).
+`docs/tutorial.md` walks through the plan (regenerate it with
+`python docs/make_tutorial.py`).
 
+How to read this file
+---------------------
 Every sheet is a plain list of dicts whose keys are the column names of the
 input workbook contract (SPEC section 1); a missing key or None is a blank cell.
-Each figure says where it comes from: "DOMAIN §x" is the public figure in the
-project's domain research (DOMAIN.md, section x; tags C/S/D/U as there),
-"derived" shows the arithmetic, "assumed" is an illustrative number with no
-public source behind it.
+Every number is a figure `F(value, basis, ref, note)`: `basis` says whether it
+is `published` (as in the source), `rounded` (a published figure rounded or a
+range's midpoint), `derived` (arithmetic on published figures, shown in the
+note) or `assumed` (illustrative, no public figure behind it); `ref` names the
+entry of REFS below (the public source, its year and the DOMAIN.md confidence
+tag C/S/D/U). The build script writes the value to the sheet and the
+provenance to the workbook's `Sources` sheet, one row per figure.
 
-Units and conventions of this example:
-* quantities in t per quarter (capacities are a quarter of the annual figure);
-* money in USD; prices and costs per t;
-* `REE concentrate` and `MREC` are counted in t of contained rare-earth oxide
-  (t REO), so that REE yields read as recoveries and grade shares;
-* `LiOH` is battery-grade lithium hydroxide monohydrate (LiOH·H2O).
-
-Rare-earth yields used below (all assumed or derived, DOMAIN §3.2 has no
-reliable published yields):
-* cracking, concentrate -> MREC: 0.90 t REO per t REO (assumed; within the
-  75–95% "monazite -> MREC" range of DOMAIN §3.2 [S, weak]);
-* separation, MREC -> NdPr oxide: 0.24 (derived: NdPr ≈ 25% of TREO in Mt Weld
-  type ore [DOMAIN §3.2, U] × ~95% recovery [90–99%, DOMAIN §3.2, S]);
-* separation, MREC -> Dy/Tb oxide: 0.005 (assumed; order of magnitude from
-  DOMAIN §5.5: 65% of Mt Weld Dy/Tb ≈ 30% of Japan's HREE demand);
-* concentrate -> NdPr oxide in one plant: 0.216 = 0.90 × 0.24 (derived).
+Units: quantities in t per quarter (capacities are a quarter of the annual
+figure); money in USD, prices and costs per t. Rare-earth feeds and MREC are
+counted in t of contained rare-earth oxide (t REO); `battery nickel` and
+`battery cobalt` in t of contained metal; `Co hydroxide` in t of contained Co;
+`LiOH` is battery-grade LiOH·H2O; `Ga in liquor` is t of gallium contained.
 """
+from __future__ import annotations
 
-PERIODS_ = ["2027-Q1", "2027-Q2"]
-Q1, Q2 = PERIODS_
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class F:
+    """A figure and where it comes from (one row of the Sources sheet)."""
+
+    value: float
+    basis: str         # published | rounded | derived | assumed
+    ref: str = ""      # key(s) of REFS, separated by "+"; "" = no public source
+    note: str = ""
+
+
+def pub(value, ref, note=""):
+    return F(value, "published", ref, note)
+
+
+def rnd(value, ref, note):
+    return F(value, "rounded", ref, note)
+
+
+def der(value, ref, note):
+    return F(value, "derived", ref, note)
+
+
+def asm(value, note, ref=""):
+    return F(value, "assumed", ref, note)
+
+
+# Public sources, as compiled in DOMAIN.md (section; outlet; year; confidence tag
+# C = read in a source, S = secondary, D = derived there, U = unconfirmed).
+REFS = {
+    # --- lithium
+    "li-mine": ("DOMAIN §1.1: USGS MCS 2024/2025 lithium mine output (Chile 44,000 t Li, "
+                "Argentina 9,600 t, China 33,000 t in 2023) via wikimili / investingnews",
+                "2023", "C"),
+    "li-refining": ("DOMAIN §1.1: China ~65-70% of lithium refining (IEA via "
+                    "evmarketsreports.com; GCMO 2025 summaries)", "2022-2024", "S"),
+    "li-factors": ("DOMAIN §3.1: 1 t LCE = 1.135 t LiOH·H2O; 6.6-7.0 t SC6 per t LiOH·H2O "
+                   "at 85-90% recovery (hotcopper; batteryindustry.tech; pmbusch)", "-", "C/D"),
+    "li-conv-cost": ("DOMAIN §3.1: spodumene -> LCE conversion US$2,500/t LCE "
+                     "(pmbusch/Critical-Minerals-EV, 2022 $)", "2022", "C"),
+    "cn-toll": ("DOMAIN §3.1: Chinese tolling fee ¥20,000/t LCE (S&P Global via tiatira.com)",
+                "2023", "C"),
+    "carb-hydrox": ("DOMAIN §3.1: carbonate -> hydroxide conversion US$1,000-1,500/t "
+                    "(Benchmark via miningnews.net)", "~2019", "C"),
+    "sc6-sep24": ("DOMAIN §2: spodumene SC6 $750-803/t CIF China, 25 Sep 2024 "
+                  "(Fastmarkets correction notice)", "2024", "C"),
+    "sc6-may25": ("DOMAIN §2: spodumene SC6 $670-685/t CIF China, May 2025 (energyx.com, "
+                  "Benchmark/InfoLink data)", "2025", "S"),
+    "sc6-auction": ("DOMAIN §2: spodumene SC6 $1,005/t auction, H2 2025 (metal.com, SMM)",
+                    "2025", "S"),
+    "sc6-freight": ("DOMAIN §3.4: spodumene Port Hedland -> China, 5,000 t parcel, $90/dmt "
+                    "(S&P Global via tiatira.com)", "2023", "C"),
+    "li2co3": ("DOMAIN §2: lithium carbonate China CNY 59,000-62,000/t (~$8,500-9,000), "
+               "May 2025 (energyx.com)", "2025", "S"),
+    "greenbushes": ("DOMAIN §4: Greenbushes FY25 ≈1.4 Mt SC (Argus; nrinvesting.com; "
+                    "metalnomist)", "2025", "C"),
+    "pilgangoora": ("DOMAIN §4: Pilgangoora ~1.0 Mtpa after P1000 (miningweekly; "
+                    "australianmining)", "2025", "C"),
+    "kwinana": ("DOMAIN §4: Kwinana Train 1 24 ktpa LiOH (metalnomist; thewest)", "2025", "C"),
+    "kemerton": ("DOMAIN §4: Kemerton 2 × 25 ktpa LiOH, whole plant idled Feb 2026 "
+                 "(thewest.com.au 2026-02-11)", "2026", "C"),
+    "bat-demand": ("DOMAIN §5.5: Battery Industry Strategy 2022 / BASC: 150 GWh/yr domestic "
+                   "capacity by 2030 needs ~100 kt Li, 90 kt Ni, 150 kt graphite a year "
+                   "(IEA policy DB; unit basis not stated)", "2022", "C/U"),
+    "bat-demand-global": ("DOMAIN §5.5: 600 GWh/yr by Japanese firms needs ~310 kt Ni and "
+                          "60 kt Co a year (IEA policy DB)", "2022", "C/U"),
+    # --- rare earths
+    "mtweld": ("DOMAIN §4: Mt Weld expanding to 12,000 t/yr NdPr-equivalent "
+               "(nrinvesting.com)", "2024", "C"),
+    "kalgoorlie": ("DOMAIN §4: Lynas Kalgoorlie supports ~9,000 t/yr NdPr (seaisi)",
+                   "2024", "C"),
+    "lynas-my": ("DOMAIN §4: Lynas Malaysia 10,500 t/yr NdPr; HREE circuit 1,500 t/yr feed; "
+                 "first Dy May 2025 (Fastmarkets; australianmining)", "2025", "C"),
+    "ree-yields": ("DOMAIN §3.2: MREC -> separated oxides recovery 90-99%, monazite -> MREC "
+                   "75-95% (investor forum, weak); NdPr ≈25% of TREO in Mt Weld-type ore",
+                   "-", "S/U"),
+    "mp": ("DOMAIN §1.4/§4: Mountain Pass 45,455 t REO in concentrate (MP Materials SEC "
+           "exhibit 2025-01-22)", "2024", "C"),
+    "cn-ree": ("DOMAIN §1.4: China rare-earth mine quota 270,000 t REO (USGS MCS 2025 "
+               "transcription)", "2024", "S"),
+    "mm-ree": ("DOMAIN §1.4: Burma (Myanmar) 31,000 t REO (USGS MCS 2025 transcription)",
+               "2024", "S"),
+    "eneabba": ("DOMAIN §4: Iluka Eneabba refinery 12,100-18,400 t/yr REO (reported), "
+                "commissioning 2027 (metalnomist; miningmagazine)", "2025", "S"),
+    "la-rochelle": ("DOMAIN §4: Solvay La Rochelle 2,000-5,000 t REO possible; NdPr line "
+                    "restarted Apr 2025 (specchemonline; 24brussels)", "2025", "C"),
+    "silmet": ("DOMAIN §4: Neo Silmet LREE separation 3,000 t/yr; Narva magnet plant "
+               "2,000 t/yr (Argus)", "2025", "C"),
+    "ndpr-cn": ("DOMAIN §2: NdPr China domestic ex-VAT $49/kg Dec 2024 (Lynas H1 FY25 via "
+                "australianmining); FOB China $50-55/kg Apr-Jun 2024 (Fastmarkets)",
+                "2024", "C"),
+    "ndpr-eu": ("DOMAIN §2: NdPr oxide Europe $82.50-85/kg, Sep 2025 (Argus via "
+                "rareearth-materials.com)", "2025", "S"),
+    "ndpr-floor": ("DOMAIN §2/§5.4: NdPr price floor $110/kg (US DoD-MP Materials)",
+                   "2025", "C"),
+    "dytb-cn": ("DOMAIN §2: Dy oxide $260/kg, Tb oxide $810/kg, 2024 averages (USGS MCS "
+                "2025 transcription)", "2024", "S"),
+    "dytb-eu": ("DOMAIN §2: Dy oxide Europe $700-1,000/kg, Tb oxide $2,000-4,000/kg, "
+                "May 2025 (Argus via gmteight.com)", "2025", "C"),
+    "jare": ("DOMAIN §5.5: JARE priority access to up to 65% of Mt Weld Dy/Tb ≈ 30% of "
+             "Japan's HREE demand (firstpost; metal.com)", "2023", "C"),
+    "magnet-demand": ("DOMAIN §1.4: magnet rare-earth demand ~93,000 t (IEA via seaisi.org)",
+                      "2023", "C"),
+    # --- nickel and cobalt
+    "mhp": ("DOMAIN §3.3: HPL Obi HPAL 96,000 t/yr MHP containing 37,260 t Ni + 4,577 t Co "
+            "-> MHP ≈39% Ni, 4.8% Co (Davis Index)", "-", "C/D"),
+    "ms": ("DOMAIN §3.3: SMM Coral Bay mixed sulphide ≈55% Ni; 10,000 t Ni + 700 t Co per "
+           "line (smm.co.jp)", "2006", "C"),
+    "qmb": ("DOMAIN §4: QMB (IMIP, Morowali) HPAL ~100 ktpa Ni by late 2024 (Project Blue)",
+            "2024", "C"),
+    "hpl": ("DOMAIN §4: Halmahera Persada Lygend (Obi) 37,260 t Ni + 4,577 t Co a year "
+            "(Davis Index)", "-", "C"),
+    "coral-bay": ("DOMAIN §4: Coral Bay HPAL 20 kt Ni + 1.4 kt Co a year "
+                  "(japanmetalbulletin)", "-", "C"),
+    "taganito": ("DOMAIN §4: Taganito HPAL 30 kt Ni + 2.6 kt Co a year (Bloomberg reprint)",
+                 "-", "C"),
+    "murrin": ("DOMAIN §4: Murrin Murrin 31,100 t Ni, 2,100 t Co (mining-technology; thewest)",
+               "2023", "C"),
+    "niihama": ("DOMAIN §4: Niihama refinery 65 kt Ni, 4.5 kt Co a year (azomining; "
+                "industrialinfo)", "-", "C"),
+    "cmoc": ("DOMAIN §4: CMOC cobalt 114,165 t (TFM + KFM) (metalnomist; bankable.africa)",
+             "2024", "C"),
+    "ni-price": ("DOMAIN §2: LME nickel ~$14,295/t, late 2025 (batteryfeedstock.com)",
+                 "2025", "S"),
+    "co-hydroxide": ("DOMAIN §2: cobalt hydroxide offers ~$25/lb after the DRC quotas, late "
+                     "2025 (batteryfeedstock.com)", "2025", "S"),
+    "co-payable": ("DOMAIN §2: cobalt hydroxide payable 93-94% of the metal price "
+                   "(Reuters/Benchmark)", "~2021", "C"),
+    "id-ni": ("DOMAIN §1.3: Indonesia ~2.2 Mt Ni mine output, >50% of world (USGS)", "2024",
+              "C"),
+    # --- graphite
+    "balama": ("DOMAIN §4: Balama run-rate 23 kt/month (276 ktpa) Jun 2025; Q3 2025 26 kt "
+               "at $625/t (metalnomist; middle.news)", "2025", "C/S"),
+    "vidalia": ("DOMAIN §4: Vidalia 11.25 ktpa active anode material; Tesla 8 ktpa offtake",
+                "2025", "C"),
+    "flake": ("DOMAIN §2: graphite flake 94% C −100 mesh $450-470/t FOB China, 31 Oct 2024 "
+              "(Fastmarkets)", "2024", "C"),
+    "spg": ("DOMAIN §2: spherical graphite 99.95% C 15 µm $1,700-2,000/t FOB China, Oct 2024 "
+            "(Fastmarkets)", "2024", "C"),
+    "graphite-cn": ("DOMAIN §1.5: natural graphite ≈1.6 Mt, China ≈78-79% (statranker citing "
+                    "USGS MCS 2025)", "2024", "S"),
+    "adcvd": ("DOMAIN §5.4: US preliminary AD 93.5% and CVD 6.55% on Chinese active anode "
+              "material, 17 Jul 2025 (Reuters reprints)", "2025", "C"),
+    "45x": ("DOMAIN §5.4: One Big Beautiful Bill Act keeps 45X with 'prohibited foreign "
+            "entity' restrictions from 2026 (rhomotion; O'Melveny; Hogan Lovells)", "2025", "C"),
+    # --- gallium
+    "ga-cn": ("DOMAIN §1.6: China gallium output ~750 t/yr (RFC Ambrian via daily8)", "2024",
+              "S"),
+    "ga-price": ("DOMAIN §2: gallium 99.99% Rotterdam $400-450/kg, Oct 2023 (Fastmarkets)",
+                 "2023", "C"),
+    "ga-peak": ("DOMAIN §2: gallium peak $580/kg, Jun 2022 (RFC Ambrian)", "2022", "S"),
+    "wagerup": ("DOMAIN §4/§5.6: Alcoa-Sojitz/JAGA Wagerup gallium ~100 t/yr (~10% of world), "
+                "first metal targeted 2026 (manmonthly; trends.glance)", "2025", "C"),
+    "ga-demand": ("DOMAIN §1.6: world gallium consumption ~335 t (RFC Ambrian); demand "
+                  "~700-750 t/yr (ABC)", "2024-2025", "S"),
+    # --- freight
+    "freight-asia": ("DOMAIN §3.4: AU -> JP / MY concentrate rates not found; DOMAIN suggests "
+                     "~$20-40/t for small parcels, scaled by distance from WA -> China rates",
+                     "-", "U"),
+    "freight-bulk": ("DOMAIN §3.4: Supramax India east coast -> China $12-14/t (BigMint); "
+                     "ilmenite Kenya -> China $28-90/t (Argus)", "2021-2024", "C"),
+    # --- policy
+    "cmsr": ("DOMAIN §5.6: Critical Minerals Strategic Reserve: A$1bn via the CMF + A$185m "
+             "for stockpiling; initial focus antimony, gallium, rare earths; holdings on-sold "
+             "to industry and partners (manmonthly 2026-01-12; investingnews 2026-01-15)",
+             "2026", "C"),
+    "cmpti": ("DOMAIN §5.6: Critical Minerals Production Tax Incentive: refundable 10% offset "
+              "on eligible processing/refining costs, 1 Jul 2027-30 Jun 2040 (industry.gov.au; "
+              "Treasury; GTLaw)", "2025", "C"),
+    "jogmec": ("DOMAIN §5.5: JOGMEC stockpile target 60 days of domestic consumption, up to "
+               "180 days for high-risk metals; levels undisclosed (IEA policy DB; "
+               "japan-forward)", "2020", "C"),
+    "crma": ("DOMAIN §5.3: Regulation (EU) 2024/1252: ≤65% of each strategic raw material "
+             "from one third country at any relevant processing stage (chemycal.com; "
+             "urdupoint.com)", "2024", "C"),
+    "jp-target": ("DOMAIN §5.5: METI target: reliance on any single country for rare earths "
+                  "≤50% by 2025 (Reuters 2019); ~70% from China in 2024 (JOGMEC via WSJ)",
+                  "2019", "C"),
+    "cn-apr25": ("DOMAIN §5.1: China Ann. 18/2025, 4 Apr 2025: export licensing for Sm, Gd, "
+                 "Tb, Dy, Lu, Sc, Y (Holland & Knight; sfa-oxford)", "2025", "C"),
+    "cn-oct25": ("DOMAIN §5.1: China Ann. 55-58, 61-62, 9 Oct 2025: more REEs, 0.1% foreign-"
+                 "direct-product rule, battery and synthetic-graphite-anode items; suspended "
+                 "until 10 Nov 2026 by Ann. 70/2025 (chemradar; particle.news)", "2025", "C"),
+    "eu-licences": ("DOMAIN §5.1: EU industry: 19 of 141 licence applications approved, "
+                    "autumn 2025 (particle.news)", "2025", "S"),
+    "cn-us-ban": ("DOMAIN §5.1: MOFCOM Ann. 46/2024, 3 Dec 2024: ban on Ga, Ge, Sb exports to "
+                  "the US; suspended until 27 Nov 2026 (Reuters/AP; CGTN)", "2024", "C"),
+    "embargo-2010": ("DOMAIN §5.5: Sept 2010, ~2-month unannounced embargo on rare-earth "
+                     "exports to Japan (NYT via lonelyjapan.com); Jan 2026 reports of halted "
+                     "licence reviews for Japan (DOMAIN §5.1)", "2010", "C"),
+    "drc-quota": ("DOMAIN §5.2: DRC cobalt export quota 96,600 t/yr for 2026 and 2027 "
+                  "(mteexpos.co.za; bankable.africa)", "2025", "C"),
+    "id-ban": ("DOMAIN §5.2: Indonesia bans all nickel-ore exports from 1 Jan 2020 (Reuters "
+               "via financialpost.com)", "2019", "C"),
+    "allies": ("DOMAIN §5.6-5.7: US-Australia and US-Japan frameworks (Oct 2025), G7 Critical "
+               "Minerals Action Plan (Jun 2025), Quad initiative (Jul 2025)", "2025", "C"),
+}
+
+# --------------------------------------------------------------------------------------
+PERIOD_LABELS = ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+Q1, Q2, Q3, Q4 = PERIOD_LABELS
 
 # Materials (labels used throughout).
 SC6 = "spodumene SC6"
+LI2CO3 = "Li2CO3"
+LEPIDOLITE = "lepidolite"
 LIOH = "LiOH"
-REE_CONC = "REE concentrate"
+MTWELD_CONC = "Mt Weld concentrate"
 MREC = "MREC"
+BASTNAESITE = "bastnaesite concentrate"
+IONIC_CLAY = "ionic-clay concentrate"
+MONAZITE = "monazite"
 NDPR = "NdPr oxide"
 DYTB = "Dy/Tb oxide"
+LATERITE = "laterite ore"
+MHP = "MHP"
+MS = "mixed sulphide"
+COOH = "Co hydroxide"
+NI = "battery nickel"
+CO = "battery cobalt"
+FLAKE = "flake graphite"
+ANODE = "anode graphite"
+GA_LIQUOR = "Ga in liquor"
+GALLIUM = "gallium"
+
+REE_MATERIALS = [NDPR, DYTB]
 
 # Column order of every sheet, as in SPEC section 1.
 COLUMNS = {
@@ -64,200 +293,540 @@ COLUMNS = {
     "Stockpiles": ["stockpile", "country", "material", "initial_t", "capacity_t",
                    "min_level_t", "max_release_t", "release_cost", "holding_cost", "intake"],
     "Demand": ["customer", "country", "material", "period", "quantity_t", "unmet_penalty"],
+    "Groups": ["group", "country"],
+    "Limits": ["rule", "material", "stage", "by", "member", "customer", "period",
+               "min_share", "max_share", "scenario"],
+    "Restrictions": ["rule", "type", "material", "from", "to", "max_t", "period", "scenario"],
+    "Scenarios": ["scenario", "sheet", "where", "column", "action", "value"],
 }
 
-# Sheet order in the workbook.
+# Sheet order in the workbook (the build script appends the Sources sheet).
 SHEET_ORDER = ["Settings", "Periods", "Suppliers", "Sites", "Processes", "Freight", "Lanes",
-               "Stockpiles", "Demand"]
+               "Stockpiles", "Demand", "Groups", "Limits", "Restrictions", "Scenarios"]
+
+# Scenario names (the Scenarios sheet and the `scenario` cells of rules use these).
+EMBARGO = "cn-ree-embargo"            # 2010-style Chinese rare-earth embargo on Japan
+EMBARGO_RESERVE = "embargo+reserve"   # the same, with the Australian reserve released
+US_GA_BAN = "us-ga-ban"               # China's US-bound gallium ban back in force
+OCT25 = "cn-oct25-return"             # China's October-2025 controls back in force
+RESERVE = "reserve-release"           # the Australian reserve released
+TAX_OFFSET = "au-tax-offset"          # Australia's 10% processing tax offset
+BATTERY = "jp-battery+20%"            # Japanese battery-material demand +20%
+NO_JP_TARGET = "no-jp-target"         # Japan's 50% rare-earth target not applied
+
+# Japan's target is a peacetime diversification target: it applies in these scenarios and
+# is waived in an embargo (a 50% cap on the only remaining sources would only add shortage)
+# and, to price it, in no-jp-target. A scenario added later must be added here to keep it.
+JP_TARGET_SCENARIOS = ["base", US_GA_BAN, OCT25, RESERVE, TAX_OFFSET, BATTERY]
 
 
 SETTINGS = [
     {"setting": "currency", "value": "USD"},
-    # Blank: demand is hard unless a Demand row gives its own unmet_penalty.
+    # Blank: every Demand row below carries its own unmet_penalty instead.
     {"setting": "unmet_penalty", "value": None},
 ]
 
-PERIODS = [{"period": p} for p in PERIODS_]
+PERIODS = [{"period": p} for p in PERIOD_LABELS]
 
 
+# --------------------------------------------------------------------------------------
+# Suppliers
 SUPPLIERS = [
-    # Greenbushes (Talison), AU. Capacity: FY25 ≈ 1.4 Mt SC per year (DOMAIN §4, C)
-    # -> 350,000 t per quarter (derived). Price: $750–803/t CIF China, Sep 2024
-    # (DOMAIN §2, C) -> $780/t. min_t: take-or-pay offtake of 15,000 t per quarter
-    # (assumed) - binds in 2027-Q1, when Pilgangoora is cheaper.
+    # ---- lithium
+    # Greenbushes sells at the SC6 index: CIF China midpoint $776.5/t less $90/t freight
+    # (the freight below) = ~$690/t at the mine. Take-or-pay: Kwinana's feed contract.
     {"supplier": "Greenbushes", "country": "AU", "material": SC6,
-     "capacity_t": 350_000, "unit_cost": 780, "min_t": 15_000},
-
-    # Pilgangoora (PLS), AU. Capacity ~1.0 Mtpa after P1000 (DOMAIN §4, C)
-    # -> 250,000 t per quarter (derived). Price: $670–685/t, May 2025 (DOMAIN §2, S)
-    # -> $680/t.
+     "capacity_t": der(350_000, "greenbushes", "1.4 Mt/yr ÷ 4"),
+     "unit_cost": der(690, "sc6-sep24+sc6-freight", "(750+803)/2 CIF China − $90 freight, "
+                                                     "rounded"),
+     "min_t": asm(15_000, "take-or-pay offtake, t SC6 per quarter")},
     {"supplier": "Pilgangoora", "country": "AU", "material": SC6,
-     "capacity_t": 250_000, "unit_cost": 680},
-    # Period override for 2027-Q2: price back up to "just over $820/t" (Apr 2025
-    # level, DOMAIN §2, C) - assumed to apply in Q2. Repeats the capacity so the row
-    # is complete on its own.
-    {"supplier": "Pilgangoora", "country": "AU", "material": SC6,
-     "capacity_t": 250_000, "unit_cost": 820, "period": Q2},
+     "capacity_t": der(250_000, "pilgangoora", "1.0 Mtpa ÷ 4"),
+     "unit_cost": der(590, "sc6-may25+sc6-freight", "(670+685)/2 CIF China − $90 freight, "
+                                                    "rounded")},
+    # H2 2027: the H2 2025 auction level is assumed to apply (a period row overrides the
+    # blank-period row for that quarter; capacity repeated so the row is complete).
+    *[{"supplier": "Pilgangoora", "country": "AU", "material": SC6, "period": q,
+       "capacity_t": der(250_000, "pilgangoora", "1.0 Mtpa ÷ 4"),
+       "unit_cost": der(915, "sc6-auction+sc6-freight", "$1,005 auction − $90 freight; "
+                                                        "assumed to hold in H2 2027")}
+      for q in (Q3, Q4)],
+    # Brine carbonate, t LCE. Capacity: the country's 2023 output (t Li × 5.323 t LCE per
+    # t Li) ÷ 4; our buyers compete for it only through price.
+    {"supplier": "CL-brine", "country": "CL", "material": LI2CO3,
+     "capacity_t": der(58_550, "li-mine+li-factors", "44,000 t Li × 5.323 ÷ 4, rounded"),
+     "unit_cost": rnd(9_000, "li2co3", "top of the $8,500-9,000/t range")},
+    {"supplier": "AR-brine", "country": "AR", "material": LI2CO3,
+     "capacity_t": der(12_775, "li-mine+li-factors", "9,600 t Li × 5.323 ÷ 4, rounded"),
+     "unit_cost": rnd(9_000, "li2co3", "top of the $8,500-9,000/t range")},
+    # Chinese lepidolite (Jiangxi), t concentrate of ~2.5% Li2O (assumed grade). Capacity:
+    # half of China's 33,000 t Li (assumed lepidolite share) at 0.0093 t Li per t.
+    {"supplier": "CN-lepidolite", "country": "CN", "material": LEPIDOLITE,
+     "capacity_t": der(440_000, "li-mine", "33,000 t Li × 50% ÷ 0.0093 t Li/t ÷ 4, rounded; "
+                                           "share and grade assumed"),
+     "unit_cost": asm(250, "lepidolite concentrate price, $/t (no public figure in DOMAIN)")},
 
-    # Chinese domestic spodumene (Sichuan), CN. Capacity assumed (China ~41,000 t Li
-    # in 2024, DOMAIN §1.1, U - mostly lepidolite and brine). Price assumed: $800/t,
-    # top of the Sep 2024 CIF China range (DOMAIN §2, C), no sea freight to the
-    # converter.
-    {"supplier": "CN-spodumene", "country": "CN", "material": SC6,
-     "capacity_t": 50_000, "unit_cost": 800},
+    # ---- rare earths (t REO)
+    {"supplier": "Mt-Weld", "country": "AU", "material": MTWELD_CONC,
+     "capacity_t": der(13_900, "mtweld", "12,000 t NdPr/yr ÷ 4 ÷ (0.90 × 0.24 t NdPr per "
+                                         "t REO), rounded"),
+     "unit_cost": asm(9_000, "transfer price of Mt Weld concentrate, $/t REO; sets the "
+                             "Lynas route above Chinese NdPr (the ex-China premium)")},
+    {"supplier": "Mountain-Pass", "country": "US", "material": BASTNAESITE,
+     "capacity_t": der(11_364, "mp", "45,455 t REO/yr ÷ 4"),
+     "unit_cost": asm(7_500, "bastnaesite concentrate, $/t REO (same basis as Bayan Obo)")},
+    {"supplier": "CN-Bayan-Obo", "country": "CN", "material": BASTNAESITE,
+     "capacity_t": der(67_500, "cn-ree", "270,000 t REO/yr ÷ 4"),
+     "unit_cost": asm(7_500, "$/t REO; calibrated so that Baotou NdPr costs $50,000/t, the "
+                             "China price (ndpr-cn)", "ndpr-cn")},
+    {"supplier": "MM-ionic-clay", "country": "MM", "material": IONIC_CLAY,
+     "capacity_t": der(7_750, "mm-ree", "31,000 t REO/yr ÷ 4"),
+     "unit_cost": asm(15_000, "heavy-rare-earth-rich feed, $/t REO")},
+    # Iluka's Eneabba monazite stockpile feeds the refinery only from 2027-Q3 (commissioning
+    # 2027): period rows for Q3 and Q4 only, so the supplier sells nothing in Q1-Q2.
+    *[{"supplier": "Iluka-monazite", "country": "AU", "material": MONAZITE, "period": q,
+       "capacity_t": asm(1_500, "commissioning ramp: ~50% of the low end of 12,100 t/yr ÷ 4",
+                         "eneabba"),
+       "unit_cost": asm(2_000, "own stockpiled monazite, $/t REO")}
+      for q in (Q3, Q4)],
 
-    # Mt Weld (Lynas), AU. Capacity: expanding to 12,000 t/yr NdPr-equivalent
-    # (DOMAIN §4, C) -> 3,000 t NdPr per quarter / 0.216 t NdPr per t REO
-    # ≈ 13,900 t REO per quarter (derived). Price assumed: $5,000/t REO contained
-    # (no public concentrate price in DOMAIN).
-    {"supplier": "Mt-Weld", "country": "AU", "material": REE_CONC,
-     "capacity_t": 13_900, "unit_cost": 5_000},
+    # ---- nickel and cobalt
+    # Indonesian limonite for HPAL, t dry ore (1.3% Ni assumed); unlimited at this scale.
+    {"supplier": "ID-laterite", "country": "ID", "material": LATERITE, "capacity_t": None,
+     "unit_cost": asm(25, "limonite ore $/t (Indonesian benchmark not in DOMAIN)", "id-ni")},
+    # Philippine HPAL mixed sulphide (SMM), t MS at 55% Ni.
+    # Both are SMM's: their output is captive to SMM's Niihama refinery (Lanes), at cost.
+    {"supplier": "Coral-Bay", "country": "PH", "material": MS,
+     "capacity_t": der(9_090, "coral-bay+ms", "20,000 t Ni ÷ 0.55 ÷ 4, rounded"),
+     "unit_cost": asm(3_500, "SMM's own HPAL output at cost, $/t MS (≈$6,400/t Ni)")},
+    {"supplier": "Taganito", "country": "PH", "material": MS,
+     "capacity_t": der(13_640, "taganito+ms", "30,000 t Ni ÷ 0.55 ÷ 4, rounded"),
+     "unit_cost": asm(3_500, "as Coral Bay")},
+    # Murrin Murrin (Glencore): integrated HPAL + refinery, Ni and Co briquettes.
+    {"supplier": "Murrin-Murrin", "country": "AU", "material": NI,
+     "capacity_t": der(7_775, "murrin", "31,100 t Ni ÷ 4"),
+     "unit_cost": rnd(14_300, "ni-price", "LME nickel, late 2025, rounded")},
+    {"supplier": "Murrin-Murrin", "country": "AU", "material": CO,
+     "capacity_t": der(525, "murrin", "2,100 t Co ÷ 4"),
+     "unit_cost": der(58_900, "co-hydroxide+co-payable", "$25/lb = $55,116/t ÷ 0.935 "
+                                                         "payable, rounded")},
+    # DRC cobalt hydroxide, t Co contained: CMOC alone could ship more than the national
+    # export quota (Restrictions).
+    {"supplier": "CMOC-TFM-KFM", "country": "CD", "material": COOH,
+     "capacity_t": der(28_540, "cmoc", "114,165 t Co ÷ 4, rounded"),
+     "unit_cost": der(55_100, "co-hydroxide", "$25/lb × 2,204.6 lb/t, rounded")},
 
-    # Chinese REE concentrate, CN. Capacity assumed (China mine quota 270,000 t REO
-    # in 2024, DOMAIN §1.4, S - only a small share assumed to be for sale abroad).
-    # Price assumed: $6,000/t REO.
-    {"supplier": "CN-REE-concentrate", "country": "CN", "material": REE_CONC,
-     "capacity_t": 5_000, "unit_cost": 6_000},
+    # ---- graphite
+    {"supplier": "Balama", "country": "MZ", "material": FLAKE,
+     "capacity_t": der(69_000, "balama", "276 ktpa run-rate ÷ 4"),
+     "unit_cost": pub(625, "balama", "realised price Q3 2025")},
+    {"supplier": "CN-flake", "country": "CN", "material": FLAKE,
+     "capacity_t": der(312_000, "graphite-cn", "1.6 Mt × 78% ÷ 4, rounded"),
+     "unit_cost": rnd(460, "flake", "midpoint of $450-470/t")},
 
-    # Chinese oxide trader, CN (one supplier, two materials, one country).
-    # NdPr oxide: $50–55/kg FOB China, Apr–Jun 2024 (DOMAIN §2, C) -> top of range,
-    # $55,000/t, above the ex-China route (≈ $34,000/t landed, derived from the
-    # costs in this file). Capacity assumed.
-    {"supplier": "CN-oxide-trader", "country": "CN", "material": NDPR,
-     "capacity_t": 2_000, "unit_cost": 55_000},
-    # Dy/Tb oxide: 2024 averages Dy $260/kg, Tb $810/kg (DOMAIN §2, S); assumed
-    # 80:20 Dy:Tb blend -> 0.8 × 260 + 0.2 × 810 = $370/kg = $370,000/t (derived).
-    # Capacity assumed (exports licensed since Apr 2025, DOMAIN §5.1).
-    {"supplier": "CN-oxide-trader", "country": "CN", "material": DYTB,
-     "capacity_t": 50, "unit_cost": 370_000},
+    # ---- gallium
+    {"supplier": "CN-gallium", "country": "CN", "material": GALLIUM,
+     "capacity_t": der(187.5, "ga-cn", "750 t/yr ÷ 4"),
+     "unit_cost": rnd(425_000, "ga-price", "midpoint of $400-450/kg, export price")},
+    # Alcoa's Wagerup alumina refinery: gallium in the Bayer liquor, limited by the gallium
+    # plant's capacity (Sites), so no capacity here.
+    {"supplier": "Alcoa-Wagerup", "country": "AU", "material": GA_LIQUOR, "capacity_t": None,
+     "unit_cost": asm(100_000, "value of gallium in liquor, $/t Ga")},
 ]
 
 
+# --------------------------------------------------------------------------------------
+# Sites (capacity = t of input per quarter, all processes together)
 SITES = [
-    # Kwinana (TLEA), AU: Train 1 24 ktpa LiOH (DOMAIN §4, C) -> 6,000 t LiOH per
-    # quarter / 0.15 yield = 40,000 t SC6 input per quarter (derived).
-    {"site": "Kwinana", "country": "AU", "capacity_t": 40_000},
-    # A Chinese spodumene converter, CN: capacity assumed (China refines ~65% of
-    # lithium, DOMAIN §1.1, S - a single converter of ~60 ktpa LiOH, assumed).
-    {"site": "CN-converter", "country": "CN", "capacity_t": 100_000},
-    # Lynas Kalgoorlie, AU: supports ~9,000 t/yr NdPr (DOMAIN §4, C) -> 2,250 t NdPr
-    # per quarter / 0.216 ≈ 10,400 t REO concentrate input per quarter (derived).
-    {"site": "Lynas-Kalgoorlie", "country": "AU", "capacity_t": 10_400},
-    # Lynas Malaysia (Gebeng), MY: 10,500 t/yr NdPr (DOMAIN §4, C) -> 2,625 t per
-    # quarter / 0.24 ≈ 11,000 t REO MREC input per quarter (derived).
-    {"site": "Lynas-Malaysia", "country": "MY", "capacity_t": 11_000},
-    # A Japanese separation plant (stand-in; e.g. Shin-Etsu's Takefu works, capacity
-    # not found, DOMAIN §4, U): 2,000 t REO input per quarter, assumed.
-    {"site": "JP-separator", "country": "JP", "capacity_t": 2_000},
+    {"site": "Kwinana", "country": "AU",
+     "capacity_t": der(40_000, "kwinana+li-factors", "24,000 t LiOH/yr ÷ 4 ÷ 0.15 t LiOH "
+                                                     "per t SC6")},
+    {"site": "Kemerton", "country": "AU",
+     "capacity_t": pub(0, "kemerton", "idle since Feb 2026 (nameplate 50 ktpa LiOH)")},
+    {"site": "CN-converter-Sichuan", "country": "CN",
+     "capacity_t": asm(120_000, "one large spodumene/carbonate converter, t input per quarter",
+                       "li-refining")},
+    {"site": "CN-converter-Jiangxi", "country": "CN",
+     "capacity_t": asm(300_000, "lepidolite converters, t input per quarter", "li-refining")},
+
+    {"site": "Lynas-Kalgoorlie", "country": "AU",
+     "capacity_t": der(10_400, "kalgoorlie", "9,000 t NdPr/yr ÷ 4 ÷ 0.216 t NdPr per t REO, "
+                                             "rounded")},
+    {"site": "Lynas-Malaysia", "country": "MY",
+     "capacity_t": der(11_000, "lynas-my", "10,500 t NdPr/yr ÷ 4 ÷ 0.24, rounded")},
+    {"site": "Eneabba", "country": "AU",
+     "capacity_t": der(3_025, "eneabba", "12,100 t REO/yr ÷ 4 (low end)")},
+    {"site": "La-Rochelle", "country": "FR",
+     "capacity_t": asm(1_000, "4,000 t REO/yr ÷ 4, within the 2,000-5,000 t range",
+                       "la-rochelle")},
+    {"site": "Silmet", "country": "EE",
+     "capacity_t": der(750, "silmet", "3,000 t/yr ÷ 4")},
+    {"site": "CN-separator-Baotou", "country": "CN",
+     "capacity_t": asm(20_000, "light rare-earth separation, t REO per quarter")},
+    {"site": "CN-separator-Ganzhou", "country": "CN",
+     "capacity_t": asm(8_000, "ionic-clay (heavy) separation, t REO per quarter")},
+
+    {"site": "QMB-Morowali", "country": "ID",
+     "capacity_t": der(2_068_000, "qmb", "100,000 t Ni/yr ÷ 4 ÷ (1.3% × 93%) t Ni per t ore, "
+                                         "rounded")},
+    {"site": "HPL-Obi", "country": "ID",
+     "capacity_t": der(770_000, "hpl", "37,260 t Ni/yr ÷ 4 ÷ (1.3% × 93%), rounded")},
+    {"site": "Niihama", "country": "JP",
+     "capacity_t": der(30_000, "niihama+ms", "65,000 t Ni/yr ÷ 4 ÷ (0.55 × 0.98) t Ni per t "
+                                             "MS, rounded")},
+    {"site": "CN-refiner", "country": "CN",
+     "capacity_t": asm(3_000_000, "nickel/cobalt refinery complex incl. an HPAL line, "
+                                  "t input per quarter")},
+
+    {"site": "Vidalia", "country": "US",
+     "capacity_t": der(6_250, "vidalia", "11,250 t anode/yr ÷ 4 ÷ 0.45 t anode per t flake")},
+    {"site": "CN-spheroidiser", "country": "CN",
+     "capacity_t": asm(200_000, "spheroidising and purification, t flake per quarter")},
+
+    {"site": "Wagerup-gallium", "country": "AU",
+     "capacity_t": der(27.8, "wagerup", "100 t Ga/yr ÷ 4 ÷ 0.90 recovery, rounded")},
 ]
 
+
+# --------------------------------------------------------------------------------------
+# Processes (cost per t of input; rows sharing a `process` name are co-products)
+def _proc(site, process, inp, out, yield_, cost, capacity=None):
+    row = {"site": site, "process": process, "input_material": inp, "output_material": out,
+           "yield": yield_, "cost_per_t": cost}
+    if capacity is not None:
+        row["capacity_t"] = capacity
+    return row
+
+
+_SC6_TO_LIOH = der(0.15, "li-factors", "6.6-7.0 t SC6 per t LiOH·H2O -> 1/6.67")
+_LI2CO3_TO_LIOH = der(1.10, "li-factors", "1.135 t LiOH·H2O per t LCE × 97% recovery "
+                                          "(assumed), rounded")
+_NDPR_FROM_MREC = der(0.24, "ree-yields", "NdPr ≈25% of TREO × ~95% recovery, rounded")
+_CRACKING = asm(0.90, "concentrate -> MREC recovery (within 75-95%)", "ree-yields")
+_NDPR_FROM_BAST = asm(0.15, "NdPr ≈16% of bastnaesite TREO × 95% recovery")
+_MHP_TO_NI = der(0.382, "mhp", "39% Ni × 98% recovery (assumed)")
+_MHP_TO_CO = der(0.0456, "mhp", "4.8% Co × 95% recovery (assumed)")
+_MS_TO_NI = der(0.539, "ms", "55% Ni × 98% recovery (assumed)")
+_MS_TO_CO = der(0.0366, "ms", "55% × 700/10,000 = 3.85% Co × 95% recovery (assumed)")
+_COOH_TO_CO = asm(0.97, "hydroxide -> sulphate recovery")
+_SPHEROIDISING = asm(0.45, "flake -> spherical purified graphite yield")
 
 PROCESSES = [
-    # SC6 -> LiOH·H2O: 6.6–7.0 t SC6 per t LiOH (DOMAIN §3.1, D) -> yield 0.15
-    # (6.67 t SC6 per t). Cost: US$2,500/t LCE (DOMAIN §3.1, C) × 0.88 t LCE per t
-    # LiOH·H2O (DOMAIN §3.1, C) = $2,200/t LiOH × 0.15 = $330/t SC6 input (derived).
-    {"site": "Kwinana", "process": "conversion", "input_material": SC6,
-     "output_material": LIOH, "yield": 0.15, "cost_per_t": 330},
-    # Chinese tolling fee ¥20,000/t LCE (DOMAIN §3.1, C) ≈ $2,800/t LCE × 0.88
-    # = $2,460/t LiOH × 0.15 ≈ $370/t SC6 input (derived; ¥7.1 per $ assumed).
-    {"site": "CN-converter", "process": "conversion", "input_material": SC6,
-     "output_material": LIOH, "yield": 0.15, "cost_per_t": 370},
+    # ---- lithium
+    _proc("Kwinana", "conversion", SC6, LIOH, _SC6_TO_LIOH,
+          der(330, "li-conv-cost+li-factors", "$2,500/t LCE × 0.88 t LCE per t LiOH × 0.15")),
+    _proc("Kemerton", "conversion", SC6, LIOH, _SC6_TO_LIOH,
+          der(330, "li-conv-cost+li-factors", "as Kwinana")),
+    _proc("CN-converter-Sichuan", "conversion", SC6, LIOH, _SC6_TO_LIOH,
+          der(370, "cn-toll+li-factors", "¥20,000/t LCE ≈ $2,800 × 0.88 × 0.15, rounded "
+                                         "(¥7.1 per $ assumed)")),
+    _proc("CN-converter-Sichuan", "causticisation", LI2CO3, LIOH, _LI2CO3_TO_LIOH,
+          rnd(1_250, "carb-hydrox", "midpoint of $1,000-1,500/t")),
+    _proc("CN-converter-Jiangxi", "lepidolite conversion", LEPIDOLITE, LIOH,
+          der(0.056, "li-factors", "2.5% Li2O × 2.473 × 80% recovery × 1.135; grade and "
+                                   "recovery assumed"),
+          asm(300, "roasting and leaching, $/t lepidolite")),
 
-    # Cracking and leaching to mixed rare-earth carbonate: yield 0.90 (assumed, see
-    # the module notes); cost $600/t REO input (assumed).
-    {"site": "Lynas-Kalgoorlie", "process": "cracking", "input_material": REE_CONC,
-     "output_material": MREC, "yield": 0.90, "cost_per_t": 600},
+    # ---- rare earths: the Lynas route is crack (AU) then separate (MY)
+    _proc("Lynas-Kalgoorlie", "cracking", MTWELD_CONC, MREC, _CRACKING,
+          asm(1_200, "cracking and leaching, $/t REO input")),
+    # One process, two co-products: every t of MREC yields NdPr AND Dy/Tb.
+    _proc("Lynas-Malaysia", "separation", MREC, NDPR, _NDPR_FROM_MREC,
+          asm(3_200, "separation incl. residue management, $/t REO input")),
+    _proc("Lynas-Malaysia", "separation", MREC, DYTB,
+          asm(0.004, "Dy+Tb ≈0.4% of Mt Weld TREO; HREE circuit since May 2025", "lynas-my"),
+          asm(3_200, "as above (one process)")),
+    _proc("Eneabba", "refining", MONAZITE, NDPR,
+          asm(0.20, "NdPr from monazite, t per t REO", "eneabba"),
+          asm(9_000, "cracking + separation incl. radioactive residue, $/t REO input")),
+    _proc("Eneabba", "refining", MONAZITE, DYTB,
+          asm(0.006, "Dy/Tb from monazite, t per t REO", "eneabba"),
+          asm(9_000, "as above (one process)")),
+    _proc("La-Rochelle", "crack+separate", BASTNAESITE, NDPR, _NDPR_FROM_BAST,
+          asm(6_000, "European separation, $/t REO input; lands NdPr near the Europe price",
+              "ndpr-eu")),
+    _proc("Silmet", "crack+separate", BASTNAESITE, NDPR, _NDPR_FROM_BAST,
+          asm(5_000, "$/t REO input; lands NdPr near the Europe price", "ndpr-eu")),
+    _proc("CN-separator-Baotou", "crack+separate", BASTNAESITE, NDPR,
+          asm(0.18, "Bayan Obo NdPr ≈19% of TREO × 95%"),
+          asm(1_500, "$/t REO input")),
+    _proc("CN-separator-Ganzhou", "crack+separate", IONIC_CLAY, NDPR,
+          asm(0.20, "NdPr from HREE-rich ionic clay, t per t REO"),
+          asm(2_500, "$/t REO input")),
+    _proc("CN-separator-Ganzhou", "crack+separate", IONIC_CLAY, DYTB,
+          asm(0.04, "Dy+Tb ≈4% of ionic-clay TREO"),
+          asm(2_500, "as above (one process)")),
 
-    # Lynas Malaysia separation: ONE process with two co-products - every t of MREC
-    # yields 0.24 t NdPr oxide AND 0.005 t Dy/Tb oxide (yields derived/assumed, see
-    # the module notes; HREE circuit since May 2025, DOMAIN §1.4, C). Cost
-    # $2,000/t REO input (assumed; includes residue management).
-    {"site": "Lynas-Malaysia", "process": "separation", "input_material": MREC,
-     "output_material": NDPR, "yield": 0.24, "cost_per_t": 2_000},
-    {"site": "Lynas-Malaysia", "process": "separation", "input_material": MREC,
-     "output_material": DYTB, "yield": 0.005, "cost_per_t": 2_000},
+    # ---- nickel and cobalt
+    *[_proc(site, "HPAL", LATERITE, MHP,
+            der(0.031, "mhp", "1.3% Ni (assumed) × 93% recovery (assumed) ÷ 39% Ni in MHP"),
+            asm(cost, "HPAL operating cost, $/t ore" + note))
+      for site, cost, note in (("QMB-Morowali", 80, ""),
+                               ("HPL-Obi", 85, " (smaller plant, assumed dearer)"))],
+    _proc("Niihama", "MHP refining", MHP, NI, _MHP_TO_NI,
+          asm(2_000, "$/t MHP (≈$5,200/t Ni)", "")),
+    _proc("Niihama", "MHP refining", MHP, CO, _MHP_TO_CO, asm(2_000, "as above")),
+    _proc("Niihama", "MS refining", MS, NI, _MS_TO_NI,
+          asm(1_700, "$/t MS (≈$3,200/t Ni; SMM's established sulphide route)")),
+    _proc("Niihama", "MS refining", MS, CO, _MS_TO_CO, asm(1_700, "as above")),
+    _proc("Niihama", "cobalt refining", COOH, CO, _COOH_TO_CO,
+          asm(3_000, "$/t Co"),
+          der(1_125, "niihama", "4,500 t Co/yr ÷ 4")),
+    _proc("CN-refiner", "MHP refining", MHP, NI, _MHP_TO_NI,
+          asm(1_600, "$/t MHP (≈$4,200/t Ni; cf. the ¥111,000/t breakeven)", "")),
+    _proc("CN-refiner", "MHP refining", MHP, CO, _MHP_TO_CO, asm(1_600, "as above")),
+    _proc("CN-refiner", "MS refining", MS, NI, _MS_TO_NI, asm(1_800, "$/t MS")),
+    _proc("CN-refiner", "MS refining", MS, CO, _MS_TO_CO, asm(1_800, "as above")),
+    _proc("CN-refiner", "cobalt refining", COOH, CO, _COOH_TO_CO, asm(2_500, "$/t Co")),
+    # The route the Indonesian ban closed: ore shipped to a Chinese HPAL + refinery line.
+    _proc("CN-refiner", "HPAL+refining", LATERITE, NI,
+          der(0.0118, "mhp", "1.3% Ni × 93% × 98%, rounded"),
+          asm(180, "HPAL + refining in China, $/t ore")),
+    _proc("CN-refiner", "HPAL+refining", LATERITE, CO,
+          asm(0.0011, "0.13% Co × 90% × 95%, rounded"), asm(180, "as above")),
 
-    # Japanese separator: light rare earths only (no Dy/Tb circuit, assumed).
-    # From MREC: yield 0.24 as above; cost $1,900/t REO input (assumed).
-    {"site": "JP-separator", "process": "separation", "input_material": MREC,
-     "output_material": NDPR, "yield": 0.24, "cost_per_t": 1_900},
-    # From concentrate, cracking and separation in one plant: yield 0.216 (derived,
-    # 0.90 × 0.24); cost $2,800/t REO input (assumed).
-    {"site": "JP-separator", "process": "crack+separate", "input_material": REE_CONC,
-     "output_material": NDPR, "yield": 0.216, "cost_per_t": 2_800},
+    # ---- graphite
+    _proc("Vidalia", "spheroidise+coat", FLAKE, ANODE, _SPHEROIDISING,
+          asm(1_800, "US active-anode processing, $/t flake")),
+    _proc("CN-spheroidiser", "spheroidise+purify", FLAKE, ANODE, _SPHEROIDISING,
+          der(370, "spg+flake", "set so that ($460 + cost) ÷ 0.45 ≈ $1,844/t, within "
+                                "$1,700-2,000/t FOB China")),
+
+    # ---- gallium
+    _proc("Wagerup-gallium", "extraction", GA_LIQUOR, GALLIUM,
+          asm(0.90, "gallium recovery from liquor"),
+          asm(350_000, "extraction and refining to 4N, $/t Ga input; puts Wagerup above the "
+                       "Chinese export price")),
 ]
+
+
+# --------------------------------------------------------------------------------------
+# Freight (country to country, $/t). Assumed rates unless noted: ~$20-40/t within Asia
+# (DOMAIN §3.4 suggestion), more for long hauls; container costs for oxides and metals.
+def _fr(a, b, cost, material=None):
+    row = {"from_country": a, "to_country": b, "cost_per_t": cost}
+    if material:
+        row["material"] = material
+    return row
+
+
+def _short(v):
+    return asm(v, "short-sea rate", "freight-asia")
+
+
+def _long(v):
+    return asm(v, "long-haul rate", "freight-asia")
 
 
 FREIGHT = [
-    # Spodumene Port Hedland -> China, 5,000 t parcel: $90/dmt, Apr 2023 peak market
-    # (DOMAIN §3.4, C). A material row: beats the AU -> CN row below for SC6.
-    {"from_country": "AU", "to_country": "CN", "material": SC6, "cost_per_t": 90},
-    # Other cargo AU -> CN: assumed $30/t (DOMAIN §3.4 suggests ~$20–40/t for small
-    # parcels, scaled from WA -> China bulk rates).
-    {"from_country": "AU", "to_country": "CN", "cost_per_t": 30},
-    # AU -> JP and AU -> MY (Kuantan): not found (DOMAIN §3.4, U) - assumed $35 and
-    # $30/t, by distance from the WA -> China rates.
-    {"from_country": "AU", "to_country": "JP", "cost_per_t": 35},
-    {"from_country": "AU", "to_country": "MY", "cost_per_t": 30},
-    # MY -> JP, CN -> JP, MY -> AU: assumed $30, $20, $30/t (short-sea / return legs).
-    {"from_country": "MY", "to_country": "JP", "cost_per_t": 30},
-    {"from_country": "CN", "to_country": "JP", "cost_per_t": 20},
-    {"from_country": "MY", "to_country": "AU", "cost_per_t": 30},
-    # No rows for CN -> AU, JP -> anywhere: no arcs there. Domestic legs cost 0.
+    _fr("AU", "CN", pub(90, "sc6-freight", "Port Hedland -> China, Apr 2023"), SC6),
+    _fr("AU", "CN", _short(30)), _fr("AU", "JP", _short(35)), _fr("AU", "KR", _short(40)),
+    _fr("AU", "MY", _short(30)), _fr("AU", "US", _long(60)), _fr("AU", "EE", _long(70)),
+    _fr("MY", "JP", _short(30)), _fr("MY", "EE", _long(60)),
+    _fr("CN", "JP", _short(25)), _fr("CN", "KR", _short(20)), _fr("CN", "US", _long(50)),
+    _fr("CN", "EE", _long(60)),
+    # Chinese anode material into the US pays the preliminary AD/CVD duties.
+    _fr("CN", "US", der(1_901, "adcvd+spg", "$50 freight + (93.5% + 6.55%) × $1,850"), ANODE),
+    _fr("US", "CN", _long(50)), _fr("US", "FR", _long(50)), _fr("US", "EE", _long(55)),
+    _fr("US", "JP", _long(60)), _fr("US", "KR", _long(60)),
+    _fr("MM", "CN", _short(40)),
+    _fr("FR", "JP", _long(70)), _fr("FR", "EE", _short(25)), _fr("EE", "JP", _long(70)),
+    _fr("CL", "CN", _long(60)), _fr("AR", "CN", _long(65)),
+    _fr("ID", "CN", asm(15, "bulk ore and MHP, Supramax-like", "freight-bulk")),
+    _fr("ID", "JP", _short(25)),
+    _fr("PH", "JP", _short(20)), _fr("PH", "CN", _short(15)),
+    _fr("CD", "CN", asm(150, "overland to Dar es Salaam/Durban + sea", "freight-bulk")),
+    _fr("CD", "JP", asm(160, "overland to Dar es Salaam/Durban + sea", "freight-bulk")),
+    _fr("MZ", "US", _long(70)), _fr("MZ", "CN", asm(45, "Nacala -> China", "freight-bulk")),
+    _fr("JP", "KR", _short(15)),
+    # No other pairs: no arc. E.g. Myanmar feed goes to China only; nothing leaves the
+    # Japanese stockpile for abroad; nothing is shipped into Australia, so the Australian
+    # reserve refills from Australian output only (Eneabba). Domestic legs cost 0.
 ]
 
 
+# --------------------------------------------------------------------------------------
 LANES = [
-    # MREC from Kalgoorlie to the Japanese separator: containerised parcels at $45/t
-    # (assumed, above the $35/t AU -> JP default) and at most 1,200 t REO per quarter
-    # under the supply agreement (assumed). Binds in the base plan.
-    {"from": "Lynas-Kalgoorlie", "to": "JP-separator", "material": MREC,
-     "cost_per_t": 45, "max_t": 1_200},
-    # Closed: Mt Weld concentrate is tied to Lynas' own cracking plant at Kalgoorlie
-    # (assumed), so it may not go straight to the Japanese separator.
-    {"from": "Mt-Weld", "to": "JP-separator", "allowed": "no"},
+    # Feed to Kwinana: Greenbushes is ~250 km by road; Pilgangoora ships from Port Hedland
+    # (domestic legs would otherwise cost 0).
+    {"from": "Greenbushes", "to": "Kwinana", "material": SC6,
+     "cost_per_t": asm(15, "road haulage, $/t")},
+    {"from": "Pilgangoora", "to": "Kwinana", "material": SC6,
+     "cost_per_t": asm(45, "coastal shipping Port Hedland -> Kwinana, $/t")},
+    # Vidalia runs on Balama flake (Syrah's own chain, and 45X rules on Chinese inputs):
+    # Chinese flake may not go there.
+    {"from": "CN-flake", "to": "Vidalia", "allowed": "no"},
+    # SMM's Philippine HPALs ship their mixed sulphide to SMM's Niihama refinery only.
+    {"from": "Coral-Bay", "to": "CN-refiner", "allowed": "no"},
+    {"from": "Taganito", "to": "CN-refiner", "allowed": "no"},
 ]
 
 
+# --------------------------------------------------------------------------------------
+# Stockpiles. Both hold Dy/Tb oxide, the scarcest magnet input. Releases are on-sold at
+# the ex-China market price (release_cost), so they are drawn only when nothing cheaper
+# is left; holding cost ≈ 2%/yr of that value per quarter.
+_DYTB_EX_CHINA = der(1_280_000, "dytb-eu", "80:20 Dy:Tb blend of $850/kg and $3,000/kg "
+                                            "(range midpoints)")
+_DYTB_HOLDING = der(6_400, "dytb-eu", "2%/yr (assumed) × $1.28 M ÷ 4")
+# Japanese buyers' Dy/Tb use: 81 t per quarter (Demand below) = 324 t a year.
 STOCKPILES = [
-    # Australian Critical Minerals Strategic Reserve (DOMAIN §5.6, C: A$1.2bn,
-    # initial focus antimony, gallium, rare earths) holding NdPr oxide. All sizes and
-    # costs assumed: 600 t held at the start, floor 300 t, at most 200 t released a
-    # quarter, $500/t to release, $250/t per quarter to hold (~2%/yr of a ~$50,000/t
-    # price, DOMAIN §2), may buy to refill.
-    {"stockpile": "AU-reserve", "country": "AU", "material": NDPR,
-     "initial_t": 600, "capacity_t": 1_500, "min_level_t": 300, "max_release_t": 200,
-     "release_cost": 500, "holding_cost": 250, "intake": "yes"},
+    # Australian Critical Minerals Strategic Reserve, Dy/Tb. Base: held (floor = initial
+    # holding); the reserve scenarios lower the floor to 0.
+    {"stockpile": "AU-reserve", "country": "AU", "material": DYTB,
+     "initial_t": asm(30, "A$185m stockpiling ≈ US$120m, a third in Dy/Tb at $1.28 M/t "
+                          "≈ 31 t, rounded", "cmsr"),
+     "capacity_t": asm(60, "room to double the holding", "cmsr"),
+     "min_level_t": asm(30, "held in base: floor = initial holding", "cmsr"),
+     "max_release_t": asm(10, "release cap, t per quarter", "cmsr"),
+     "release_cost": _DYTB_EX_CHINA, "holding_cost": _DYTB_HOLDING, "intake": "yes"},
+    # JOGMEC-style stockpile: floor = 60 days of the Japanese buyers' use, held at 90 days.
+    {"stockpile": "JOGMEC-DyTb", "country": "JP", "material": DYTB,
+     "initial_t": asm(79.9, "90 days × 324 t/yr ÷ 365 (levels undisclosed)", "jogmec"),
+     "capacity_t": der(159.8, "jogmec", "180 days × 324 t/yr ÷ 365"),
+     "min_level_t": der(53.3, "jogmec", "60 days × 324 t/yr ÷ 365"),
+     "max_release_t": asm(15, "release cap, t per quarter", "jogmec"),
+     "release_cost": _DYTB_EX_CHINA, "holding_cost": _DYTB_HOLDING, "intake": "yes"},
 ]
 
 
-DEMAND = [
-    # Japanese cathode maker, LiOH: assumed 7,500 and 8,000 t per quarter (one firm's
-    # share of Japan's battery-material needs, DOMAIN §5.5 - anchors only). More than
-    # Kwinana's 6,000 t per quarter, so the Chinese converter is needed too.
-    {"customer": "JP-cathode", "country": "JP", "material": LIOH, "period": Q1,
-     "quantity_t": 7_500},
-    {"customer": "JP-cathode", "country": "JP", "material": LIOH, "period": Q2,
-     "quantity_t": 8_000},
+# --------------------------------------------------------------------------------------
+# Demand: the same quantity every quarter. Japanese battery materials are 40% (assumed
+# 2027 build-out) of the BASC needs for 150 GWh in 2030, per quarter; Korean buyers are
+# assumed 20% larger. unmet_penalty ≈ 4× a reference price (the cost of lost production or
+# emergency cover; assumed) so that shortages show as unmet tonnes, not infeasibility.
+PENALTY = {
+    LIOH: asm(40_000, "≈4× $9,000/t carbonate-equivalent price", "li2co3"),
+    NI: asm(60_000, "≈4× $14,295/t LME nickel", "ni-price"),
+    CO: asm(220_000, "≈4× $55,100/t cobalt", "co-hydroxide"),
+    ANODE: asm(8_000, "≈4× $1,850/t spherical graphite", "spg"),
+    NDPR: asm(220_000, "2× the $110/kg NdPr floor", "ndpr-floor"),
+    DYTB: asm(5_000_000, "≈4× $1.28 M/t ex-China Dy/Tb", "dytb-eu"),
+    GALLIUM: asm(1_700_000, "≈4× $425/kg gallium", "ga-price"),
+}
 
-    # Japanese magnet maker A, NdPr oxide and Dy/Tb oxide: assumed volumes (Japan's
-    # magnet NdPr needs of a few kt/yr, inferred from DOMAIN §1.4; Dy/Tb ≈ 1.3% of NdPr).
-    {"customer": "JP-magnet-A", "country": "JP", "material": NDPR, "period": Q1,
-     "quantity_t": 700},
-    {"customer": "JP-magnet-A", "country": "JP", "material": NDPR, "period": Q2,
-     "quantity_t": 750},
-    {"customer": "JP-magnet-A", "country": "JP", "material": DYTB, "period": Q1,
-     "quantity_t": 9},
-    {"customer": "JP-magnet-A", "country": "JP", "material": DYTB, "period": Q2,
-     "quantity_t": 10},
+_ORDERS = [
+    # customer, country, material, t per quarter
+    ("JP-cathode", "JP", LIOH,
+     der(11_350, "bat-demand+li-factors", "100 kt Li read as LCE × 1.135 × 40% ÷ 4")),
+    ("JP-cathode", "JP", NI, der(9_000, "bat-demand", "90 kt Ni × 40% ÷ 4")),
+    ("JP-cathode", "JP", CO, der(1_750, "bat-demand-global", "9,000 t Ni × 60/310 Co:Ni, "
+                                                             "rounded")),
+    ("KR-cathode", "KR", LIOH, asm(13_620, "1.2 × the Japanese cathode maker")),
+    ("KR-cathode", "KR", NI, asm(10_800, "1.2 × the Japanese cathode maker")),
+    ("KR-cathode", "KR", CO, asm(2_100, "1.2 × the Japanese cathode maker")),
+    ("JP-anode", "JP", ANODE, der(15_000, "bat-demand", "150 kt graphite × 40% ÷ 4")),
+    ("KR-anode", "KR", ANODE, asm(18_000, "1.2 × the Japanese anode maker")),
+    ("US-cell-maker", "US", ANODE, der(2_000, "vidalia", "Tesla 8 ktpa offtake ÷ 4")),
+    # Japan's sintered-magnet makers (Shin-Etsu's Takefu works and the others) as one buyer,
+    # so that Japan's national target applies to all of them together. Dy/Tb: JARE's 65% of
+    # Lynas' Dy/Tb (24.3 t a quarter, see Restrictions) ≈ 30% of Japan's HREE demand.
+    ("JP-magnet-makers", "JP", NDPR, asm(1_000, "NdPr for Japanese sintered NdFeB, t per "
+                                                "quarter", "magnet-demand")),
+    ("JP-magnet-makers", "JP", DYTB, der(81, "jare", "24.3 t ÷ 0.30")),
+    ("Neo-Narva", "EE", NDPR, der(150, "silmet", "2,000 t magnets/yr × 30% NdPr (assumed) "
+                                                 "÷ 4")),
+    ("Neo-Narva", "EE", DYTB, der(3, "silmet", "2,000 t magnets/yr × 0.6% Dy/Tb (assumed) "
+                                               "÷ 4")),
+    ("JP-semis", "JP", GALLIUM, asm(20, "Japanese compound-semiconductor makers, t per "
+                                        "quarter", "ga-demand")),
+    ("US-semis", "US", GALLIUM, asm(5, "a US chip maker, t per quarter", "ga-demand")),
+]
 
-    # Japanese magnet maker B, NdPr oxide: assumed volumes. The 2027-Q2 row is soft:
-    # $85,000/t left undelivered = the cost of spot cover in Europe ($82.50–85/kg,
-    # Sep 2025, DOMAIN §2, S).
-    {"customer": "JP-magnet-B", "country": "JP", "material": NDPR, "period": Q1,
-     "quantity_t": 300},
-    {"customer": "JP-magnet-B", "country": "JP", "material": NDPR, "period": Q2,
-     "quantity_t": 350, "unmet_penalty": 85_000},
+DEMAND = [{"customer": c, "country": k, "material": m, "period": p, "quantity_t": q,
+           "unmet_penalty": PENALTY[m]}
+          for c, k, m, q in _ORDERS for p in PERIOD_LABELS]
+
+
+# --------------------------------------------------------------------------------------
+GROUPS = [{"group": "Allies", "country": c}
+          for c in ("AU", "JP", "KR", "US", "CA", "GB", "FR", "DE", "IT", "EE", "IN")]
+
+
+# --------------------------------------------------------------------------------------
+# Limits (period `all` = the whole year, as the policies count annual consumption)
+_EU_CAP = pub(0.65, "crma", "≤65% from one third country")
+_JP_CAP = pub(0.50, "jp-target", "≤50% from any single country")
+
+LIMITS = [
+    # EU CRMA for the EU buyer: each third country at most 65% of what Neo's Narva plant
+    # receives, per material (NdPr, Dy/Tb), counted at the separation stage (the shipping
+    # separator's country). EU members (FR, EE) are not capped, hence one row per country.
+    *[{"rule": f"EU CRMA 65%: {c}", "material": None, "stage": "delivery", "by": "country",
+       "member": c, "customer": "Neo-Narva", "period": None, "max_share": _EU_CAP}
+      for c in ("CN", "MY", "AU")],
+    # Japan's target: no single country above 50% of the NdPr Japan's magnet makers receive,
+    # each quarter (member blank = every country separately). The target counts rare earths
+    # by volume, which NdPr dominates; Dy/Tb is left to the licences, JARE and stockpiles.
+    {"rule": "JP REE 50%", "material": NDPR, "stage": "delivery", "by": "country",
+     "member": None, "customer": "JP-magnet-makers", "period": None, "max_share": _JP_CAP,
+     "scenario": ";".join(JP_TARGET_SCENARIOS)},
+    # In no-jp-target the same row at 100% never constrains but reports each country's share
+    # of Japan's NdPr over the year on the Limits sheet (and names the scenario).
+    {"rule": "JP REE share (monitor)", "material": NDPR, "stage": "delivery",
+     "by": "country", "member": None, "customer": "JP-magnet-makers", "period": "all",
+     "max_share": asm(1.0, "monitor only: a share can never exceed 100%"),
+     "scenario": NO_JP_TARGET},
+    # US 45X prohibited-foreign-entity rule for the US cell maker's anode material, encoded
+    # as: all of it shipped from Allied countries.
+    {"rule": "US 45X anode from Allies", "material": ANODE, "stage": "delivery",
+     "by": "group", "member": "Allies", "customer": "US-cell-maker", "period": None,
+     "min_share": asm(1.0, "no FEOC-made anode material (reading of the PFE rule)", "45x")},
+]
+
+
+# --------------------------------------------------------------------------------------
+RESTRICTIONS = [
+    {"rule": "ID nickel-ore export ban", "type": "ban", "material": LATERITE, "from": "ID"},
+    {"rule": "DRC cobalt export quota", "type": "quota", "material": COOH, "from": "CD",
+     "max_t": der(24_150, "drc-quota", "96,600 t/yr ÷ 4")},
+    # April-2025 licensing: licences are assumed to cover 80 t a quarter for these buyers.
+    {"rule": "CN Dy/Tb licences (Apr 2025)", "type": "quota", "material": DYTB, "from": "CN",
+     "max_t": asm(80, "licensed Dy/Tb exports available to these buyers, t per quarter",
+                  "cn-apr25")},
+    # JARE (Sojitz + JOGMEC) has priority access to up to 65% of Mt Weld's Dy/Tb: at most
+    # that much of Lynas Malaysia's Dy/Tb goes to Japan (a contract, written as a quota).
+    {"rule": "JARE share of Lynas Dy/Tb", "type": "quota", "material": DYTB,
+     "from": "Lynas-Malaysia", "to": "JP",
+     "max_t": der(24.3, "jare+kalgoorlie", "65% × 9,360 t MREC (Kalgoorlie 10,400 t × 0.90) "
+                                          "× 0.004 t Dy/Tb per t, rounded")},
+    # A 2010-style embargo, assumed to last the whole year.
+    *[{"rule": f"CN embargo on JP: {m}", "type": "ban", "material": m, "from": "CN",
+       "to": "JP", "scenario": f"{EMBARGO};{EMBARGO_RESERVE}"} for m in REE_MATERIALS],
+    {"rule": "CN gallium ban to US (Dec 2024)", "type": "ban", "material": GALLIUM,
+     "from": "CN", "to": "US", "scenario": US_GA_BAN},
+    # October-2025 controls back: the 0.1% foreign-direct-product rule and stricter reviews
+    # cut Dy/Tb licences to the autumn-2025 approval rate; synthetic-anode controls take the
+    # synthetic half (assumed) of Chinese anode graphite out of the export market.
+    {"rule": "CN Oct-2025 controls: Dy/Tb", "type": "quota", "material": DYTB, "from": "CN",
+     "max_t": der(10.8, "eu-licences+cn-oct25", "80 t × 19/141, rounded"),
+     "scenario": OCT25},
+    {"rule": "CN Oct-2025 controls: anode", "type": "quota", "material": ANODE, "from": "CN",
+     "max_t": asm(16_500, "half of the Japanese and Korean anode makers' 33,000 t a quarter",
+                  "cn-oct25"),
+     "scenario": OCT25},
+]
+
+
+# --------------------------------------------------------------------------------------
+def _change(scenario, sheet, where, column, action, value):
+    return {"scenario": scenario, "sheet": sheet, "where": where, "column": column,
+            "action": action, "value": value}
+
+
+_AU_SITES = ("Kwinana", "Kemerton", "Lynas-Kalgoorlie", "Eneabba", "Wagerup-gallium")
+_OFFSET = pub(0.9, "cmpti", "cost × (1 − 10%)")
+_BATTERY_UP = asm(1.2, "Japanese battery-material demand +20%")
+
+SCENARIOS = [
+    *[_change(s, "Stockpiles", "stockpile=AU-reserve", "min_level_t", "set",
+              asm(0, "the whole holding may be on-sold", "cmsr"))
+      for s in (RESERVE, EMBARGO_RESERVE)],
+    *[_change(TAX_OFFSET, "Processes", f"site={s}", "cost_per_t", "multiply", _OFFSET)
+      for s in _AU_SITES],
+    *[_change(BATTERY, "Demand", f"country=JP;material={m}", "quantity_t", "multiply",
+              _BATTERY_UP)
+      for m in (LIOH, NI, CO, ANODE)],
 ]
 
 
@@ -271,4 +840,8 @@ SHEETS = {
     "Lanes": LANES,
     "Stockpiles": STOCKPILES,
     "Demand": DEMAND,
+    "Groups": GROUPS,
+    "Limits": LIMITS,
+    "Restrictions": RESTRICTIONS,
+    "Scenarios": SCENARIOS,
 }
