@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: plan test install example clean
+.PHONY: plan test install example tutorial clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 # Rebuild inputs/example.xlsx from its readable source.
 example: $(STAMP)
 	$(BIN)/python inputs/build_example.py
+
+# Regenerate docs/tutorial.md from a fresh run of the example (tests check it is current).
+tutorial: $(STAMP)
+	$(BIN)/python docs/make_tutorial.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -102,12 +102,16 @@ def _rule_sentence(found: tuple[dict, int] | None, currency: str | None) -> str:
     if not price:
         return f"Binding rule: {name}, at no cost at the margin{more}."
     point = _number(rule.get("value_of_1pt"))
+    # The plan's cost is convex in a bound, so the shadow price bounds both directions:
+    # loosening saves at most |price| per unit, tightening costs at least that.
     if rule.get("type") == "limit" and point:
-        saving = (f"loosening its share bound by one percentage point would save about "
-                  f"{money(point, currency)}")
+        saving = (f"loosening its share bound by one percentage point would save at most "
+                  f"about {money(point, currency)}")
     else:
         move = {"max": "raising", "min": "lowering"}.get(str(rule.get("sense")), "loosening")
-        saving = f"{move} its bound by 1 t would save {money(abs(price), currency, 2)}"
+        saving = (f"{move} its bound by 1 t would save at most "
+                  f"{money(abs(price), currency, 2)}, and tightening it by 1 t would cost at "
+                  f"least that")
     return f"Costliest binding rule: {name}: {saving}{more}."
 
 

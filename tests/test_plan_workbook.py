@@ -155,7 +155,7 @@ def test_summary_headlines_say_status_cost_unmet_binding_rule_and_top_shares(boo
     assert "no CN: optimal. Total cost 41,800 EUR (+1990.0% against base); 40 t of demand " \
            "left unmet (penalty 40,000 EUR), see Unmet." in joined
     assert "Costliest binding rule: CN cap [ore, P1, CN]: loosening its share bound by one " \
-           "percentage point would save about 4 EUR (2 rule instances bind in all" in joined
+           "percentage point would save at most about 4 EUR (2 rule instances bind in all" in joined
     # a tie goes to the first country in alphabetical order
     assert "Largest single-country shares (whole horizon): ore: supply AU 50%, delivery " \
            "AU 50%." in joined
