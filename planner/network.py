@@ -127,7 +127,7 @@ def _price_arcs(arcs: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
 
 def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
                 processes: pd.DataFrame, outputs: pd.DataFrame,
-                stockpiles: pd.DataFrame) -> pd.DataFrame:
+                stockpiles: pd.DataFrame, to_customers_only: bool = False) -> pd.DataFrame:
     """Flow candidates: from, to, material, period, kinds, countries, freight, unit_cost,
     release_cost and cost (everything charged per t on that flow)."""
     demand = inputs["Demand"]
@@ -138,10 +138,12 @@ def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
         stockpiles[["stockpile", "material"]].set_axis(["from", "material"], axis=1),
     ], ignore_index=True)
     intake = stockpiles[stockpiles["intake"]]
-    takers = pd.concat([
+    customers = demand[["customer", "material"]].drop_duplicates().set_axis(["to", "material"],
+                                                                           axis=1)
+    takers = customers if to_customers_only else pd.concat([
         processes[["site", "input_material"]].drop_duplicates().set_axis(["to", "material"],
                                                                          axis=1),
-        demand[["customer", "material"]].drop_duplicates().set_axis(["to", "material"], axis=1),
+        customers,
         intake[["stockpile", "material"]].set_axis(["to", "material"], axis=1),
     ], ignore_index=True)
     kind = nodes.set_index("node")["kind"]
@@ -188,13 +190,27 @@ def _in_scenario(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
     return frame.loc[keep].drop(columns=[ROW, "scenario"]).reset_index(drop=True)
 
 
-def build_network(inputs: Inputs, scenario: str = "base") -> Network:
-    offers = _offers(inputs)
-    processes, outputs = _processes(inputs)
+def _stockpiles(inputs: Inputs) -> pd.DataFrame:
     stockpiles = inputs["Stockpiles"].copy()
     for col in ("initial_t", "min_level_t", "release_cost", "holding_cost"):
         stockpiles[col] = stockpiles[col].astype(float).fillna(0.0)
     stockpiles["intake"] = stockpiles["intake"].eq(True)
+    return stockpiles
+
+
+def demand_routes(inputs: Inputs) -> set[tuple[str, str, str]]:
+    """(customer, material, period) that at least one arc reaches; only the arcs into
+    customers are built, so this is cheap beside the whole network."""
+    processes, outputs = _processes(inputs)
+    flows = build_flows(inputs, _nodes(inputs), _offers(inputs), processes, outputs,
+                        _stockpiles(inputs), to_customers_only=True)
+    return set(zip(flows["to"], flows["material"], flows["period"]))
+
+
+def build_network(inputs: Inputs, scenario: str = "base") -> Network:
+    offers = _offers(inputs)
+    processes, outputs = _processes(inputs)
+    stockpiles = _stockpiles(inputs)
     nodes = _nodes(inputs)
     flows = build_flows(inputs, nodes, offers, processes, outputs, stockpiles)
     demand = inputs["Demand"].copy()

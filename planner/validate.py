@@ -331,10 +331,9 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
 
 def _unreachable_demand(inputs: Inputs) -> list[Problem]:
     """Demand rows no arc can reach in the base data: they will be unmet (or infeasible)."""
-    from .network import build_network  # the network is built from validated inputs
+    from .network import demand_routes  # the network is built from validated inputs
 
-    flows = build_network(inputs).flows
-    reached = set(zip(flows["to"], flows["material"], flows["period"]))
+    reached = demand_routes(inputs)
     demand = inputs["Demand"]
     table = inputs.sources["Demand"]
     return [table.problem(f"no supplier, site or stockpile can ship {m!r} to {c!r} in {p!r} "
