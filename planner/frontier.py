@@ -19,7 +19,7 @@ from .validate import Inputs
 from .workbook import ROW
 
 FRONTIER_COLUMNS = ["scenario", "point", "cap", "status", "total_cost", "cost_increase",
-                    "marginal_cost_per_pt", "unmet_t", "member_share", "hhi"]
+                    "marginal_cost_per_pt", "unmet_t", "member_share", "hhi", "note"]
 RULE = "frontier cap"
 BISECTION_STEPS = 12
 
@@ -139,8 +139,24 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
     table["cost_increase"] = [None if r.get("total_cost") is None or loosest is None
                               else float(clean(r["total_cost"] - loosest)) for r in rows]
     table["marginal_cost_per_pt"] = _marginal(table)
+    table["note"] = _notes(table)
     return Frontier(sweep, table, None if tightest is None else float(round(tightest, 6)),
                     reports)
+
+
+def _notes(table: pd.DataFrame) -> list:
+    """Where the curve turns steep (the largest rise in marginal cost between two steps) and
+    where the sweep first becomes infeasible."""
+    notes = [None] * len(table)
+    marginal = pd.to_numeric(table["marginal_cost_per_pt"], errors="coerce")
+    rise = marginal.diff()
+    if rise.notna().any() and rise.max() > 1e-9:
+        notes[int(rise.idxmax())] = "turns steep here"
+    sweep = table["point"] == "sweep"
+    bad = table.index[sweep & (table["status"] != "optimal")]
+    if len(bad):
+        notes[int(bad[0])] = "first infeasible cap"
+    return notes
 
 
 def _marginal(table: pd.DataFrame) -> list:

@@ -112,3 +112,31 @@ def test_frontier_workbook_has_cost_and_hhi_curves_over_the_sweep(tmp_path):
          f"'Frontier'!${cols['total_cost']}${first}:${cols['total_cost']}${last}"),
         (f"'Frontier'!${cols['cap']}${first}:${cols['cap']}${last}",
          f"'Frontier'!${cols['hhi']}${first}:${cols['hhi']}${last}")]
+
+
+def test_the_point_where_the_curve_turns_steep_is_marked(tmp_path):
+    # China 10, Australia 12 (30 t at most), Chile 30; 100 t. With China capped at c:
+    # c >= 0.7: cost 1000c + 1200(1 - c) = 1200 - 200c (2 per point);
+    # c < 0.7: Australia full, Chile the rest: 1000c + 360 + 30(70 - 100c) = 2460 - 2000c
+    # (20 per point), by hand. The kink is at 0.7, so the step to 0.6 turns steep.
+    sheets = {
+        "Suppliers": [
+            {"supplier": "cn", "country": "CN", "material": "ore", "capacity_t": None,
+             "unit_cost": 10},
+            {"supplier": "au", "country": "AU", "material": "ore", "capacity_t": 30,
+             "unit_cost": 12},
+            {"supplier": "cl", "country": "CL", "material": "ore", "capacity_t": None,
+             "unit_cost": 30}],
+        "Demand": [{"customer": "jp", "country": "JP", "material": "ore", "period": "Q1",
+                    "quantity_t": 100}],
+        "Freight": [{"from_country": c, "to_country": "JP", "cost_per_t": 0}
+                    for c in ("CN", "AU", "CL")],
+    }
+    _, rows = _frontier(tmp_path, sheets, "--material", "ore", "--stage", "supply",
+                        "--member", "CN", "--from", "1", "--to", "0.4", "--steps", "7")
+    expected = {c: (1200 - 200 * c if c >= 0.7 else 2460 - 2000 * c)
+                for c in (1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4)}
+    assert {r["cap"]: r["total_cost"] for r in rows} == pytest.approx(expected)
+    assert [r["marginal_cost_per_pt"] for r in rows] == pytest.approx(
+        [None, 2, 2, 2, 20, 20, 20])
+    assert [r["cap"] for r in rows if r["note"] == "turns steep here"] == [0.6]
