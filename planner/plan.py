@@ -141,6 +141,23 @@ def plan(inputs: Inputs, options: SolveOptions | None = None,
     return Plan(inputs, [r for r, _ in results], [i for _, i in results])
 
 
+FLOWS_PER_SHEET = 1_000_000  # Excel holds 1,048,576 rows a sheet, header and note included
+
+
+def _flow_sheets(flows: pd.DataFrame, currency: str) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Flows on one sheet, or on `Flows`, `Flows 2`, ... when Excel's row limit needs it."""
+    note = ("Tonnes shipped per period on each arc (flows above 1e-6 t). "
+            f"freight_cost and purchase_cost are totals in {currency}.")
+    if len(flows) <= FLOWS_PER_SHEET:
+        return {"Flows": (note, flows)}
+    parts = range(0, len(flows), FLOWS_PER_SHEET)
+    return {("Flows" if i == 0 else f"Flows {k + 1}"):
+            (f"{note} Part {k + 1} of {len(parts)}: rows {i + 1:,} to "
+             f"{min(i + FLOWS_PER_SHEET, len(flows)):,} of {len(flows):,}.",
+             flows.iloc[i:i + FLOWS_PER_SHEET].reset_index(drop=True))
+            for k, i in enumerate(parts)}
+
+
 def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
     """The plan workbook's sheets as (note, table), in order."""
     currency = result.inputs.settings.currency
@@ -161,11 +178,14 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
     info["highspy_version"] = metadata.version("highspy")
     info["python"] = platform.python_version()
     info["created_utc"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    flows = _flow_sheets(stacked("Flows", FLOW_COLUMNS), currency)
+    note = f"One row per scenario. Money in {currency}, quantities in t."
+    if len(flows) > 1:
+        note += (f" Flows exceed one sheet's rows and are split over {len(flows)} sheets: "
+                 f"{', '.join(flows)}.")
     return {
-        "Summary": (f"One row per scenario. Money in {currency}, quantities in t.", summary),
-        "Flows": ("Tonnes shipped per period on each arc (flows above 1e-6 t). "
-                  f"freight_cost and purchase_cost are totals in {currency}.",
-                  stacked("Flows", FLOW_COLUMNS)),
+        "Summary": (note, summary),
+        **flows,
         "Comparison": ("Each scenario against base: change in cost components and unmet t, "
                        "each material's top-country share per stage over the horizon, and the "
                        "20 flows that changed most (t).", comparison(reports)),

@@ -123,3 +123,17 @@ def test_help_has_an_example(args):
 def test_version():
     result = _run("--version")
     assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_flows_beyond_a_sheets_rows_are_split_over_sheets(tmp_path, monkeypatch):
+    import planner.plan
+
+    monkeypatch.setattr(planner.plan, "FLOWS_PER_SHEET", 2)  # stands for Excel's row limit
+    sheets = dict(SHEETS, Suppliers=[dict(SHEETS["Suppliers"][0], supplier=f"mine{i}",
+                                          capacity_t=12) for i in range(5)])
+    out = tmp_path / "plan.xlsx"
+    result = _run("run", make_workbook(tmp_path / "in.xlsx", sheets), "-o", out, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    parts = [read_plan_sheet(out, name) for name in ("Flows", "Flows 2", "Flows 3")]
+    assert [len(p) for p in parts] == [2, 2, 1]  # 60 t from five mines of 12 t
+    assert sum(f["quantity_t"] for p in parts for f in p) == 60
