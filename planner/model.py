@@ -129,18 +129,13 @@ def build_model(net: Network) -> SourcingModel:
     out_key = codes.nmp(codes.f_from, codes.f_material, codes.f_period)
     in_key = codes.nmp(codes.f_to, codes.f_material, codes.f_period)
 
-    def flows_out(kind: str, keys: np.ndarray, by_period: bool = False):
-        """(flow positions, rows): flows out of `kind` nodes matching row keys."""
-        pos = np.flatnonzero(from_kind == kind)
-        left = (codes.np_(codes.f_from[pos], codes.f_period[pos]) if by_period
-                else out_key[pos])
-        i, r = _pairs(left, keys)
-        return pos[i], r
-
-    def flows_in(kind: str, keys: np.ndarray, by_period: bool = False):
-        pos = np.flatnonzero(to_kind == kind)
-        left = (codes.np_(codes.f_to[pos], codes.f_period[pos]) if by_period
-                else in_key[pos])
+    def flows_at(side: str, kind: str, keys: np.ndarray, by_period: bool = False):
+        """(flow positions, rows): flows out of (side "from") or into (side "to") `kind`
+        nodes whose (node, material, period) or (node, period) matches a row key."""
+        node, node_kind, full = ((codes.f_from, from_kind, out_key) if side == "from"
+                                 else (codes.f_to, to_kind, in_key))
+        pos = np.flatnonzero(node_kind == kind)
+        left = codes.np_(node[pos], codes.f_period[pos]) if by_period else full[pos]
         i, r = _pairs(left, keys)
         return pos[i], r
 
@@ -150,14 +145,14 @@ def build_model(net: Network) -> SourcingModel:
             ("supplier_max", offers["capacity_t"].notna(), LE, "capacity_t"),
             ("supplier_min", offers["min_t"] > 0, GE, "min_t")):
         keys = offers[mask.to_numpy()].reset_index(drop=True)
-        f, r = flows_out(SUPPLIER, codes.frame_nmp(keys, "node"))
+        f, r = flows_at("from", SUPPLIER, codes.frame_nmp(keys, "node"))
         lp.add_rows(family, keys.rename(columns={"node": "supplier"}), sense,
                     keys[bound].to_numpy(float), r, f_col[f], 1.0)
 
     # Site balances: inflow of each input = activity using it; outflow ≤ yield × activity.
     inputs_ = activity[["site", "input_material", "period"]].drop_duplicates()
     inputs_ = inputs_.reset_index(drop=True).rename(columns={"input_material": "material"})
-    f, r = flows_in(SITE, codes.frame_nmp(inputs_, "site"))
+    f, r = flows_at("to", SITE, codes.frame_nmp(inputs_, "site"))
     k, r2 = _join(activity.rename(columns={"input_material": "material"}), inputs_,
                   ["site", "material", "period"])
     lp.add_rows("site_input", inputs_, EQ, 0.0, np.concatenate([r, r2]),
@@ -168,7 +163,7 @@ def build_model(net: Network) -> SourcingModel:
         net.outputs[["process_id", "output_material", "yield"]], on="process_id")
     made = made.rename(columns={"output_material": "material"})
     products = made[["site", "material", "period"]].drop_duplicates().reset_index(drop=True)
-    f, r = flows_out(SITE, codes.frame_nmp(products, "site"))
+    f, r = flows_at("from", SITE, codes.frame_nmp(products, "site"))
     k, r2 = _join(made, products, ["site", "material", "period"])
     lp.add_rows("site_output", products, LE, 0.0, np.concatenate([r, r2]),
                 np.concatenate([f_col[f], made["_z"].to_numpy()[k]]),
@@ -180,7 +175,7 @@ def build_model(net: Network) -> SourcingModel:
     lp.add_rows("site_capacity", keys, LE, keys["capacity_t"].to_numpy(float), r, z_col[k], 1.0)
 
     # Demand: deliveries + unmet = quantity.
-    f, r = flows_in(CUSTOMER, codes.frame_nmp(demand, "customer"))
+    f, r = flows_at("to", CUSTOMER, codes.frame_nmp(demand, "customer"))
     ru = np.flatnonzero(soft)
     lp.add_rows("demand", demand, EQ, demand["quantity_t"].to_numpy(float),
                 np.concatenate([r, ru]), np.concatenate([f_col[f], u_col]), 1.0)
@@ -190,8 +185,8 @@ def build_model(net: Network) -> SourcingModel:
     rows_l = np.arange(len(keys))
     prev = np.flatnonzero(keys["t"].to_numpy() > 0)
     level_key = codes.frame_np(keys, "stockpile")
-    f_in, r_in = flows_in(STOCKPILE, level_key, by_period=True)
-    f_out, r_out = flows_out(STOCKPILE, level_key, by_period=True)
+    f_in, r_in = flows_at("to", STOCKPILE, level_key, by_period=True)
+    f_out, r_out = flows_at("from", STOCKPILE, level_key, by_period=True)
     rhs = np.where(keys["t"].to_numpy() == 0, keys["initial_t"].to_numpy(float), 0.0)
     lp.add_rows("stockpile_balance", keys, EQ, rhs,
                 np.concatenate([rows_l, prev, r_in, r_out]),
@@ -199,7 +194,7 @@ def build_model(net: Network) -> SourcingModel:
                 np.concatenate([np.ones(len(rows_l)), -np.ones(len(prev)), -np.ones(len(r_in)),
                                 np.ones(len(r_out))]))
     release = keys[keys["max_release_t"].notna()].reset_index(drop=True)
-    f, r = flows_out(STOCKPILE, codes.frame_np(release, "stockpile"), by_period=True)
+    f, r = flows_at("from", STOCKPILE, codes.frame_np(release, "stockpile"), by_period=True)
     lp.add_rows("stockpile_release", release, LE, release["max_release_t"].to_numpy(float), r,
                 f_col[f], 1.0)
     # The floor is a row, not a bound, so that its shadow price can be reported and it
