@@ -101,7 +101,7 @@ def structural_causes(sm: SourcingModel) -> list[str]:
     if "restriction" in lp.families:
         fam = lp.families["restriction"]
         zero = fam.keys["bound"].to_numpy(float) == 0
-        rows, cols, _ = (np.concatenate(a) for a in (lp._rows, lp._cols, lp._coefs))
+        rows, cols, _ = lp.terms()
         start = fam.start
         in_fam = (rows >= start) & (rows < start + len(fam.keys))
         for r, c in zip(rows[in_fam] - start, cols[in_fam]):

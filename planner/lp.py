@@ -97,7 +97,7 @@ class LinearModel:
                 cat(self._rhs, float), np.array(self._sense, dtype=object),
                 cat(self.lower, float), cat(self.upper, float), cat(self.cost, float))
 
-    def _terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All terms as three flat arrays. The parts are joined once and kept joined (the
         lists then hold one array each), so repeated calls do not copy the terms again."""
         if not self._rows:
@@ -110,7 +110,7 @@ class LinearModel:
 
     def row_activity(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(Σ coef·x per row, Σ |coef·x| per row), the latter to scale tolerances."""
-        rows, cols, coefs = self._terms()
+        rows, cols, coefs = self.terms()
         terms = coefs * x[cols]
         activity = np.bincount(rows, terms, minlength=self.n_rows)
         size = np.bincount(rows, np.abs(terms), minlength=self.n_rows)
@@ -131,7 +131,7 @@ class LinearModel:
         are summed (as `row_activity` counts them) and exact zeros are left out. One sort of
         the terms by (column, row): no Python loop over terms.
         """
-        rows, cols, coefs = self._terms()
+        rows, cols, coefs = self.terms()
         stride = max(self.n_rows, 1)
         key = cols * stride + rows
         order = np.argsort(key)  # ties are duplicates, summed below, so any sort will do

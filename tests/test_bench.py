@@ -320,7 +320,7 @@ def _canonical_lp(sm, terms_from: str):
     rows = {k: (SENSE[s], r) for k, s, r in zip(row_keys, lp._sense, rhs.tolist())}
     terms = defaultdict(float)
     if terms_from == "arrays":
-        r, c, a = lp._terms()
+        r, c, a = lp.terms()
         for i, j, x in zip(r.tolist(), c.tolist(), a.tolist()):
             terms[row_keys[i], col_keys[j]] += x
     elif terms_from == "matrix":  # what HiGHS receives
