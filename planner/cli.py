@@ -33,13 +33,15 @@ def _print_problems(problems: list[Problem]) -> None:
                    f"and run again.", err=True)
 
 
-def _print_binding_rules(result, top: int = 10) -> None:
+def _print_binding_rules(result, top: int = 5) -> None:
     """The binding rules of each scenario with their shadow prices, most expensive first."""
     for report in result.reports:
         limits = report.tables.get("Limits")
         if limits is None or limits.empty:
             continue
         binding = limits[limits["binds"] == "yes"]
+        free = int((binding["shadow_price"] == 0).sum())
+        binding = binding[binding["shadow_price"] != 0]
         binding = binding.reindex(binding["shadow_price"].abs().sort_values(
             ascending=False, kind="stable").index)
         if binding.empty:
@@ -54,6 +56,8 @@ def _print_binding_rules(result, top: int = 10) -> None:
             click.echo(f"  {row.rule} [{scope}]: {row.shadow_price:,.2f} {currency}/t{point}")
         if len(binding) > top:
             click.echo(f"  ... and {len(binding) - top} more in the Limits sheet")
+        if free:
+            click.echo(f"  ({free} more at their bound at no cost at the margin)")
 
 
 def _frontier_text(table: pd.DataFrame) -> str:

@@ -204,5 +204,8 @@ SETTINGS: dict[str, Column] = {c.name: c for c in (
 )}
 
 DEFAULT_CURRENCY = "USD"
+# Sheets people keep beside the data (the template's instructions, the example's sources):
+# read by nobody, so not worth a warning.
+INFO_SHEETS = ("Instructions", "Sources", "Notes", "README")
 SCENARIO_SHEETS = ("Suppliers", "Sites", "Processes", "Freight", "Lanes", "Demand", "Stockpiles")
 NUMERIC_KINDS = (NUMBER, SIGNED, SHARE)

@@ -267,6 +267,9 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
             if fact is not None and fact.hidden:
                 problems.append(Problem(WARNING, "the sheet is hidden; it is read like any other",
                                         title))
+            if sheet is None and schema.normalise(title) in map(schema.normalise,
+                                                               schema.INFO_SHEETS):
+                continue
             if sheet is None:
                 absent = [s.name for s in schema.SHEETS.values()
                           if schema.normalise(s.name) not in map(schema.normalise, sheetnames)]

@@ -98,7 +98,7 @@ def test_the_example_rows_plan(template, tmp_path):
     out = tmp_path / "plan.xlsx"
     result = _run("run", template, "-o", out, "--jobs", "1")
     assert result.exit_code == 0, result.output
-    assert "unknown sheet" in result.output and "Instructions" in result.output
+    assert "warning" not in result.output  # the Instructions sheet is known to be prose
     # By hand: 50 t from the reserve (release 10, holding 2 on the 50 t floor), 250 t of
     # oxide refined from 500 t of ore: 500 x (100 + 20) + 500 x 50 + 250 x 30 lane
     # + 500 + 100 = 93,100; the scenario makes ore 120: + 500 x 20 = 103,100.

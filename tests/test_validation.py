@@ -173,7 +173,7 @@ WARNINGS = [
     ("scenario matches nothing", add_row("Scenarios", scenario="x", sheet="Suppliers",
                                          where="country=US", action="drop"),
      "sheet Scenarios, row 3, column where", "matches no row"),
-    ("unknown sheet", add_row("Notes", text="hello"), "sheet Notes", "unknown sheet"),
+    ("unknown sheet", add_row("Contacts", name="hello"), "sheet Contacts", "unknown sheet"),
 ]
 
 
