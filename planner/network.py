@@ -12,18 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .scenarios import applies
 from .validate import Inputs
 from .workbook import ROW
 
 SUPPLIER, SITE, CUSTOMER, STOCKPILE = "supplier", "site", "customer", "stockpile"
-
-
-def applies(scenarios: object, scenario: str) -> bool:
-    """A rule's `scenario` cell: blank = every scenario, else names separated by `;`."""
-    if scenarios is None:
-        return True
-    names = {s.strip().lower() for s in str(scenarios).split(";") if s.strip()}
-    return not names or scenario.lower() in names
 
 
 @dataclass

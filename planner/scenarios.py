@@ -33,14 +33,35 @@ class Change:
     row: int                            # Scenarios row, for messages
 
 
+EXCEPT = "except:"  # a rule's scenario cell "except: a; b" = every scenario but a and b
+
+
+def scenario_scope(cell: object) -> tuple[list[str], bool]:
+    """A rule's `scenario` cell as (names, excluding): blank = every scenario; "a; b" = only
+    those; "except: a; b" = every scenario but those (base included unless named)."""
+    text = "" if cell is None else str(cell).strip()
+    excluding = text.lower().startswith(EXCEPT)
+    if excluding:
+        text = text[len(EXCEPT):]
+    return [n.strip() for n in text.split(";") if n.strip()], excluding
+
+
+def applies(cell: object, scenario: str) -> bool:
+    """Whether a rule with this `scenario` cell applies in `scenario`."""
+    names, excluding = scenario_scope(cell)
+    if not names:
+        return True
+    return (scenario.lower() in {n.lower() for n in names}) != excluding
+
+
 def scenario_names(scenarios: pd.DataFrame, *rule_sheets: pd.DataFrame) -> list[str]:
     """`base` first, then every scenario named in the workbook in order of appearance: on the
     Scenarios sheet, then in the `scenario` cells of rule sheets (a scenario may consist of
-    rules only, e.g. an embargo that is one ban)."""
+    rules only, e.g. an embargo that is one ban, or of a rule left out with "except:")."""
     names: dict[str, str] = {BASE: BASE}
     cells = list(scenarios["scenario"])
     for frame in rule_sheets:
-        cells += [n for cell in frame["scenario"] if cell for n in str(cell).split(";")]
+        cells += [n for cell in frame["scenario"] for n in scenario_scope(cell)[0]]
     for name in cells:
         if name is not None and name.strip():
             names.setdefault(name.strip().lower(), name.strip())

@@ -160,7 +160,7 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
            **_OPT),
         _c("max_share", SHARE, "Most share of the stage volume for the member.", **_OPT),
         _c("scenario", TEXT, "Scenarios (separated by ;) in which the rule applies; "
-                             "blank = all.", **_OPT),
+                             "blank = all; `except: a; b` = all but those.", **_OPT),
     )),
     Sheet("Restrictions", "Trade rules: exclusions, export bans and quotas.", key=("rule",),
           columns=(

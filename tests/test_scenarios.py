@@ -675,3 +675,28 @@ def test_tightening_never_cheaper_loosening_never_dearer(sheets):
         assert all(r["status"] == "optimal" for r in rows.values()), rows
     assert result.exit_code == (0 if all(r["status"] == "optimal" for r in rows.values())
                                 else 3)
+
+
+def test_a_rule_can_apply_in_every_scenario_except_some(tmp_path):
+    # China 10 a t, Australia 20; 100 t. A 60% cap on China except in "free":
+    # base and "strict" pay 600 + 800 = 1400; "free" pays 1000, by hand.
+    sheets = {
+        "Suppliers": [{"supplier": "cn", "country": "CN", "material": "ore", "capacity_t": None,
+                       "unit_cost": 10},
+                      {"supplier": "au", "country": "AU", "material": "ore", "capacity_t": None,
+                       "unit_cost": 20}],
+        "Demand": [{"customer": "jp", "country": "JP", "material": "ore", "period": "Q1",
+                    "quantity_t": 100}],
+        "Freight": [{"from_country": c, "to_country": "JP", "cost_per_t": 0}
+                    for c in ("CN", "AU")],
+        "Limits": [{"rule": "cap", "material": "ore", "stage": "supply", "by": "country",
+                    "member": "CN", "max_share": 0.6, "scenario": "Except: FREE"}],
+        "Scenarios": [{"scenario": "strict", "sheet": "Demand", "column": "quantity_t",
+                       "action": "multiply", "value": 1}],
+    }
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    out = tmp_path / "plan.xlsx"
+    result = run_cli(inp, out, "--quiet")
+    assert result.exit_code == 0, result.output
+    costs = {r["scenario"]: r["total_cost"] for r in read_plan_sheet(out, "Summary")}
+    assert costs == {"base": approx(1400), "strict": approx(1400), "FREE": approx(1000)}
