@@ -103,6 +103,24 @@ def put_text(ws, row: int, column: int, text: object, font: Font | None = None):
     return cell
 
 
+def column_values(series: pd.Series) -> list:
+    """`cell_value` of every entry of a column, converted a column at a time: numeric
+    columns with one `tolist()` (NaN a blank cell, ±inf the words, -0.0 as 0.0), text
+    columns with one check for characters XML forbids; anything else entry by entry."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return series.to_numpy().tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = series.to_numpy()
+        out = (values + 0.0).tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            out[i] = cell_value(values[i])
+        return out
+    out = series.tolist()
+    clean = not ILLEGAL_CHARACTERS_RE.search("\n".join(v for v in out if v.__class__ is str))
+    return [v if clean and v.__class__ is str else cell_value(v) for v in out]
+
+
 # Formats -------------------------------------------------------------------------------
 def money_format(currency: str | None, decimals: int = 0) -> str:
     base = "#,##0" + ("." + "0" * decimals if decimals else "")
@@ -226,15 +244,16 @@ class Table:
         return get_column_letter(max(1, len(self.columns)))
 
 
-def _widths(frame: pd.DataFrame, formats: list, sample: int = 200) -> list[float]:
+def _widths(columns: list[str], values: list[list], formats: list,
+            sample: int = 200) -> list[float]:
+    """Column widths from the header and the first `sample` cell values (`column_values`)."""
     widths = []
-    head = frame.head(sample)
-    for j, name in enumerate(frame.columns):
+    for j, name in enumerate(columns):
         fmt = formats[j]
         longest = len(str(name)) + 3  # room for the filter button
-        for i, v in enumerate(head.iloc[:, j].tolist()):
+        for i, v in enumerate(values[j][:sample]):
             f = fmt[i] if isinstance(fmt, np.ndarray) else fmt
-            longest = max(longest, shown_length(cell_value(v), f))
+            longest = max(longest, shown_length(v, f))
         widths.append(min(max(9, longest + 2), 50))
     return widths
 
@@ -272,24 +291,40 @@ def write_table(ws, title: str, frame: pd.DataFrame, start_row: int,
         per_row = row_formats(title, frame, name, currency)
         formats.append(per_row if per_row is not None else column_format(name, currency))
     varying = [isinstance(f, np.ndarray) for f in formats]
-    # Rows go in with ws.append right below the header (the last row written so far), as
-    # Cell objects that already carry their format: one pass, no second look-up per cell.
-    for i, record in enumerate(frame.itertuples(index=False, name=None)):
+    # Values converted a column at a time (exactly `cell_value`); then rows go in with
+    # ws.append right below the header (the last row written so far), as Cell objects that
+    # already carry their format: one pass, no second look-up per cell. Only text can look
+    # like a formula, so only text starting with a formula leader goes through guard_text.
+    # A format is registered by the first cell that needs it (as setting it cell by cell
+    # would), and later cells copy that cell's style.
+    values = [column_values(frame.iloc[:, j]) for j in range(len(columns))]
+    styles: dict[str, object] = {}
+    for i, record in enumerate(zip(*values) if values else [()] * len(frame)):
         cells = []
-        for j, raw in enumerate(record):
-            value = cell_value(raw)
+        for j, value in enumerate(record):
             if value is None:
                 cells.append(None)
-                continue
-            cell = Cell(ws, value=value)
-            if isinstance(value, str):
-                guard_text(cell)
-            elif formats[j] is not None and not isinstance(value, bool):
-                cell.number_format = formats[j][i] if varying[j] else formats[j]
-            cells.append(cell)
+            elif value.__class__ is str:
+                cell = Cell(ws, value=value)
+                if value.startswith(FORMULA_LEADERS):
+                    guard_text(cell)
+                cells.append(cell)
+            else:
+                fmt = formats[j][i] if varying[j] else formats[j]
+                if fmt is None or value.__class__ is bool:
+                    cells.append(Cell(ws, value=value))
+                    continue
+                style = styles.get(fmt)
+                if style is None:
+                    cell = Cell(ws, value=value)
+                    cell.number_format = fmt
+                    styles[fmt] = cell._style
+                else:
+                    cell = Cell(ws, value=value, style_array=style)
+                cells.append(cell)
         ws.append(cells)
     table = Table(ws, columns, start_row, len(frame))
-    for j, width in enumerate(_widths(frame, formats), start=1):
+    for j, width in enumerate(_widths(columns, values, formats), start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
     if columns:
         ws.auto_filter.ref = f"A{start_row}:{table.last_letter}{max(start_row, table.last_row)}"

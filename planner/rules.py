@@ -53,90 +53,177 @@ class Matcher:
         return (country == spec).to_numpy()
 
 
-def _members(sel: pd.DataFrame, by: str, groups: pd.DataFrame) -> pd.DataFrame:
-    """One row per (flow, member) for `by`: the shipping node's country, group(s) or id."""
-    if by == "country":
-        return sel.assign(member=sel["from_country"])
-    if by == "node":
-        return sel.assign(member=sel["from"])
-    return sel.merge(groups.rename(columns={"country": "from_country", "group": "member"}),
-                     on="from_country")
+def _groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Number the distinct values of `key` (ints in [0, space)) 0, 1, ... in ascending order:
+    (each element's group, one element of each group). A dense table when the key space is
+    small, else one sort."""
+    if not len(key):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if space <= 4 * len(key) + 4096:
+        present = np.zeros(space, bool)
+        present[key] = True
+        rank = np.cumsum(present) - 1
+        inverse, n_groups = rank[key], int(rank[-1]) + 1
+    else:
+        uniques, inverse = np.unique(key, return_inverse=True)
+        n_groups = len(uniques)
+    some = np.empty(n_groups, np.int64)
+    some[inverse] = np.arange(len(key))
+    return inverse, some
+
+
+class _FlowCodes:
+    """Columns of the flow table as integer codes numbered in sorted value order (so that
+    ordering codes orders the values as pandas sorts them), computed on first use."""
+
+    def __init__(self, flows: pd.DataFrame):
+        self.flows = flows
+        self._done: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def __call__(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        if column not in self._done:
+            # Factorize unsorted (a hash pass), then renumber by the sorted uniques, blanks
+            # last as pandas sorts them: much cheaper than factorize(sort=True) on 1M rows.
+            codes, uniques = pd.factorize(self.flows[column].to_numpy(object))
+            codes = codes.astype(np.int64)
+            try:
+                order = np.argsort(uniques, kind="stable")
+            except TypeError:  # values of mixed types: pandas' own ordering
+                order = np.argsort(pd.factorize(uniques, sort=True)[0], kind="stable")
+            rank = np.empty(len(uniques) + 1, np.int64)
+            rank[order] = np.arange(len(uniques))
+            rank[-1] = len(uniques)  # code -1 (blank)
+            uniques = uniques[order]
+            if (codes < 0).any():
+                uniques = np.append(uniques, np.nan)
+            self._done[column] = rank[codes], pd.Index(uniques, dtype=object)
+        return self._done[column]
+
+    def where(self, column: str, value: object, rows: np.ndarray) -> np.ndarray:
+        """The flows among `rows` whose `column` equals `value`."""
+        codes, uniques = self(column)
+        hit = uniques.get_indexer([value])[0]
+        return rows[codes[rows] == hit] if hit >= 0 else rows[:0]
+
+
+def _members(codes: _FlowCodes, sel: np.ndarray, by: str, groups: pd.DataFrame):
+    """One entry per (flow, member) for `by`: the shipping node's country, group(s) or id,
+    in flow order (a flow's groups in the order of the Groups table). Returns (position in
+    `sel` of each entry, its member code, the member values by code as a Series); codes are
+    numbered in sorted value order."""
+    if by in ("country", "node"):
+        column = "from_country" if by == "country" else "from"
+        fc, uniques = codes(column)
+        values = pd.Series(uniques, dtype=codes.flows[column].dtype)
+        return np.arange(len(sel)), fc[sel], values
+    fc, countries = codes("from_country")
+    g_codes, g_names = pd.factorize(groups["group"].to_numpy(object), sort=True,
+                                    use_na_sentinel=False)
+    g_country = countries.get_indexer(groups["country"].to_numpy(object))
+    known = np.flatnonzero(g_country >= 0)
+    order = known[np.argsort(g_country[known], kind="stable")]   # Groups rows by country
+    count = np.bincount(g_country[known], minlength=len(countries))
+    start = np.cumsum(count) - count
+    c = fc[sel]
+    n = count[c]
+    pos = np.repeat(np.arange(len(sel)), n)
+    within = np.arange(len(pos)) - np.repeat(np.cumsum(n) - n, n)
+    pair = order[start[c[pos]] + within]
+    values = pd.Series(g_names, dtype=groups["group"].dtype)
+    return pos, g_codes[pair].astype(np.int64), values
 
 
 def add_limits(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray, limits: pd.DataFrame,
                groups: pd.DataFrame) -> None:
-    """Rows `stage_volume`, `share_max`, `share_min` for every Limits rule instance."""
+    """Rows `stage_volume`, `share_max`, `share_min` for every Limits rule instance.
+
+    Scopes and member instances are found by grouping integer codes of the flow columns
+    (numbered in sorted value order, so the rows come out in the order a sorted group-by on
+    the text would give), never by grouping or merging text columns of the 1M-row flow
+    table."""
     scope_cols = ["rule", "material", "period", "customer"]
     if limits.empty:
         return
-    # Only the columns the rules read: filtering copies every column of the frame.
-    flows = flows[["from", "to", "material", "period", "from_country", "from_kind",
-                   "to_kind"]].assign(flow=np.arange(len(flows)))
-    stages = {name: flows[test(flows)] for name, test in STAGE_FLOWS.items()}
-    scopes, scope_terms, instances, member_terms = [], [], [], []
+    codes = _FlowCodes(flows)
+    stages: dict[str, np.ndarray] = {}
+    scopes, scope_terms, scope_flows, instances, inst_terms, inst_flows = [], [], [], [], [], []
     n_scopes = n_inst = 0
     for rule in limits.itertuples(index=False):
+        if rule.stage not in stages:
+            stages[rule.stage] = np.flatnonzero(STAGE_FLOWS[rule.stage](flows).to_numpy(bool))
         sel = stages[rule.stage]
         if rule.material is not None:
-            sel = sel[sel["material"] == rule.material]
+            sel = codes.where("material", rule.material, sel)
         if rule.period not in (None, ALL):
-            sel = sel[sel["period"] == rule.period]
+            sel = codes.where("period", rule.period, sel)
         if rule.customer not in (None, EACH):
-            sel = sel[sel["to"] == rule.customer]
-        if sel.empty:
+            sel = codes.where("to", rule.customer, sel)
+        if not len(sel):
             continue  # no flow can enter this stage: the rule holds trivially
-        keyed = pd.DataFrame({
-            "rule": rule.rule, "material": sel["material"].to_numpy(),
-            "period": sel["period"].to_numpy() if rule.period is None else rule.period,
-            "customer": sel["to"].to_numpy() if rule.customer == EACH else rule.customer,
-            "flow": sel["flow"].to_numpy()})
-        keyed["scope"] = keyed.groupby(scope_cols[1:], sort=True, dropna=False).ngroup() + n_scopes
-        scope = keyed.drop_duplicates("scope").sort_values("scope")[scope_cols + ["scope"]]
+        # Scopes: (material, period, customer) of each selected flow, numbered in sorted order.
+        key, uniques = codes("material")
+        key, space = key[sel], len(uniques)
+        for column, varies in (("period", rule.period is None), ("to", rule.customer == EACH)):
+            if varies:
+                c, uniques = codes(column)
+                key, space = key * len(uniques) + c[sel], space * len(uniques)
+        local, some = _groups(key, space)
+        one = sel[some]  # a flow of each scope
+        scope = pd.DataFrame({
+            "rule": rule.rule, "material": flows["material"].to_numpy()[one],
+            "period": flows["period"].to_numpy()[one] if rule.period is None else rule.period,
+            "customer": flows["to"].to_numpy()[one] if rule.customer == EACH else rule.customer,
+            "scope": np.arange(n_scopes, n_scopes + len(one))})[scope_cols + ["scope"]]
         scope = scope.assign(stage=rule.stage, by=rule.by)
-        n_scopes += len(scope)
         scopes.append(scope)
-        scope_terms.append(keyed[["scope", "flow"]])
+        scope_terms.append(local + n_scopes)
+        scope_flows.append(sel)
+        n_scopes += len(scope)
 
-        members = _members(sel.assign(scope=keyed["scope"].to_numpy()), rule.by, groups)
+        pos, member, values = _members(codes, sel, rule.by, groups)
         if rule.member is not None:
             # A tuple of members (the frontier's --member X --member Y) caps their combined
             # share; a flow counts once even when its country is in two of the groups.
             chosen = rule.member if isinstance(rule.member, tuple) else (rule.member,)
             label = " + ".join(chosen)
-            members = members[members["member"].isin(chosen)].assign(member=label)
-            members = members.drop_duplicates(["scope", "flow"])
-            inst = scope.assign(member=label)  # every scope, even without member flows
+            hits = pd.Index(values.to_numpy(object), dtype=object).get_indexer(list(chosen))
+            pos = pos[np.isin(member, hits[hits >= 0])]
+            pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))] if len(pos) else pos
+            inst = scope.assign(member=label).reset_index(drop=True)  # every scope
+            inst_of = local[pos]
         else:
-            inst = scope.merge(members[["scope", "member"]].drop_duplicates(), on="scope")
-        inst = inst.sort_values(["scope", "member"]).reset_index(drop=True)
+            pair, some = _groups(local[pos] * len(values) + member, len(scope) * len(values))
+            inst = scope.iloc[local[pos[some]]].reset_index(drop=True)
+            inst["member"] = values.iloc[member[some]].reset_index(drop=True)
+            inst_of = pair
         inst["instance"] = np.arange(n_inst, n_inst + len(inst))
-        n_inst += len(inst)
         instances.append(inst.assign(min_share=rule.min_share, max_share=rule.max_share))
-        member_terms.append(members.merge(inst[["scope", "member", "instance"]],
-                                          on=["scope", "member"])[["instance", "flow"]])
+        inst_terms.append(inst_of + n_inst)
+        inst_flows.append(sel[pos])
+        n_inst += len(inst)
     if not scopes:
         return
     scopes = pd.concat(scopes, ignore_index=True)
     v_col = lp.add_columns("stage_volume", len(scopes), 0.0, np.nan, 0.0)
-    terms = pd.concat(scope_terms, ignore_index=True)
+    term_scope, term_flow = np.concatenate(scope_terms), np.concatenate(scope_flows)
     lp.add_rows("stage_volume", scopes, EQ, 0.0,
-                np.concatenate([np.arange(len(scopes)), terms["scope"].to_numpy()]),
-                np.concatenate([v_col, f_col[terms["flow"].to_numpy()]]),
-                np.concatenate([np.ones(len(scopes)), -np.ones(len(terms))]))
+                np.concatenate([np.arange(len(scopes)), term_scope]),
+                np.concatenate([v_col, f_col[term_flow]]),
+                np.concatenate([np.ones(len(scopes)), -np.ones(len(term_scope))]))
     instances = pd.concat(instances, ignore_index=True)
     instances["volume_col"] = v_col[instances["scope"].to_numpy()]
-    terms = pd.concat(member_terms, ignore_index=True)
+    term_inst, term_flow = np.concatenate(inst_terms), np.concatenate(inst_flows)
     for family, bound, sense in (("share_max", "max_share", LE), ("share_min", "min_share", GE)):
         keep = instances[bound].notna().to_numpy()
         rows = instances[keep].reset_index(drop=True).assign(bound=lambda d: d[bound],
                                                              sense=sense)
         local = np.full(len(instances), -1)
         local[keep] = np.arange(keep.sum())
-        t = terms[keep[terms["instance"].to_numpy()]]
-        r = local[t["instance"].to_numpy()]
+        t = keep[term_inst]
+        r = local[term_inst[t]]
         lp.add_rows(family, rows, sense, 0.0,
                     np.concatenate([r, np.arange(len(rows))]),
-                    np.concatenate([f_col[t["flow"].to_numpy()], rows["volume_col"].to_numpy()]),
+                    np.concatenate([f_col[term_flow[t]], rows["volume_col"].to_numpy()]),
                     np.concatenate([np.ones(len(r)), -rows["bound"].to_numpy(float)]))
 
 
