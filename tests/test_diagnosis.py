@@ -170,3 +170,18 @@ def test_a_period_with_zero_capacity_is_reported_as_the_structural_cause(tmp_pat
     assert rows[0]["explanation"] == ("Every source that ships ore to jp-plant has zero capacity "
                                       "in Q2: cn-mine.")
     assert [(r["period"], r["needed"]) for r in rows[1:]] == [("Q2", 0)]
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_time_limit_is_reported_as_such_with_advice_and_no_plan(tmp_path, solver):
+    example = __import__("pathlib").Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
+    out = tmp_path / "plan.xlsx"
+    result = _run(example, out, "--scenario", "base", "--solver", solver,
+                  "--time-limit", "0.000001")
+    assert result.exit_code == 3, result.output
+    summary = read_plan_sheet(out, "Summary")[0]
+    assert summary["status"] == "time_limit" and summary["total_cost"] is None
+    assert read_plan_sheet(out, "Flows") == []  # never values from a stopped solver
+    advice = read_plan_sheet(out, "Diagnosis")
+    assert [a["kind"] for a in advice] == ["advice"]
+    assert "larger --time-limit" in advice[0]["explanation"]
