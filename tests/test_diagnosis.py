@@ -3,6 +3,7 @@ the hand-computed amount it must move; applying exactly that makes the plan feas
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -174,7 +175,7 @@ def test_a_period_with_zero_capacity_is_reported_as_the_structural_cause(tmp_pat
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_a_time_limit_is_reported_as_such_with_advice_and_no_plan(tmp_path, solver):
-    example = __import__("pathlib").Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
+    example = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
     out = tmp_path / "plan.xlsx"
     result = _run(example, out, "--scenario", "base", "--solver", solver,
                   "--time-limit", "0.000001")
