@@ -173,7 +173,8 @@ def test_a_period_with_zero_capacity_is_reported_as_the_structural_cause(tmp_pat
     assert [(r["period"], r["needed"]) for r in rows[1:]] == [("Q2", 0)]
 
 
-@pytest.mark.parametrize("solver", ["highs", "cbc"])
+# HiGHS only: CBC checks its clock coarsely and may prove the optimum anyway (PITFALLS).
+@pytest.mark.parametrize("solver", ["highs"])
 def test_a_time_limit_is_reported_as_such_with_advice_and_no_plan(tmp_path, solver):
     example = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
     out = tmp_path / "plan.xlsx"
