@@ -4,7 +4,6 @@ and (where LibreOffice is installed) that it renders to PDF with a page for ever
 from __future__ import annotations
 
 import os
-import time
 
 import openpyxl
 import pandas as pd
@@ -275,25 +274,6 @@ def test_empty_tables_keep_their_header_and_filter(tmp_path):
     assert ws.auto_filter.ref == f"A{h}:J{h}" and ws.freeze_panes == f"A{h + 1}"
     assert read_plan_sheet(out, "Unmet") == []
     assert wb.sheetnames == ["Summary", "Unmet"]  # no charts without data
-
-
-def test_writing_grows_linearly_with_rows(tmp_path):
-    def flows(n):
-        return pd.DataFrame({"scenario": "base", "period": [f"P{i % 12}" for i in range(n)],
-                             "material": "ore", "from": [f"s{i}" for i in range(n)],
-                             "from_kind": "supplier", "from_country": "AU",
-                             "to": "plant", "to_kind": "customer", "to_country": "JP",
-                             "quantity_t": [float(i % 97) for i in range(n)],
-                             "freight_cost": 1.5})
-
-    def seconds(n):
-        start = time.perf_counter()
-        write_plan(tmp_path / f"p{n}.xlsx", _sheets(Flows=flows(n)))
-        return time.perf_counter() - start
-
-    seconds(1000)  # warm up
-    small, large = seconds(4000), seconds(16000)
-    assert large < 8 * small + 0.5, (small, large)  # quadratic would be about 16 times
 
 
 def test_plan_renders_in_libreoffice_with_a_page_for_every_sheet(book, plan_path, tmp_path):
