@@ -114,7 +114,8 @@ def test_unwritable_output_exits_4(tmp_path):
     assert result.exit_code == 4 and "cannot write" in result.output
 
 
-@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["validate", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["validate", "--help"],
+                                  ["template", "--help"], ["frontier", "--help"]])
 def test_help_has_an_example(args):
     result = _run(*args)
     assert result.exit_code == 0 and "Example" in result.output
