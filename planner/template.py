@@ -5,7 +5,7 @@ validator use), so the template cannot drift from what `planner run` accepts. Pe
 the header in row 1 (the reader takes the first non-empty row as the header), one example
 row below it, dropdowns for choice columns and for ids that other sheets define, and an
 input message with each column's meaning and unit. An Instructions sheet explains every
-sheet and column in plain words; the reader ignores it (with a warning).
+sheet and column in plain words; the reader knows it is prose and skips it.
 
 The example rows together are a small plan that solves: ore from an Australian mine is
 refined in Malaysia, shipped to a Japanese plant on a capped lane, topped up from a
