@@ -304,7 +304,19 @@ def solve(lp: LinearModel, solver: str = "highs", time_limit: float | None = Non
 
     `Solution.seconds`: build (PuLP problem, CBC only), handover, run, readback, and
     solve (= handover + run + readback, less build)."""
+    if lp.n_cols == 0:
+        return _solve_without_columns(lp, solver)
     run = SolveRun(lp, solver, time_limit, verbose)
     run.hand_over()
     run.run()
     return run.read_back()
+
+
+def _solve_without_columns(lp: LinearModel, solver: str) -> Solution:
+    """Nothing to decide (no arc, no activity): the rows hold at zero or nothing can.
+    Solvers call such a model empty rather than feasible or not, so it is settled here."""
+    x = np.zeros(0)
+    if infeasibility(lp, x) > FEASIBILITY_TOL:
+        return Solution(Status.INFEASIBLE, "no plan satisfies every constraint: nothing can "
+                                           "be shipped, bought or made", solver)
+    return Solution(Status.OPTIMAL, "optimal", solver, 0.0, x, np.zeros(lp.n_rows))

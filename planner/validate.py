@@ -336,12 +336,16 @@ def _unreachable_demand(inputs: Inputs) -> list[Problem]:
     reached = demand_routes(inputs)
     demand = inputs["Demand"]
     table = inputs.sources["Demand"]
+    default = inputs.settings.unmet_penalty
     return [table.problem(f"no supplier, site or stockpile can ship {m!r} to {c!r} in {p!r} "
-                          f"(check Freight and Lanes); this demand will be unmet", row,
-                          "material", m, WARNING)
-            for row, c, m, p in zip(demand[ROW], demand["customer"], demand["material"],
-                                    demand["period"])
-            if (c, m, p) not in reached]
+                          f"(check Freight and Lanes); "
+                          + ("this demand will be unmet" if penalty is not None or default
+                             is not None else "the plan will be infeasible unless this row "
+                             "gets an unmet_penalty"), row, "material", m, WARNING)
+            for row, c, m, p, q, penalty in zip(demand[ROW], demand["customer"],
+                                                demand["material"], demand["period"],
+                                                demand["quantity_t"], demand["unmet_penalty"])
+            if (c, m, p) not in reached and (q or 0) > 0]
 
 
 def load(path: Path) -> Inputs:

@@ -187,3 +187,21 @@ def test_a_time_limit_is_reported_as_such_with_advice_and_no_plan(tmp_path, solv
     advice = read_plan_sheet(out, "Diagnosis")
     assert [a["kind"] for a in advice] == ["advice"]
     assert "larger --time-limit" in advice[0]["explanation"]
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_a_model_with_nothing_to_decide_is_settled_without_the_solver(tmp_path, solver):
+    # No freight from AU to JP: no arc at all. Hard demand of 5 t cannot be met; 0 t can.
+    for quantity, code, status in ((5, 3, "infeasible"), (0, 0, "optimal")):
+        sheets = with_(CN_ONLY, Freight=[], Demand=[dict(CN_ONLY["Demand"][0],
+                                                         quantity_t=quantity)])
+        out = tmp_path / f"plan{quantity}.xlsx"
+        result = _run(make_workbook(tmp_path / f"in{quantity}.xlsx", sheets), out,
+                      "--solver", solver)
+        assert result.exit_code == code, result.output
+        assert read_plan_sheet(out, "Summary")[0]["status"] == status
+    assert read_plan_sheet(tmp_path / "plan0.xlsx", "Summary")[0]["total_cost"] == 0
+    diagnosis = read_plan_sheet(tmp_path / "plan5.xlsx", "Diagnosis")
+    assert diagnosis[0]["kind"] == "structural" and "there is no route" in \
+        diagnosis[0]["explanation"]
+    assert diagnosis[1]["needed"] == 0  # jp-plant can receive at most 0 t of 5 t
