@@ -281,6 +281,15 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
         elif member is not None and by == "country" and member not in countries:
             check.add("Limits", f"no node is in country {member!r}; the rule matches nothing",
                       row, "member", member, WARNING)
+    materials = (set(f["Suppliers"]["material"]) | set(f["Processes"]["input_material"])
+                 | set(f["Processes"]["output_material"]) | set(f["Stockpiles"]["material"])
+                 | set(f["Demand"]["material"])) - {None}
+    for name in ("Limits", "Restrictions"):
+        for row, material in zip(f[name][ROW], f[name]["material"]):
+            if material is not None and material not in materials:
+                check.add(name, f"no sheet mentions material {material!r}; the rule matches "
+                                f"nothing (check the spelling)", row, "material", material,
+                          WARNING)
     for r in f["Restrictions"].to_dict("records"):
         row = r[ROW]
         if r["type"] == "quota" and r["max_t"] is None:

@@ -174,6 +174,8 @@ WARNINGS = [
                                          where="country=US", action="drop"),
      "sheet Scenarios, row 3, column where", "matches no row"),
     ("unknown sheet", add_row("Contacts", name="hello"), "sheet Contacts", "unknown sheet"),
+    ("rule on an unknown material", edit("Limits", 0, material="oar"),
+     "sheet Limits, row 2, column material (B)", "matches nothing"),
 ]
 
 
