@@ -52,7 +52,10 @@ def _offers(inputs: Inputs) -> pd.DataFrame:
 
 
 def _processes(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    p = inputs["Processes"].copy()
+    p = inputs["Processes"]
+    # A site a scenario drops takes its processes with it (validation guarantees that the
+    # base data has no process at an unknown site).
+    p = p[p["site"].isin(set(inputs["Sites"]["site"]))].copy()
     # A blank process name makes the row a process of its own.
     p["process"] = p["process"].where(p["process"].notna(),
                                       "row " + p[ROW].astype(str))
@@ -144,8 +147,10 @@ def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
     arcs = providers.merge(takers, on="material")
     arcs["from_kind"] = arcs["from"].map(kind)
     arcs["to_kind"] = arcs["to"].map(kind)
-    # Stockpiles refill from suppliers and sites only; nothing ships to itself.
-    arcs = arcs[(arcs["from"] != arcs["to"])
+    # Only nodes ship and receive; stockpiles refill from suppliers and sites only;
+    # nothing ships to itself.
+    arcs = arcs[arcs["from_kind"].notna() & arcs["to_kind"].notna()
+                & (arcs["from"] != arcs["to"])
                 & ~((arcs["from_kind"] == STOCKPILE) & (arcs["to_kind"] == STOCKPILE))]
     arcs["from_country"] = arcs["from"].map(country)
     arcs["to_country"] = arcs["to"].map(country)

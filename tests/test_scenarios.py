@@ -700,3 +700,30 @@ def test_a_rule_can_apply_in_every_scenario_except_some(tmp_path):
     assert result.exit_code == 0, result.output
     costs = {r["scenario"]: r["total_cost"] for r in read_plan_sheet(out, "Summary")}
     assert costs == {"base": approx(1400), "strict": approx(1400), "FREE": approx(1000)}
+
+
+def test_dropping_a_site_drops_what_it_makes(tmp_path):
+    # Ore at 100 refined at R (yield 0.5, 10 a t of ore) for 40 t of metal, lane cost 1:
+    # base = 80 x 110 + 40 = 8840. Without R nothing can make metal: all 40 t unmet at
+    # 1000 = 40,000 (never metal from nowhere on R's lane), by hand.
+    sheets = {
+        "Suppliers": [{"supplier": "M", "country": "AU", "material": "ore", "capacity_t": 1000,
+                       "unit_cost": 100}],
+        "Sites": [{"site": "R", "country": "AU", "capacity_t": None}],
+        "Processes": [{"site": "R", "input_material": "ore", "output_material": "met",
+                       "yield": 0.5, "cost_per_t": 10}],
+        "Demand": [{"customer": "C", "country": "AU", "material": "met", "period": "P1",
+                    "quantity_t": 40, "unmet_penalty": 1000}],
+        "Lanes": [{"from": "R", "to": "C", "cost_per_t": 1}],
+        "Scenarios": [{"scenario": "close R", "sheet": "Sites", "where": "site=R",
+                       "action": "drop"}],
+    }
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    out = tmp_path / "plan.xlsx"
+    result = run_cli(inp, out, "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = by_scenario(read_plan_sheet(out, "Summary"))
+    assert rows["base"]["total_cost"] == approx(8840)
+    assert rows["close R"]["total_cost"] == approx(40000)
+    assert rows["close R"]["unmet_t"] == approx(40)
+    assert [f for f in read_plan_sheet(out, "Flows") if f["scenario"] == "close R"] == []
