@@ -281,6 +281,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
         write_plan(output, frontier_sheets(inputs, result))
         if not quiet:
             click.echo(_frontier_text(result.table))
-            click.echo("tightest feasible cap: " + ("none in the sweep" if result.tightest is None
+            click.echo("tightest feasible cap: " + ("none found (see the notes)"
+                                                    if result.tightest is None
                                                     else f"{result.tightest:.4f}"))
             click.echo(f"frontier written to {output}")

@@ -24,6 +24,7 @@ import pandas as pd
 from .lp import GE, LE, LinearModel
 from .model import SourcingModel
 from .network import CUSTOMER
+from .report import clean
 from .solve import Solution, Status, solve
 
 DIAGNOSIS_COLUMNS = ["scenario", "status", "kind", "rule", "material", "period", "customer",
@@ -234,4 +235,7 @@ def diagnose(name: str, sm: SourcingModel, sol: Solution, solver: str,
                                                       f"(--solver cbc or highs)"})
     table = pd.DataFrame(rows, columns=DIAGNOSIS_COLUMNS)
     table["scenario"], table["status"] = name, sol.status.value
+    for column in ("current", "needed", "change"):  # no solver dust in the plan
+        values = pd.to_numeric(table[column], errors="coerce")
+        table[column] = [None if pd.isna(v) else float(clean(v)) for v in values]
     return table, relaxed if relaxed is not None and relaxed.ok else None

@@ -140,6 +140,11 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
                               else float(clean(r["total_cost"] - loosest)) for r in rows]
     table["marginal_cost_per_pt"] = _marginal(table)
     table["note"] = _notes(table)
+    moved = [r for r in rows if r["status"] == "optimal"]
+    if moved and all(not r.get("hhi") for r in moved):
+        table.loc[0, "note"] = (f"no tonnes of {sweep.material} at the {sweep.stage} stage: the "
+                                f"cap has nothing to act on")
+        tightest = None
     return Frontier(sweep, table, None if tightest is None else float(round(tightest, 6)),
                     reports)
 

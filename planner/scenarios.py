@@ -19,6 +19,7 @@ from .errors import ERROR, WARNING, Problem
 from .workbook import ROW, coerce
 
 BASE = "base"
+EXCEPT = "except:"  # a rule's scenario cell "except: a; b" = every scenario but a and b
 _PROCESS_LEVEL = ("cost_per_t", "capacity_t")
 
 
@@ -31,9 +32,6 @@ class Change:
     action: str
     value: float | None
     row: int                            # Scenarios row, for messages
-
-
-EXCEPT = "except:"  # a rule's scenario cell "except: a; b" = every scenario but a and b
 
 
 def scenario_scope(cell: object) -> tuple[list[str], bool]:
@@ -94,6 +92,10 @@ def parse_changes(scenarios: pd.DataFrame, report) -> list[Change]:
         if name.lower() == BASE:
             report("base is the unchanged data; give the scenario another name", row,
                    "scenario", name, ERROR)
+            continue
+        if ";" in name or name.lower().startswith(EXCEPT):
+            report(f"a scenario name may not contain ';' or start with '{EXCEPT}' (rules list "
+                   f"scenarios with them); rename it", row, "scenario", name, ERROR)
             continue
         sheet = _resolve_sheet(r["sheet"])
         if sheet is None:

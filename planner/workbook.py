@@ -101,10 +101,10 @@ def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
         if text in ("no", "n", "false", "0"):
             return False, None
         return None, "write yes or no"
-    if kind == schema.CHOICE:
-        text = as_label(value).lower()
-        if text in column.choices:
-            return text, None
+    if kind == schema.CHOICE:  # matched like headers: "Unmet penalty" = unmet_penalty
+        found = {schema.normalise(c): c for c in column.choices}.get(schema.normalise(value))
+        if found is not None:
+            return found, None
         return None, "write one of: " + ", ".join(column.choices)
     # numeric kinds
     percent = False

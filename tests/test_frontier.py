@@ -140,3 +140,11 @@ def test_the_point_where_the_curve_turns_steep_is_marked(tmp_path):
     assert [r["marginal_cost_per_pt"] for r in rows] == pytest.approx(
         [None, 2, 2, 2, 20, 20, 20])
     assert [r["cap"] for r in rows if r["note"] == "turns steep here"] == [0.6]
+
+
+def test_a_stage_with_no_tonnes_says_so(tmp_path):
+    result, rows = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "processing",
+                             "--from", "1", "--to", "0.5", "--steps", "2")
+    assert rows[0]["note"] == "no tonnes of ore at the processing stage: the cap has nothing " \
+                              "to act on"
+    assert "tightest feasible cap: none found" in result.output

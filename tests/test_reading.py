@@ -69,3 +69,15 @@ def test_periods_sort_numbers_numerically_without_a_periods_sheet(tmp_path):
     inputs = load(make_workbook(tmp_path / "in.xlsx",
                                 {"Suppliers": BASE["Suppliers"], "Demand": demand}))
     assert inputs.periods == ["9", "10", "100"]
+
+
+def test_choices_match_like_headers():
+    from planner import schema
+    from planner.workbook import coerce
+
+    setting = schema.SHEETS["Settings"].column("setting")
+    assert coerce("Unmet penalty", setting) == ("unmet_penalty", None)
+    assert coerce(" TIME-LIMIT (s) ", setting) == ("time_limit_s", None)
+    stage = schema.SHEETS["Limits"].column("stage")
+    assert coerce("Processing", stage) == ("processing", None)
+    assert coerce("mining", stage)[0] is None

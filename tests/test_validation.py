@@ -105,6 +105,8 @@ ERRORS = [
      "sheet Scenarios, row 2, column sheet (B)", "scenarios can change"),
     ("scenario on unknown column", edit("Scenarios", 0, column="qty"),
      "sheet Scenarios, row 2, column column (C)", "numeric column of Demand"),
+    ("scenario name with a semicolon", edit("Scenarios", 0, scenario="CN cut; 50%"),
+     "sheet Scenarios, row 2, column scenario (A)", "may not contain ';'"),
     ("quota without max_t", edit("Restrictions", 0, max_t=None),
      "sheet Restrictions, row 2, column max_t", "needs max_t"),
     ("customer scope off delivery", edit("Limits", 0, customer="plant"),
