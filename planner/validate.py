@@ -224,6 +224,32 @@ def _check_lanes(check: _Checker, nodes: set[str]):
                      "(from_country, to_country, material) freight")
 
 
+_MATERIAL_CELLS = (("Suppliers", "material"), ("Demand", "material"),
+                   ("Processes", "input_material"), ("Processes", "output_material"),
+                   ("Stockpiles", "material"), ("Freight", "material"), ("Lanes", "material"),
+                   ("Limits", "material"), ("Restrictions", "material"))
+
+
+def _check_material_spelling(check: _Checker):
+    """Materials match exactly; spellings that differ only in letter case are a likely typo."""
+    seen: dict[str, dict[str, list]] = {}
+    for name, column in _MATERIAL_CELLS:
+        for row, material in zip(check.frames[name][ROW], check.frames[name][column]):
+            if material is not None:
+                seen.setdefault(material.lower(), {}).setdefault(material, []).append(
+                    (name, row, column))
+    for spellings in seen.values():
+        if len(spellings) < 2:
+            continue
+        common = max(spellings, key=lambda m: (len(spellings[m]), m))
+        for material, places in spellings.items():
+            if material != common:
+                name, row, column = places[0]
+                check.add(name, f"material {material!r} differs from {common!r} only in letter "
+                                f"case; materials must match exactly", row, column, material,
+                          WARNING)
+
+
 def _check_sources(check: _Checker):
     f = check.frames
     sources = (set(f["Suppliers"]["material"]) | set(f["Processes"]["output_material"])
@@ -328,6 +354,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_stockpiles(check)
     _check_lanes(check, nodes)
     _check_sources(check)
+    _check_material_spelling(check)
     _check_rules(check, nodes, periods)
     names, changes = _check_scenarios(check)
     if not periods and not any(p.severity == ERROR for p in problems):

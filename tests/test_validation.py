@@ -176,6 +176,9 @@ WARNINGS = [
                                          where="country=US", action="drop"),
      "sheet Scenarios, row 3, column where", "matches no row"),
     ("unknown sheet", add_row("Contacts", name="hello"), "sheet Contacts", "unknown sheet"),
+    ("material spelt in another case", add_row("Freight", from_country="AU", to_country="JP",
+                                               material="ORE", cost_per_t=3),
+     "sheet Freight, row 4, column material (D)", "only in letter case"),
     ("rule on an unknown material", edit("Limits", 0, material="oar"),
      "sheet Limits, row 2, column material (B)", "matches nothing"),
 ]
