@@ -79,6 +79,17 @@ def _frontier_text(table: pd.DataFrame) -> str:
     return shown.to_string(index=False)
 
 
+def _output_path(input_path: Path, output: Path | None, what: str) -> Path:
+    """-o, or outputs/<input stem>-<what>.xlsx; never the input itself, always .xlsx."""
+    output = output or Path("outputs") / f"{input_path.stem}-{what}.xlsx"
+    if input_path.exists() and output.exists() and output.resolve() == input_path.resolve():
+        raise click.UsageError("the output path is the input workbook; choose another -o")
+    if output.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"the {what} is an .xlsx workbook; -o {output} should end in "
+                               f".xlsx")
+    return output
+
+
 class _Guard:
     """Turn library errors into messages and exit codes; tracebacks only with --debug."""
 
@@ -152,11 +163,7 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
     Example:
       planner run inputs/example.xlsx -o outputs/plan.xlsx --scenario base --scenario embargo
     """
-    output = output or Path("outputs") / f"{input_path.stem}-plan.xlsx"
-    if input_path.exists() and output.exists() and output.resolve() == input_path.resolve():
-        raise click.UsageError("the output path is the input workbook; choose another -o")
-    if output.suffix.lower() != ".xlsx":
-        raise click.UsageError(f"the plan is an .xlsx workbook; -o {output} should end in .xlsx")
+    output = _output_path(input_path, output, "plan")
     with _Guard(debug):
         inputs = load(input_path)
         if not quiet:
@@ -266,10 +273,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
     """
     from .frontier import FrontierError, Sweep, frontier as sweep_frontier, frontier_sheets
 
-    output = output or Path("outputs") / f"{input_path.stem}-frontier.xlsx"
-    if output.suffix.lower() != ".xlsx":
-        raise click.UsageError(f"the frontier is an .xlsx workbook; -o {output} should end in "
-                               f".xlsx")
+    output = _output_path(input_path, output, "frontier")
     with _Guard(debug):
         inputs = load(input_path)
         sweep = Sweep(material, stage, by, tuple(members), period, start, stop, steps)

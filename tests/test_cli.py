@@ -95,6 +95,9 @@ def test_usage_errors_exit_2(tmp_path):
     inp = make_workbook(tmp_path / "in.xlsx", SHEETS)
     assert _run("run", inp, "--solver", "gurobi").exit_code == 2
     assert _run("run", inp, "-o", inp).exit_code == 2
+    before = _sha(inp)
+    assert _run("frontier", inp, "--material", "ore", "-o", inp).exit_code == 2
+    assert _sha(inp) == before
     assert _run("run", inp, "--time-limit", "-1").exit_code == 2
     assert _run("frobnicate").exit_code == 2
 
