@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .lp import GE, LE, LinearModel
+from .lp import LE, LinearModel
 from .model import SourcingModel
 from .network import CUSTOMER
 from .report import clean

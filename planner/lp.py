@@ -90,13 +90,6 @@ class LinearModel:
         return twin
 
     # Whole-model arrays ---------------------------------------------------------------
-    def arrays(self):
-        """(rows, cols, coefs, rhs, sense, lower, upper, cost) as flat arrays."""
-        cat = (lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype))
-        return (cat(self._rows, np.int64), cat(self._cols, np.int64), cat(self._coefs, float),
-                cat(self._rhs, float), np.array(self._sense, dtype=object),
-                cat(self.lower, float), cat(self.upper, float), cat(self.cost, float))
-
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All terms as three flat arrays. The parts are joined once and kept joined (the
         lists then hold one array each), so repeated calls do not copy the terms again."""

@@ -22,7 +22,7 @@ from . import __version__
 from .diagnose import DIAGNOSIS_COLUMNS, diagnose
 from .model import build_model
 from .network import build_network
-from .report import (COMPARISON_COLUMNS, FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
+from .report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
                      SUMMARY_COLUMNS, UNMET_COLUMNS, UTILIZATION_COLUMNS, ScenarioReport,
                      comparison, scenario_report)
 from .scenarios import scenario_inputs

@@ -18,7 +18,7 @@ from enum import Enum
 import numpy as np
 import pulp
 
-from .lp import EQ, GE, LE, LinearModel
+from .lp import LinearModel
 
 SOLVERS = ("highs", "cbc")
 FEASIBILITY_TOL = 1e-6  # relative to the size of each row's terms
@@ -196,14 +196,12 @@ def _status(prob: pulp.LpProblem, time_limited: bool, highs_status=None) -> tupl
 
 def infeasibility(lp: LinearModel, x: np.ndarray) -> float:
     """Largest violation of a row or bound at x, relative to the row's term sizes."""
-    rhs = np.concatenate(lp._rhs) if lp._rhs else np.zeros(0)
-    sense = np.array(lp._sense, dtype=object)
+    row_lower, row_upper = lp.row_bounds()
     lower, upper = (np.concatenate(a) if a else np.zeros(0) for a in (lp.lower, lp.upper))
     activity, size = lp.row_activity(x)
+    rhs = np.where(np.isfinite(row_lower), row_lower, row_upper)
     scale = np.maximum(np.maximum(size, 1.0), np.abs(rhs))
-    gap = activity - rhs
-    viol = np.where(sense == LE, np.maximum(gap, 0),
-                    np.where(sense == GE, np.maximum(-gap, 0), np.abs(gap))) / scale
+    viol = np.maximum(np.maximum(row_lower - activity, activity - row_upper), 0) / scale
     bound = np.maximum(np.maximum(lower - x, 0), np.maximum(x - upper, 0)) \
         / np.maximum(1.0, np.abs(x))
     return float(max(viol.max(initial=0.0), bound.max(initial=0.0)))

@@ -132,7 +132,6 @@ def _settings(check: _Checker) -> Settings:
 def _periods(check: _Checker) -> list[str]:
     listed = [p for p in check.frames["Periods"]["period"] if p is not None]
     if "Periods" in check.raw.tables and listed:
-        check.duplicates("Periods", ("period",), "period")
         known = set(listed)
         for name in ("Suppliers", "Demand"):
             check.unknown(name, "period", known, "period (not on the Periods sheet)")
@@ -160,12 +159,15 @@ def _check_nodes(check: _Checker):
                           row, col, node)
     check.one_country("Suppliers", "supplier", "supplier")
     check.one_country("Demand", "customer", "customer")
-    check.duplicates("Sites", ("site",), "site")
-    check.duplicates("Stockpiles", ("stockpile",), "stockpile")
-    check.duplicates("Suppliers", ("supplier", "material", "period"),
-                     "(supplier, material, period)")
-    check.duplicates("Demand", ("customer", "material", "period"), "(customer, material, period)")
     return set(owner)
+
+
+def _check_duplicates(check: _Checker):
+    """Rows repeating the key their sheet declares in the schema."""
+    for sheet in schema.SHEETS.values():
+        if sheet.key:
+            what = sheet.key[0] if len(sheet.key) == 1 else f"({', '.join(sheet.key)})"
+            check.duplicates(sheet.name, sheet.key, what)
 
 
 def _check_suppliers(check: _Checker):
@@ -219,9 +221,6 @@ def _check_stockpiles(check: _Checker):
 def _check_lanes(check: _Checker, nodes: set[str]):
     check.unknown("Lanes", "from", nodes, "node")
     check.unknown("Lanes", "to", nodes, "node")
-    check.duplicates("Lanes", ("from", "to", "material"), "(from, to, material) lane")
-    check.duplicates("Freight", ("from_country", "to_country", "material"),
-                     "(from_country, to_country, material) freight")
 
 
 _MATERIAL_CELLS = (("Suppliers", "material"), ("Demand", "material"),
@@ -270,11 +269,9 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
         if group in countries:
             check.add("Groups", f"group {group!r} is also a country of a node; rename the group",
                       row, "group", group)
-    check.duplicates("Groups", ("group", "country"), "(group, country)")
     customers = set(f["Demand"]["customer"]) - {None}
     known_periods = set(periods)
     for name in ("Limits", "Restrictions"):
-        check.duplicates(name, ("rule",), "rule name")
         for row, period in zip(f[name][ROW], f[name]["period"]):
             if period is not None and period not in known_periods and not (
                     name == "Limits" and period.lower() == "all"):
@@ -348,6 +345,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     settings = _settings(check)
     periods = _periods(check)
     nodes = _check_nodes(check)
+    _check_duplicates(check)
     _check_suppliers(check)
     _check_processes(check)
     _check_sites(check)

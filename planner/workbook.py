@@ -45,9 +45,6 @@ class Table:
                        self.headers.get(column, column) if column else None,
                        self.letters.get(column) if column else None, value)
 
-    def has(self, column: str) -> bool:
-        return column in self.frame.columns
-
 
 @dataclass
 class RawWorkbook:
