@@ -12,7 +12,7 @@ import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 
 import pandas as pd
@@ -47,6 +47,7 @@ class SolveOptions:
     verbose: bool = False
     best_effort: bool = False
     relax_first: str = "demand"
+    threads: int | None = None  # blocks of one LP solved at once (default: one per CPU)
 
 
 def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
@@ -60,7 +61,8 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
     try:
         sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, data), data))
         network_s = time.perf_counter() - start
-        solution = solve(sm.lp, options.solver, options.time_limit, options.verbose)
+        solution = solve(sm.lp, options.solver, options.time_limit, options.verbose,
+                         options.threads)
         start = time.perf_counter()
         report = scenario_report(name, sm, solution)
         if not solution.ok:
@@ -110,6 +112,8 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
             if progress:
                 progress(*done[i])
     else:
+        # The CPUs are shared out between the scenarios solved at once.
+        options = replace(options, threads=max(1, (os.cpu_count() or 1) // jobs))
         # spawn: a fresh interpreter per worker, safe with the solver's threads
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(solve_scenario, name, inputs, options, data): i
