@@ -156,25 +156,45 @@ def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
     arcs["to_country"] = arcs["to"].map(country)
     arcs = _price_arcs(arcs, inputs)
 
-    flows = arcs.merge(pd.DataFrame({"period": inputs.periods}), how="cross")
-    # Suppliers sell only in periods with an offer; customers receive only what they demand.
-    offer_cols = offers[["supplier", "material", "period", "unit_cost"]].rename(
-        columns={"supplier": "from"})
-    flows = flows.merge(offer_cols, on=["from", "material", "period"], how="left")
-    flows = flows[(flows["from_kind"] != SUPPLIER) | flows["unit_cost"].notna()]
-    wanted = demand[["customer", "material", "period"]].rename(columns={"customer": "to"})
-    flows = flows.merge(wanted.assign(_wanted=True), on=["to", "material", "period"], how="left")
-    flows = flows[(flows["to_kind"] != CUSTOMER) | flows["_wanted"].eq(True)]
-    release = stockpiles[["stockpile", "release_cost"]].rename(columns={"stockpile": "from"})
-    flows = flows.merge(release, on="from", how="left")
-    flows["unit_cost"] = flows["unit_cost"].astype(float).fillna(0.0)
-    flows["release_cost"] = flows["release_cost"].astype(float).fillna(0.0)
+    flows = _in_periods(arcs, offers, demand, inputs.periods)
+    release = stockpiles.set_index("stockpile")["release_cost"]
+    flows["release_cost"] = flows["from"].map(release).astype(float).fillna(0.0)
     flows["freight"] = flows["freight"].astype(float)
     flows["cost"] = flows["unit_cost"] + flows["freight"] + flows["release_cost"]
-    order = {p: i for i, p in enumerate(inputs.periods)}
-    flows["_order"] = flows["period"].map(order)
-    flows = flows.sort_values(["_order", "material", "from", "to"], kind="stable")
-    return flows.drop(columns=["_order", "_wanted"]).reset_index(drop=True)
+    return flows
+
+
+def _period_table(arcs: pd.DataFrame, arc_keys: list[str], frame: pd.DataFrame,
+                  keys: list[str], periods: list[str], value: np.ndarray) -> np.ndarray:
+    """arcs x periods: `value` of the `frame` row whose `keys` equal the arc's `arc_keys`
+    in that period; NaN where there is none."""
+    codes, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
+    by_key = np.full((len(uniques) + 1, len(periods)), np.nan)  # last row: no such key
+    period = pd.Index(periods).get_indexer(frame["period"])
+    found = period >= 0
+    by_key[codes[found], period[found]] = value[found]
+    return by_key[uniques.get_indexer(pd.MultiIndex.from_frame(arcs[arc_keys]))]
+
+
+def _in_periods(arcs: pd.DataFrame, offers: pd.DataFrame, demand: pd.DataFrame,
+                periods: list[str]) -> pd.DataFrame:
+    """Each arc in the periods it can carry material: a supplier's only where it has an
+    offer (at that offer's unit cost), a customer's only where it demands the material.
+    Rows in the order (period, material, from, to). Works on an arcs x periods table,
+    so the flow table (one row per flow variable) is made once, by one `take`."""
+    arcs = arcs.sort_values(["material", "from", "to"], kind="stable").reset_index(drop=True)
+    unit_cost = _period_table(arcs, ["from", "material"], offers, ["supplier", "material"],
+                              periods, offers["unit_cost"].to_numpy(float))
+    wanted = _period_table(arcs, ["to", "material"], demand, ["customer", "material"],
+                           periods, np.ones(len(demand)))
+    from_supplier = (arcs["from_kind"] == SUPPLIER).to_numpy()[:, None]
+    to_customer = (arcs["to_kind"] == CUSTOMER).to_numpy()[:, None]
+    carries = (~from_supplier | ~np.isnan(unit_cost)) & (~to_customer | ~np.isnan(wanted))
+    period, arc = np.nonzero(carries.T)  # period-major: the order the model expects
+    flows = arcs.take(arc).reset_index(drop=True)
+    flows["period"] = pd.Series(np.array(periods, dtype=object)[period], dtype=object)
+    flows["unit_cost"] = np.nan_to_num(unit_cost[arc, period], nan=0.0)
+    return flows
 
 
 def _lane_caps(inputs: Inputs) -> pd.DataFrame:
