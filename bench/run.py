@@ -302,7 +302,7 @@ def machine() -> dict:
     except (ValueError, OSError):
         mem = float("nan")
     versions = {}
-    for mod in ("pulp", "highspy", "numpy", "pandas", "openpyxl"):
+    for mod in ("pulp", "highspy", "numpy", "pandas", "openpyxl", "lxml"):
         try:
             from importlib import metadata
             versions[mod] = metadata.version(mod if mod != "pulp" else "PuLP")

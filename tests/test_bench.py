@@ -374,6 +374,43 @@ def _instance(tmp_path, flows, periods, seed):
     return build_model(build_network(load(path)))
 
 
+@pytest.mark.parametrize("flows,periods,seed", [(1500, 3, 1), (4000, 4, 2)])
+def test_flow_candidates_are_the_arcs_in_the_periods_they_can_carry(tmp_path, flows, periods,
+                                                                     seed):
+    """Every arc of the network appears in exactly the periods where its supplier has an
+    offer (at that offer's price) and its customer a demand, checked with plain sets.
+    First every third Demand row is dropped and every other Suppliers row made an offer
+    for the first period only, so that customers and suppliers skip periods."""
+    path = write_workbook(tmp_path / "gen.xlsx", world(flows, periods, seed))
+    inputs = load(path)
+    inputs.tables["Demand"] = inputs["Demand"].iloc[::3].reset_index(drop=True)
+    suppliers = inputs["Suppliers"].copy()
+    suppliers.loc[suppliers.index[::2], "period"] = inputs.periods[0]
+    inputs.tables["Suppliers"] = suppliers
+    net = build_network(inputs)
+    offer = {(o.supplier, o.material, o.period): o.unit_cost
+             for o in net.offers.itertuples(index=False)}
+    wanted = {(d.customer, d.material, d.period) for d in net.demand.itertuples(index=False)}
+    arcs = {(r["from"], r["to"], r["material"]): (r["from_kind"], r["to_kind"])
+            for r in net.flows.to_dict("records")}
+    expected = {}
+    for (src, dst, material), (src_kind, dst_kind) in arcs.items():
+        for period in net.periods:
+            if src_kind == SUPPLIER and (src, material, period) not in offer:
+                continue
+            if dst_kind == CUSTOMER and (dst, material, period) not in wanted:
+                continue
+            expected[src, dst, material, period] = offer.get((src, material, period), 0.0)
+    got = {(r["from"], r["to"], r["material"], r["period"]): r["unit_cost"]
+           for r in net.flows.to_dict("records")}
+    assert len(got) == len(net.flows)  # no flow twice
+    assert got == expected
+    rank = {p: i for i, p in enumerate(net.periods)}
+    order = [(rank[r["period"]], r["material"], r["from"], r["to"])
+             for r in net.flows.to_dict("records")]
+    assert order == sorted(order)
+
+
 @pytest.mark.parametrize("flows,periods,seed", [(1500, 3, 1), (4000, 4, 2), (3000, 2, 3)])
 def test_fast_builder_equals_reference_construction(tmp_path, flows, periods, seed):
     sm = _instance(tmp_path, flows, periods, seed)
