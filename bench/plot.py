@@ -27,6 +27,8 @@ def plot(results_file: Path, out: Path) -> None:
         ("planner model path (build + hand-over + solve + read-back)",
          [r["model_path_seconds"] for r in rows], "s-", "tab:blue"),
         ("HiGHS alone on the same LP", [r["highs"]["seconds"] for r in rows], "^-", "black"),
+        ("planner's HiGHS run (independent blocks side by side)",
+         [r["phases"]["solve"]["seconds"] for r in rows], "^--", "grey"),
         ("build (network + model)", [r["phases"]["build"]["seconds"] for r in rows], "d--",
          "tab:green"),
         ("hand-over + read-back", [r["phases"]["hand-over"]["seconds"]
