@@ -309,8 +309,8 @@ class SolveRun:
     With HiGHS, blocks of the LP that share no row (typically the material chains that
     no process, limit or stockpile links) are solved as separate LPs, on up to `threads`
     threads at once (HiGHS releases the GIL while it runs): the same optimum, sooner
-    (at a million variables in five blocks, 9.5 s on two cores against 20 s for the
-    whole LP; bench/RESULTS.md). CBC gets the whole LP through PuLP."""
+    (at a million variables in five blocks, about half the time of the whole LP on two
+    cores; bench/RESULTS.md). CBC gets the whole LP through PuLP."""
 
     def __init__(self, lp: LinearModel, solver: str = "highs", time_limit: float | None = None,
                  verbose: bool = False, threads: int | None = None):
