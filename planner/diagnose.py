@@ -71,11 +71,12 @@ def elastic_model(sm: SourcingModel, relax_first: str = "demand") -> Elastic:
 
 
 def solve_elastic(sm: SourcingModel, relax_first: str, solver: str,
-                  time_limit: float | None, least_cost: bool) -> tuple[Elastic, Solution]:
+                  time_limit: float | None, least_cost: bool,
+                  threads: int | None = None) -> tuple[Elastic, Solution]:
     """Phase 1: least weighted violation. Phase 2 (least_cost): least plan cost among the
     plans with that violation, so the best-effort plan is also a sensible plan."""
     elastic = elastic_model(sm, relax_first)
-    first = solve(elastic.lp, solver, time_limit)
+    first = solve(elastic.lp, solver, time_limit, threads=threads)
     if not first.ok or not least_cost:
         return elastic, first
     lp = elastic.lp
@@ -86,7 +87,7 @@ def solve_elastic(sm: SourcingModel, relax_first: str, solver: str,
     bound = first.objective * (1 + 1e-9) + 1e-7  # keep phase 1's violation, to solver precision
     lp.add_rows("violation_total", pd.DataFrame({"bound": [bound]}), LE, bound,
                 np.zeros(len(cols), np.int64), cols, weights)
-    second = solve(lp, solver, time_limit)
+    second = solve(lp, solver, time_limit, threads=threads)
     return elastic, second if second.ok else first
 
 
@@ -202,14 +203,16 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
 
 def diagnose(name: str, sm: SourcingModel, sol: Solution, solver: str,
              time_limit: float | None, relax_first: str = "demand",
-             best_effort: bool = False) -> tuple[pd.DataFrame, Solution | None]:
+             best_effort: bool = False,
+             threads: int | None = None) -> tuple[pd.DataFrame, Solution | None]:
     """Diagnosis rows for a scenario that is not optimal, and for an infeasible one the
     elastic solution (least violation, then least cost when `best_effort`)."""
     rows: list[dict] = []
     relaxed = None
     if sol.status is Status.INFEASIBLE:
         rows += [{"kind": "structural", "explanation": c} for c in structural_causes(sm)]
-        elastic, relaxed = solve_elastic(sm, relax_first, solver, time_limit, best_effort)
+        elastic, relaxed = solve_elastic(sm, relax_first, solver, time_limit, best_effort,
+                                         threads)
         if relaxed.ok:
             found = _describe(sm, elastic, relaxed)
             rows += found

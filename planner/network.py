@@ -126,6 +126,20 @@ def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
                 stockpiles: pd.DataFrame, to_customers_only: bool = False) -> pd.DataFrame:
     """Flow candidates: from, to, material, period, kinds, countries, freight, unit_cost,
     release_cost and cost (everything charged per t on that flow)."""
+    arcs = build_arcs(inputs, nodes, offers, processes, outputs, stockpiles, to_customers_only)
+    flows = _in_periods(arcs, offers, inputs["Demand"], inputs.periods)
+    release = stockpiles.set_index("stockpile")["release_cost"]
+    flows["release_cost"] = flows["from"].map(release).astype(float).fillna(0.0)
+    flows["freight"] = flows["freight"].astype(float)
+    flows["cost"] = flows["unit_cost"] + flows["freight"] + flows["release_cost"]
+    return flows
+
+
+def build_arcs(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
+               processes: pd.DataFrame, outputs: pd.DataFrame,
+               stockpiles: pd.DataFrame, to_customers_only: bool = False) -> pd.DataFrame:
+    """Open, priced arcs (from, to, material, kinds, countries, freight), for any period:
+    every provider and taker of a material, less closed and unpriced lanes."""
     demand = inputs["Demand"]
     providers = pd.concat([
         offers[["supplier", "material"]].drop_duplicates().set_axis(["from", "material"], axis=1),
@@ -154,14 +168,7 @@ def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
                 & ~((arcs["from_kind"] == STOCKPILE) & (arcs["to_kind"] == STOCKPILE))]
     arcs["from_country"] = arcs["from"].map(country)
     arcs["to_country"] = arcs["to"].map(country)
-    arcs = _price_arcs(arcs, inputs)
-
-    flows = _in_periods(arcs, offers, demand, inputs.periods)
-    release = stockpiles.set_index("stockpile")["release_cost"]
-    flows["release_cost"] = flows["from"].map(release).astype(float).fillna(0.0)
-    flows["freight"] = flows["freight"].astype(float)
-    flows["cost"] = flows["unit_cost"] + flows["freight"] + flows["release_cost"]
-    return flows
+    return _price_arcs(arcs, inputs)
 
 
 def _period_table(arcs: pd.DataFrame, arc_keys: list[str], frame: pd.DataFrame,

@@ -68,7 +68,7 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
         if not solution.ok:
             diagnosis, relaxed = diagnose(name, sm, solution, options.solver,
                                           options.time_limit, options.relax_first,
-                                          options.best_effort)
+                                          options.best_effort, options.threads)
             if options.best_effort and relaxed is not None:
                 report = scenario_report(name, sm, relaxed)
                 report.status = solution.status.value
@@ -113,7 +113,8 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                 progress(*done[i])
     else:
         # The CPUs are shared out between the scenarios solved at once.
-        options = replace(options, threads=max(1, (os.cpu_count() or 1) // jobs))
+        options = replace(options, threads=options.threads
+                          or max(1, (os.cpu_count() or 1) // jobs))
         # spawn: a fresh interpreter per worker, safe with the solver's threads
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(solve_scenario, name, inputs, options, data): i

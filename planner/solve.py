@@ -397,9 +397,8 @@ class SolveRun:
                 - self.seconds.get("build", 0.0)
 
     def _highs_result(self) -> tuple[Status, str, np.ndarray | None, np.ndarray | None]:
-        """Status of the whole LP from its blocks' statuses, and its values and duals.
-        One infeasible (or unbounded) block makes the whole LP so; it is optimal only
-        when every block is."""
+        """Status of the whole LP from its blocks' statuses (`combine_statuses`), and its
+        values and duals put back in the whole LP's positions."""
         values, duals = np.full(self.lp.n_cols, np.nan), np.zeros(self.lp.n_rows)
         outcomes = []
         for part in self.parts:
@@ -415,11 +414,7 @@ class SolveRun:
             if outcomes[-1][0] is Status.OPTIMAL and len(part.engine.col_value) == len(part.cols):
                 values[part.cols] = part.engine.col_value
                 duals[part.rows] = part.engine.row_dual
-        for status in _SEVERITY:
-            for found, message in outcomes:
-                if found is status:
-                    return status, message, values, duals
-        return Status.OPTIMAL, "optimal", values, duals
+        return (*combine_statuses(outcomes), values, duals)
 
     def _read_back(self) -> Solution:
         lp, solver, seconds = self.lp, self.solver, self.seconds
@@ -446,8 +441,18 @@ class SolveRun:
         return Solution(Status.OPTIMAL, message, solver, objective, values, duals, seconds)
 
 
-# The whole LP's status when its blocks end differently: the first of these found.
-_SEVERITY = (Status.INFEASIBLE, Status.UNBOUNDED, Status.ERROR, Status.TIME_LIMIT)
+def combine_statuses(outcomes: list[tuple[Status, str]]) -> tuple[Status, str]:
+    """The status of an LP made of independent blocks, from the blocks' (status, message).
+
+    One infeasible block makes the whole LP infeasible, whatever the others did. Failing
+    that, a block that failed or ran out of time leaves the LP undecided (error, time
+    limit). Only when every block is optimal or unbounded is one unbounded block proof
+    that the whole LP is unbounded; it is optimal when every block is."""
+    for status in (Status.INFEASIBLE, Status.ERROR, Status.TIME_LIMIT, Status.UNBOUNDED):
+        for found, message in outcomes:
+            if found is status:
+                return status, message
+    return Status.OPTIMAL, "optimal"
 
 
 def solve(lp: LinearModel, solver: str = "highs", time_limit: float | None = None,

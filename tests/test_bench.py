@@ -23,7 +23,7 @@ import pytest
 
 from planner.lp import EQ, GE, LE
 from planner.model import build_model
-from planner.network import CUSTOMER, SITE, STOCKPILE, SUPPLIER, build_network
+from planner.network import CUSTOMER, SITE, STOCKPILE, SUPPLIER, build_arcs, build_network
 from planner.validate import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -392,7 +392,10 @@ def test_flow_candidates_are_the_arcs_in_the_periods_they_can_carry(tmp_path, fl
              for o in net.offers.itertuples(index=False)}
     wanted = {(d.customer, d.material, d.period) for d in net.demand.itertuples(index=False)}
     arcs = {(r["from"], r["to"], r["material"]): (r["from_kind"], r["to_kind"])
-            for r in net.flows.to_dict("records")}
+            for r in build_arcs(inputs, net.nodes, net.offers, net.processes, net.outputs,
+                                net.stockpiles).to_dict("records")}
+    assert {kind for kinds in arcs.values() for kind in kinds} == \
+        {SUPPLIER, SITE, CUSTOMER, STOCKPILE}
     expected = {}
     for (src, dst, material), (src_kind, dst_kind) in arcs.items():
         for period in net.periods:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.lp import EQ, GE, LE, LinearModel
-from planner.solve import Arrays, Status, solve
+from planner.solve import Arrays, SolveRun, Status, combine_statuses, solve
 
 from test_bench import _instance
 
@@ -121,8 +121,27 @@ def test_one_unbounded_block_makes_the_whole_plan_unbounded():
     lp.add_columns("c", 2, 0.0, np.nan, [-1.0, 0.0])
     lp.add_rows("c_link", pd.DataFrame({"k": [0]}), GE, 0.0, [0, 0], [5, 6], [1.0, -1.0])
     sol = solve(lp, "highs", threads=2)
-    assert sol.status in (Status.UNBOUNDED, Status.INFEASIBLE)  # HiGHS may not tell which
+    assert sol.status is Status.UNBOUNDED
     assert sol.values is None
+
+
+O, I, U, T, E = (Status.OPTIMAL, Status.INFEASIBLE, Status.UNBOUNDED, Status.TIME_LIMIT,
+                 Status.ERROR)
+
+
+@pytest.mark.parametrize("blocks,whole", [
+    ([O, O, O], O),
+    ([O, I, O], I),   # one infeasible block: no plan satisfies every constraint
+    ([U, I], I), ([T, I], I), ([E, I], I),   # proven infeasible whatever the others did
+    ([O, U], U), ([U, U], U),   # every other block feasible: the cost falls without limit
+    ([U, T], T), ([T, U], T),   # an unfinished block may be infeasible: not proven unbounded
+    ([U, E], E), ([O, E, T], E),
+    ([O, T], T),
+])
+def test_whole_status_from_the_blocks_statuses(blocks, whole):
+    outcomes = [(status, status.value) for status in blocks]
+    assert combine_statuses(outcomes)[0] is whole
+    assert combine_statuses(outcomes[::-1])[0] is whole  # the order of blocks does not matter
 
 
 def _whole_lp_by_highspy(lp: LinearModel) -> float:
@@ -156,10 +175,22 @@ def test_split_solve_equals_the_whole_lp_on_generated_instances(tmp_path, flows,
 
 
 def test_a_time_limit_covers_all_blocks_together(tmp_path):
-    """A limit too short for the first block leaves the whole plan time-limited; a
-    generous one changes nothing."""
+    """The limit is for the whole solve: each block gets what is left when it starts, a
+    block whose turn comes after the limit is not started, and a generous limit changes
+    nothing."""
     sm = _instance(tmp_path, 6000, 2, 5)
-    assert solve(sm.lp, time_limit=1e-9, threads=1).status is Status.TIME_LIMIT
-    generous = solve(sm.lp, time_limit=600.0, threads=2)
-    assert generous.ok
-    assert generous.objective == pytest.approx(_whole_lp_by_highspy(sm.lp), rel=1e-9)
+    spent = SolveRun(sm.lp, time_limit=1e-9, threads=1)
+    spent.hand_over()
+    spent.run()
+    assert len(spent.parts) > 1 and all(part.timed_out for part in spent.parts)
+    assert spent.read_back().status is Status.TIME_LIMIT
+
+    generous = SolveRun(sm.lp, time_limit=600.0, threads=1)
+    generous.hand_over()
+    generous.run()
+    given = [part.prob.solverModel.getOptionValue("time_limit")[1] for part in generous.parts]
+    assert all(0 < left < 600.0 for left in given)
+    assert given == sorted(given, reverse=True)  # later blocks, less time left
+    solution = generous.read_back()
+    assert solution.ok
+    assert solution.objective == pytest.approx(_whole_lp_by_highspy(sm.lp), rel=1e-9)
