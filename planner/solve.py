@@ -374,7 +374,11 @@ class SolveRun:
             deadline = None if self.time_limit is None else start + self.time_limit
             with quiet_stdout(not self.verbose):
                 if self.threads == 1 or len(self.parts) == 1:
-                    for part in self.parts:
+                    for i, part in enumerate(self.parts, start=1):
+                        if self.verbose and len(self.parts) > 1:  # which log is which
+                            print(f"\nplanner: independent block {i} of {len(self.parts)} "
+                                  f"({len(part.cols):,} columns, {len(part.rows):,} rows)",
+                                  flush=True)
                         self._run_part(part, deadline)
                 else:
                     with ThreadPoolExecutor(min(self.threads, len(self.parts))) as pool:

@@ -141,3 +141,21 @@ def test_flows_beyond_a_sheets_rows_are_split_over_sheets(tmp_path, monkeypatch)
     parts = [read_plan_sheet(out, name) for name in ("Flows", "Flows 2", "Flows 3")]
     assert [len(p) for p in parts] == [2, 2, 1]  # 60 t from five mines of 12 t
     assert sum(f["quantity_t"] for p in parts for f in p) == 60
+
+
+def test_verbose_names_each_independent_block_before_its_solver_log(tmp_path):
+    """Two materials that nothing links are two LPs; --verbose solves them one after the
+    other and says which is which. Cost by hand: 60 t x (10 + 5) + 10 t x (20 + 5)."""
+    sheets = {**SHEETS,
+              "Suppliers": SHEETS["Suppliers"] + [{"supplier": "mine2", "country": "AU",
+                                                   "material": "salt", "capacity_t": 50,
+                                                   "unit_cost": 20}],
+              "Demand": SHEETS["Demand"] + [{"customer": "plant2", "country": "JP",
+                                             "material": "salt", "period": "Q1",
+                                             "quantity_t": 10}]}
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = _run("run", inp, "-o", tmp_path / "plan.xlsx", "--verbose")
+    assert result.exit_code == 0, result.output
+    assert "independent block 1 of 2" in result.output
+    assert "independent block 2 of 2" in result.output
+    assert read_plan_sheet(tmp_path / "plan.xlsx", "Summary")[0]["total_cost"] == 1150
