@@ -83,6 +83,14 @@ class _Checker:
     def add(self, name: str, message: str, row=None, column=None, value=None, severity=ERROR):
         self.problems.append(self.table(name).problem(message, row, column, value, severity))
 
+    def unreadable(self, name: str, *columns: str) -> set[int]:
+        """Rows of sheet `name` with an error already in one of `columns`: a value that
+        could not be read is blank in the frames, and should not be reported twice."""
+        table = self.table(name)
+        headers = {table.headers.get(c, c) for c in columns}
+        return {p.row for p in self.problems
+                if p.severity == ERROR and p.sheet == table.title and p.column in headers}
+
     def duplicates(self, name: str, key: tuple[str, ...], what: str):
         frame = self.frames[name]
         first: dict[tuple, int] = {}
@@ -278,9 +286,10 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
                 check.add(name, f"unknown period {period!r}; use a period label"
                           + (", all, " if name == "Limits" else "") + " or leave it blank",
                           row, "period", period)
+    unreadable_share = check.unreadable("Limits", "min_share", "max_share")
     for r in f["Limits"].to_dict("records"):
         row = r[ROW]
-        if r["min_share"] is None and r["max_share"] is None:
+        if r["min_share"] is None and r["max_share"] is None and row not in unreadable_share:
             check.add("Limits", "give min_share, max_share or both", row, "max_share")
         if r["min_share"] is not None and r["max_share"] is not None \
                 and r["min_share"] > r["max_share"]:

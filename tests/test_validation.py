@@ -153,6 +153,19 @@ def test_the_valid_workbook_plans(tmp_path):
     assert _invoke("run", inp, "-o", tmp_path / "p.xlsx", "--jobs", "1").exit_code == 0
 
 
+def test_an_unreadable_share_is_reported_once(tmp_path):
+    """65 (meant as 65%) is refused at its cell; the rule is not also told it has no share."""
+    sheets = copy.deepcopy(VALID)
+    edit("Limits", 0, max_share=65)(sheets)
+    result = _invoke("validate", make_workbook(tmp_path / "in.xlsx", sheets))
+    assert result.exit_code == 1
+    assert "Errors (1):" in result.output and "between 0 and 1" in result.output
+    assert "give min_share, max_share or both" not in result.output
+    edit("Limits", 0, max_share=None)(sheets)  # truly blank: that message is the right one
+    result = _invoke("validate", make_workbook(tmp_path / "in2.xlsx", sheets))
+    assert "give min_share, max_share or both" in result.output
+
+
 def test_all_problems_are_listed_at_once(tmp_path):
     sheets = copy.deepcopy(VALID)
     edit("Suppliers", 0, capacity_t="1,000")(sheets)
