@@ -22,6 +22,7 @@ import pulp
 from .lp import LinearModel
 
 SOLVERS = ("highs", "cbc")
+MIN_BLOCK_COLUMNS = 5_000  # smaller independent parts are solved together (Arrays.blocks)
 FEASIBILITY_TOL = 1e-6  # relative to the size of each row's terms
 
 
@@ -106,10 +107,16 @@ class Arrays:
                       self.row_lower[rows], self.row_upper[rows], start,
                       renumber[self.index[entries]], self.value[entries])
 
-    def blocks(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def blocks(self, min_columns: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(columns, rows) of each independent block, largest first: blocks share no row
         and no column, so the LP is their sum and each can be solved on its own. Columns
-        and rows without entries join the largest block. One block when nothing splits."""
+        and rows without entries join the largest block. One block when nothing splits.
+
+        Components with fewer than `min_columns` columns are packed together, in order,
+        into blocks of about that many columns: each HiGHS instance costs about half a
+        millisecond to set up, more than a tiny LP takes to solve (5,000 components of 20
+        columns: 2.5 s apart, against 0.1 s in one piece)."""
+        min_columns = MIN_BLOCK_COLUMNS if min_columns is None else min_columns
         label = _row_components(self.n_rows, self.start, self.index)
         counts = np.diff(self.start)
         col_label = np.full(self.n_cols, -1, np.int64)
@@ -119,11 +126,31 @@ class Arrays:
         if len(roots) <= 1:
             return [(np.arange(self.n_cols), np.arange(self.n_rows))]
         # Largest first (the slowest solve starts first); ties in label order.
-        roots = roots[np.lexsort((roots, -sizes))]
-        col_label[col_label < 0] = roots[0]
-        row_label[row_label < 0] = roots[0]
-        return [(np.flatnonzero(col_label == r), np.flatnonzero(row_label == r))
-                for r in roots]
+        order = np.lexsort((roots, -sizes))
+        roots, sizes = roots[order], sizes[order]
+        block_of_root = np.zeros(len(roots), np.int64)
+        block, filled = 0, 0
+        for i, size in enumerate(sizes.tolist()):  # one step per component
+            if filled and (size >= min_columns or filled >= min_columns):
+                block, filled = block + 1, 0
+            block_of_root[i] = block
+            filled += size
+            if size >= min_columns:
+                filled = min_columns  # a large component stays a block of its own
+        if block == 0:
+            return [(np.arange(self.n_cols), np.arange(self.n_rows))]
+        block_of_label = np.zeros(max(self.n_rows, 1), np.int64)
+        block_of_label[roots] = block_of_root
+        # Columns and rows without entries join the first (largest) block.
+        col_block = np.where(col_label >= 0, block_of_label[np.maximum(col_label, 0)], 0)
+        row_block = np.where(row_label >= 0, block_of_label[np.maximum(row_label, 0)], 0)
+        return list(zip(_split_by(col_block, block + 1), _split_by(row_block, block + 1)))
+
+
+def _split_by(group: np.ndarray, n: int) -> list[np.ndarray]:
+    """Positions of each group 0..n-1, ascending within a group."""
+    order = np.argsort(group, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(group, minlength=n))[:-1])
 
 
 def _row_components(n_rows: int, start: np.ndarray, index: np.ndarray) -> np.ndarray:

@@ -13,10 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import planner.solve
 from planner.lp import EQ, GE, LE, LinearModel
 from planner.solve import Arrays, SolveRun, Status, combine_statuses, solve
 
 from test_bench import _instance
+
+
+@pytest.fixture
+def split_all(monkeypatch):
+    """Every component its own block, however small (the default packs small ones)."""
+    monkeypatch.setattr(planner.solve, "MIN_BLOCK_COLUMNS", 1)
 
 
 def _union_find_blocks(n_rows: int, start, index) -> set[frozenset[int]]:
@@ -63,7 +70,7 @@ def sparse_lps(draw):
 @given(sparse_lps())
 def test_blocks_are_the_connected_components_of_the_matrix(model):
     arrays = Arrays.of(model)
-    blocks = arrays.blocks()
+    blocks = arrays.blocks(min_columns=1)
     # every column and every row in exactly one block
     assert sorted(np.concatenate([c for c, _ in blocks]).tolist()) == list(range(model.n_cols))
     assert sorted(np.concatenate([r for _, r in blocks]).tolist()) == list(range(model.n_rows))
@@ -96,7 +103,7 @@ def _two_block_lp(second_demand: float = 4.0, second_cap: float = 10.0) -> Linea
     return lp
 
 
-def test_two_hand_solved_blocks_give_the_sum_of_their_optima_and_their_duals():
+def test_two_hand_solved_blocks_give_the_sum_of_their_optima_and_their_duals(split_all):
     lp = _two_block_lp()
     assert len(Arrays.of(lp).blocks()) == 2
     sol = solve(lp, "highs", threads=2)
@@ -108,14 +115,14 @@ def test_two_hand_solved_blocks_give_the_sum_of_their_optima_and_their_duals():
     assert solve(lp, "cbc").objective == pytest.approx(16.0)
 
 
-def test_one_infeasible_block_makes_the_whole_plan_infeasible():
+def test_one_infeasible_block_makes_the_whole_plan_infeasible(split_all):
     lp = _two_block_lp(second_demand=-1.0)  # b1 + b2 = -1 with b >= 0: impossible
     sol = solve(lp, "highs", threads=2)
     assert sol.status is Status.INFEASIBLE
     assert sol.values is None and sol.duals is None
 
 
-def test_one_unbounded_block_makes_the_whole_plan_unbounded():
+def test_one_unbounded_block_makes_the_whole_plan_unbounded(split_all):
     lp = _two_block_lp()
     lp.add_columns("free", 1, 0.0, np.nan, -1.0)  # a column of its own, cost -1, no bound
     lp.add_columns("c", 2, 0.0, np.nan, [-1.0, 0.0])
@@ -161,7 +168,8 @@ def _whole_lp_by_highspy(lp: LinearModel) -> float:
 
 
 @pytest.mark.parametrize("flows,periods,seed", [(3000, 3, 4), (6000, 2, 5)])
-def test_split_solve_equals_the_whole_lp_on_generated_instances(tmp_path, flows, periods, seed):
+def test_split_solve_equals_the_whole_lp_on_generated_instances(tmp_path, flows, periods, seed,
+                                                                 split_all):
     sm = _instance(tmp_path, flows, periods, seed)
     blocks = Arrays.of(sm.lp).blocks()
     assert len(blocks) > 1  # the generator's material chains are independent
@@ -174,7 +182,7 @@ def test_split_solve_equals_the_whole_lp_on_generated_instances(tmp_path, flows,
     assert np.array_equal(together.duals, apart.duals)
 
 
-def test_a_time_limit_covers_all_blocks_together(tmp_path):
+def test_a_time_limit_covers_all_blocks_together(tmp_path, split_all):
     """The limit is for the whole solve: each block gets what is left when it starts, a
     block whose turn comes after the limit is not started, and a generous limit changes
     nothing."""
@@ -194,3 +202,41 @@ def test_a_time_limit_covers_all_blocks_together(tmp_path):
     solution = generous.read_back()
     assert solution.ok
     assert solution.objective == pytest.approx(_whole_lp_by_highspy(sm.lp), rel=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(sparse_lps(), st.integers(1, 12))
+def test_small_components_are_packed_whole_into_blocks_of_about_min_columns(model, least):
+    arrays = Arrays.of(model)
+    has_entries = np.diff(arrays.start) > 0  # columns without entries are packed with the first
+    components = {frozenset(r.tolist()): int(has_entries[c].sum())
+                  for c, r in arrays.blocks(min_columns=1)}
+    blocks = arrays.blocks(min_columns=least)
+    assert sorted(np.concatenate([c for c, _ in blocks]).tolist()) == list(range(model.n_cols))
+    small_filled = []
+    for cols, rows in blocks:
+        inside = [(rows_, n) for rows_, n in components.items() if rows_ <= set(rows.tolist())]
+        # a block is whole components only: their rows add up to the block's rows
+        assert sum(len(r) for r, _ in inside) == len(rows) or len(blocks) == 1
+        if len(inside) > 1:  # packed: only small components, closed once full
+            assert all(n < least for _, n in inside)
+            small_filled.append(sum(n for _, n in inside))
+    assert all(total >= least for total in small_filled[:-1])
+
+
+def test_many_tiny_chains_are_solved_in_a_few_blocks_with_the_hand_computed_optimum():
+    """3,000 independent needs of 15 t, each from 20 sources of 10 t: the two cheapest
+    sources of each need give its optimum (10 t at the cheapest, 5 t at the next)."""
+    needs, sources = 3000, 20
+    cost = np.random.default_rng(1).uniform(1, 5, (needs, sources))
+    lp = LinearModel()
+    cols = lp.add_columns("x", needs * sources, 0.0, 10.0, cost.ravel())
+    lp.add_rows("need", pd.DataFrame({"i": range(needs)}), GE, 15.0,
+                np.repeat(np.arange(needs), sources), cols, 1.0)
+    blocks = Arrays.of(lp).blocks()
+    assert 1 < len(blocks) <= needs * sources // planner.solve.MIN_BLOCK_COLUMNS
+    cheapest = np.sort(cost, axis=1)
+    sol = solve(lp, threads=2)
+    assert sol.ok
+    assert sol.objective == pytest.approx(float((10 * cheapest[:, 0] + 5 * cheapest[:, 1]).sum()),
+                                          rel=1e-9)

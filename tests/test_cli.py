@@ -143,9 +143,11 @@ def test_flows_beyond_a_sheets_rows_are_split_over_sheets(tmp_path, monkeypatch)
     assert sum(f["quantity_t"] for p in parts for f in p) == 60
 
 
-def test_verbose_names_each_independent_block_before_its_solver_log(tmp_path):
+def test_verbose_names_each_independent_block_before_its_solver_log(tmp_path, monkeypatch):
     """Two materials that nothing links are two LPs; --verbose solves them one after the
-    other and says which is which. Cost by hand: 60 t x (10 + 5) + 10 t x (20 + 5)."""
+    other and says which is which. Cost by hand: 60 t x (10 + 5) + 10 t x (20 + 5).
+    (Parts this small are normally solved together: every part is a block here.)"""
+    monkeypatch.setattr("planner.solve.MIN_BLOCK_COLUMNS", 1)
     sheets = {**SHEETS,
               "Suppliers": SHEETS["Suppliers"] + [{"supplier": "mine2", "country": "AU",
                                                    "material": "salt", "capacity_t": 50,
