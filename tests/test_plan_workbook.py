@@ -245,7 +245,8 @@ def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_p
                             "type": "quota", "binds": "yes", "shadow_price": -3.0,
                             "volume_t": 5.0, "bound": 5.0}])
     flows = pd.DataFrame([{"scenario": "=1+1", "period": "@P1", "material": "-ore",
-                           "quantity_t": float("nan"), "freight_cost": float("inf")}])
+                           "from": "#N/A", "quantity_t": float("nan"),
+                           "freight_cost": float("inf")}])
     out = tmp_path / "p.xlsx"
     write_plan(out, _sheets(Summary=summary, Limits=limits, Flows=flows))
     wb = openpyxl.load_workbook(out)
@@ -260,6 +261,9 @@ def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_p
                for r in range(1, header_row(ws)))
     row = read_plan_sheet(out, "Flows")[0]
     assert row["quantity_t"] is None and row["freight_cost"] == "unlimited"
+    # text that reads like an Excel error code is text too, not an error cell
+    assert [c.data_type for r in wb["Flows"].iter_rows() for c in r if c.value == "#N/A"] \
+        == ["s"]
     assert oct(os.stat(out).st_mode & 0o777) == "0o644"
     assert [p.name for p in tmp_path.iterdir()] == ["p.xlsx"]
 
