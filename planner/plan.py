@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from .report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
                      SUMMARY_COLUMNS, UNMET_COLUMNS, UTILIZATION_COLUMNS, ScenarioReport,
                      comparison, scenario_report)
 from .scenarios import scenario_inputs
-from .solve import Status, solve
+from .solve import Status, solve, usable_cpus
 from .validate import Inputs
 
 @dataclass
@@ -104,7 +103,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
               ) -> list[tuple[ScenarioReport, dict]]:
     """Solve every task, on up to `jobs` processes (default: one per CPU); results in task
     order whatever order they finish in; `progress` is called as each one finishes."""
-    jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    jobs = min(jobs or usable_cpus(), len(tasks))
     done: dict[int, tuple[ScenarioReport, dict]] = {}
     if jobs <= 1:
         for i, (name, inputs, data) in enumerate(tasks):
@@ -114,7 +113,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
     else:
         # The CPUs are shared out between the scenarios solved at once.
         options = replace(options, threads=options.threads
-                          or max(1, (os.cpu_count() or 1) // jobs))
+                          or max(1, usable_cpus() // jobs))
         # spawn: a fresh interpreter per worker, safe with the solver's threads
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(solve_scenario, name, inputs, options, data): i

@@ -49,6 +49,15 @@ class Solution:
         return self.status is Status.OPTIMAL
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container or `taskset` can grant fewer than the
+    machine has, which is what os.cpu_count() reports)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def quiet_stdout(enabled: bool = True):
     """Send fd 1 to /dev/null: HiGHS prints its banner there whatever its options say."""
@@ -345,7 +354,7 @@ class SolveRun:
             raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
         self.lp, self.solver, self.time_limit, self.verbose = lp, solver, time_limit, verbose
         # One at a time when the solver's log is shown, so that logs do not interleave.
-        self.threads = 1 if verbose else max(1, threads or os.cpu_count() or 1)
+        self.threads = 1 if verbose else max(1, threads or usable_cpus())
         self.seconds: dict[str, float] = {}
         self.prob = self.engine = self.columns = self.rows = None
         self.parts: list[_Part] = []

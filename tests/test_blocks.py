@@ -6,6 +6,10 @@ highspy solving the whole LP in one piece for generated sourcing instances.
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+
 import highspy
 import numpy as np
 import pandas as pd
@@ -240,3 +244,12 @@ def test_many_tiny_chains_are_solved_in_a_few_blocks_with_the_hand_computed_opti
     assert sol.ok
     assert sol.objective == pytest.approx(float((10 * cheapest[:, 0] + 5 * cheapest[:, 1]).sum()),
                                           rel=1e-9)
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="needs util-linux taskset")
+def test_threads_default_to_the_cpus_granted_not_the_machines():
+    """Under `taskset -c 0` the process may use one CPU, whatever the machine has."""
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
+                          "from planner.solve import usable_cpus; print(usable_cpus())"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
