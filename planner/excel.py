@@ -105,13 +105,13 @@ def put_text(ws, row: int, column: int, text: object, font: Font | None = None):
 
 def _text_cell(ws, text: str) -> Cell:
     """A text cell from a value `column_values` has cleaned: stored as text as Excel
-    allows it (at most 32,767 characters), never as a formula (a formula leader gets a
-    quote prefix, as `guard_text` gives it) nor as an error code."""
+    allows it (at most 32,767 characters), never as a formula (`guard_text` gives a
+    formula leader its quote prefix) nor as an error code."""
     cell = Cell(ws)
     cell._value = text[:32767]
     cell.data_type = "s"
     if text.startswith(FORMULA_LEADERS):
-        cell.quotePrefix = True
+        guard_text(cell)
     return cell
 
 
