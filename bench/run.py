@@ -133,11 +133,11 @@ def worker_planner(workbook: Path, lp_out: Path, plan_out: Path) -> dict:
     net = ph.run("build", build_network, inputs)
     sm = ph.run("build", build_model, net)
     lp = sm.lp
-    run = SolveRun(lp, "highs")
+    run = SolveRun(lp)
     ph.run("hand-over", run.hand_over)
     ph.run("solve", run.run)
     sol = ph.run("read-back", run.read_back)
-    nnz = sum(int(part.prob.solverModel.getNumNz()) for part in run.parts)
+    nnz = sum(int(part.highs.getNumNz()) for part in run.parts)
     blocks = len(run.parts)
 
     def report():

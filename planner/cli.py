@@ -3,8 +3,11 @@ exit statuses (SPEC §4): 0 all optimal, 1 invalid input, 2 usage, 3 some scenar
 not optimal, 4 the plan could not be written or an internal error."""
 from __future__ import annotations
 
+import os
+import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,10 +17,33 @@ from . import __version__
 from .errors import WARNING, InputError, OutputError, Problem
 from .plan import options_for, plan, plan_sheets
 from .solve import SOLVERS
+from .supervise import INTERRUPTED, supervised
 from .validate import load
-from .workbook import write_plan
+from .workbook import check_output, write_plan
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOT_OPTIMAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def say(text: object = "", err: bool = False) -> None:
+    """Print a line. Control characters from the workbook (an escape sequence in a name
+    would clear the screen) are shown escaped; a reader that stopped reading (`| head`)
+    changes nothing: the rest of the output is dropped, the work and exit status stand."""
+    line = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    try:
+        click.echo(line, err=err)
+    except BrokenPipeError:
+        stream = sys.stderr if err else sys.stdout
+        try:  # later writes, and the flush at exit, go nowhere instead of failing
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def _say_err(text: str) -> None:
+    say(text, err=True)
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -25,12 +51,12 @@ def _print_problems(problems: list[Problem]) -> None:
     warnings = [p for p in problems if p.severity == WARNING]
     for title, group in (("Errors", errors), ("Warnings", warnings)):
         if group:
-            click.echo(f"{title} ({len(group)}):", err=True)
+            say(f"{title} ({len(group)}):", err=True)
             for p in group:
-                click.echo(f"  {p}", err=True)
+                say(f"  {p}", err=True)
     if errors:
-        click.echo(f"{len(errors)} error(s), {len(warnings)} warning(s): fix the errors "
-                   f"and run again.", err=True)
+        say(f"{len(errors)} error(s), {len(warnings)} warning(s): fix the errors "
+            f"and run again.", err=True)
 
 
 def _print_binding_rules(result, top: int = 5) -> None:
@@ -47,17 +73,17 @@ def _print_binding_rules(result, top: int = 5) -> None:
         if binding.empty:
             continue
         currency = result.inputs.settings.currency
-        click.echo(f"binding rules in {report.name} (cost change per t of the bound):")
+        say(f"binding rules in {report.name} (cost change per t of the bound):")
         for row in binding.head(top).itertuples(index=False):
             scope = ", ".join(str(v) for v in (row.material, row.period, row.customer,
                                                 row.member) if pd.notna(v))
             point = ("" if row.type != "limit" else
                      f"; 1 percentage point = {row.value_of_1pt:,.2f} {currency}")
-            click.echo(f"  {row.rule} [{scope}]: {row.shadow_price:,.2f} {currency}/t{point}")
+            say(f"  {row.rule} [{scope}]: {row.shadow_price:,.2f} {currency}/t{point}")
         if len(binding) > top:
-            click.echo(f"  ... and {len(binding) - top} more in the Limits sheet")
+            say(f"  ... and {len(binding) - top} more in the Limits sheet")
         if free:
-            click.echo(f"  ({free} more at their bound at no cost at the margin)")
+            say(f"  ({free} more at their bound at no cost at the margin)")
 
 
 def _frontier_text(table: pd.DataFrame) -> str:
@@ -103,19 +129,31 @@ class _Guard:
         if exc is None or isinstance(exc, (click.exceptions.Exit, click.ClickException,
                                            click.exceptions.Abort, SystemExit)):
             return False
+        if INTERRUPTED.is_set():  # the work unwinding after a signal: nothing to report
+            return True
         if isinstance(exc, InputError):
             _print_problems(exc.problems)
             code = EXIT_INPUT
         elif isinstance(exc, OutputError):
-            click.echo(f"error: {exc}", err=True)
+            say(f"error: {exc}", err=True)
             code = EXIT_INTERNAL
         else:
-            click.echo(f"internal error: {type(exc).__name__}: {exc}. Run again with --debug "
-                       f"and report the traceback.", err=True)
+            say(f"internal error: {type(exc).__name__}: {exc}. Run again with --debug "
+                f"and report the traceback.", err=True)
             code = EXIT_INTERNAL
         if self.debug:
             traceback.print_exception(kind, exc, tb, file=sys.stderr)
         sys.exit(code)
+
+
+def _guarded(debug: bool, work: Callable[[], None]) -> None:
+    """`work` under the error guard, on a thread that SIGINT and SIGTERM can stop at once
+    (planner/supervise.py)."""
+    def guarded():
+        with _Guard(debug):
+            work()
+
+    supervised(guarded, _say_err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,7 +202,9 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
       planner run inputs/example.xlsx -o outputs/plan.xlsx --scenario base --scenario embargo
     """
     output = _output_path(input_path, output, "plan")
-    with _Guard(debug):
+
+    def work():
+        check_output(output)  # before the work of solving, not only at the end
         inputs = load(input_path)
         if not quiet:
             _print_problems(inputs.warnings)
@@ -179,10 +219,10 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
         def progress(report, info):
             if not quiet:
                 cost = report.costs.get("total_cost")
-                click.echo(f"{report.name:<16} {report.status:<11} "
-                           + (f"total cost {cost:,.2f} {currency}" if cost is not None
-                              else report.message)
-                           + f"  ({info.get('seconds', 0):.2f} s)")
+                say(f"{report.name:<16} {report.status:<11} "
+                    + (f"total cost {cost:,.2f} {currency}" if cost is not None
+                       else report.message)
+                    + f"  ({info.get('seconds', 0):.2f} s)")
 
         options = options_for(inputs, solver, time_limit, verbose=verbose,
                               best_effort=best_effort, relax_first=relax_first)
@@ -190,16 +230,18 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
         write_plan(output, plan_sheets(result))
         if not quiet:
             _print_binding_rules(result)
-            click.echo(f"plan written to {output}")
+            say(f"plan written to {output}")
         if not result.all_optimal:
             for report in result.reports:
                 if report.status != "optimal":
-                    click.echo(f"scenario {report.name}: {report.status}: {report.message}",
-                               err=True)
+                    say(f"scenario {report.name}: {report.status}: {report.message}",
+                        err=True)
                     diagnosis = report.tables.get("Diagnosis")
                     for line in ([] if diagnosis is None else diagnosis["explanation"]):
-                        click.echo(f"  - {line}", err=True)
+                        say(f"  - {line}", err=True)
             sys.exit(EXIT_NOT_OPTIMAL)
+
+    _guarded(debug, work)
 
 
 @main.command()
@@ -212,10 +254,12 @@ def validate(input_path: Path, debug):
     Example:
       planner validate inputs/example.xlsx
     """
-    with _Guard(debug):
+    def work():
         inputs = load(input_path)
         _print_problems(inputs.warnings)
-        click.echo(f"{input_path}: no errors, {len(inputs.warnings)} warning(s).")
+        say(f"{input_path}: no errors, {len(inputs.warnings)} warning(s).")
+
+    _guarded(debug, work)
 
 
 @main.command()
@@ -232,9 +276,11 @@ def template(output: Path, debug):
 
     if output.suffix.lower() != ".xlsx":
         raise click.UsageError(f"the template is an .xlsx workbook; {output} should end in .xlsx")
-    with _Guard(debug):
+    def work():
         write_template(output)
-        click.echo(f"template written to {output}")
+        say(f"template written to {output}")
+
+    _guarded(debug, work)
 
 
 @main.command()
@@ -274,7 +320,9 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
     from .frontier import FrontierError, Sweep, frontier as sweep_frontier, frontier_sheets
 
     output = _output_path(input_path, output, "frontier")
-    with _Guard(debug):
+
+    def work():
+        check_output(output)
         inputs = load(input_path)
         sweep = Sweep(material, stage, by, tuple(members), period, start, stop, steps)
         try:
@@ -284,8 +332,10 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
             raise click.UsageError(str(exc)) from exc
         write_plan(output, frontier_sheets(inputs, result))
         if not quiet:
-            click.echo(_frontier_text(result.table))
-            click.echo("tightest feasible cap: " + ("none found (see the notes)"
-                                                    if result.tightest is None
-                                                    else f"{result.tightest:.4f}"))
-            click.echo(f"frontier written to {output}")
+            say(_frontier_text(result.table))
+            say("tightest feasible cap: " + ("none found (see the notes)"
+                                             if result.tightest is None
+                                             else f"{result.tightest:.4f}"))
+            say(f"frontier written to {output}")
+
+    _guarded(debug, work)

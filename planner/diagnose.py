@@ -25,7 +25,7 @@ from .lp import LE, LinearModel
 from .model import SourcingModel
 from .network import CUSTOMER
 from .report import clean
-from .solve import Solution, Status, solve
+from .solve import Solution, SolveOptions, Status, solve
 
 DIAGNOSIS_COLUMNS = ["scenario", "status", "kind", "rule", "material", "period", "customer",
                      "member", "current", "needed", "change", "unit", "explanation"]
@@ -70,13 +70,12 @@ def elastic_model(sm: SourcingModel, relax_first: str = "demand") -> Elastic:
     return Elastic(lp, violations)
 
 
-def solve_elastic(sm: SourcingModel, relax_first: str, solver: str,
-                  time_limit: float | None, least_cost: bool,
-                  threads: int | None = None) -> tuple[Elastic, Solution]:
+def solve_elastic(sm: SourcingModel, options: SolveOptions,
+                  least_cost: bool) -> tuple[Elastic, Solution]:
     """Phase 1: least weighted violation. Phase 2 (least_cost): least plan cost among the
     plans with that violation, so the best-effort plan is also a sensible plan."""
-    elastic = elastic_model(sm, relax_first)
-    first = solve(elastic.lp, solver, time_limit, threads=threads)
+    elastic = elastic_model(sm, options.relax_first)
+    first = solve(elastic.lp, options)
     if not first.ok or not least_cost:
         return elastic, first
     lp = elastic.lp
@@ -87,7 +86,7 @@ def solve_elastic(sm: SourcingModel, relax_first: str, solver: str,
     bound = first.objective * (1 + 1e-9) + 1e-7  # keep phase 1's violation, to solver precision
     lp.add_rows("violation_total", pd.DataFrame({"bound": [bound]}), LE, bound,
                 np.zeros(len(cols), np.int64), cols, weights)
-    second = solve(lp, solver, time_limit, threads=threads)
+    second = solve(lp, options)
     return elastic, second if second.ok else first
 
 
@@ -136,8 +135,26 @@ def structural_causes(sm: SourcingModel) -> list[str]:
     return causes
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%".replace(".0%", "%")
+def figures(*values: float, least: int = 2, most: int = 6) -> list[str]:
+    """The values with thousands separators and one common number of decimals: at least
+    `least`, more (up to `most`, the precision of the plan) until values that differ print
+    differently and no nonzero value prints as zero. A shortfall of 0.001 t on 1,000,000 t
+    reads 999,999.999 of 1,000,000.000, never 1,000,000.00 of 1,000,000.00."""
+    keys = [round(float(v), most) for v in values]
+    for decimals in range(least, most + 1):
+        texts = [f"{v:,.{decimals}f}" for v in values]
+        if len(set(texts)) == len(set(keys)) and all(
+                k == 0 or float(t.replace(",", "")) != 0 for k, t in zip(keys, texts)):
+            return texts
+    return texts
+
+
+def _pct(*shares: float) -> list[str]:
+    """Shares as percentages, told apart like `figures` (65% rather than 65.0%)."""
+    texts = figures(*(100 * x for x in shares), least=1, most=4)
+    if all(t.endswith(".0") for t in texts):
+        texts = [t[:-2] for t in texts]
+    return [t + "%" for t in texts]
 
 
 def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
@@ -154,19 +171,21 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
                    "member": k.get("member")}
             if family == "demand":
                 q = float(k["quantity_t"])
+                most, of = figures(q - e, q)
                 row.update(rule=None, customer=k["customer"], current=q, needed=q - e,
                            change=-e, unit="t",
                            explanation=f"{k['customer']} {k['material']} in {k['period']} can "
-                                       f"receive at most {q - e:,.2f} t of {q:,.2f} t")
+                                       f"receive at most {most} t of {of} t")
             elif family in ("share_max", "share_min"):
                 stage = float(x[int(k["volume_col"])])
                 bound = float(k["bound"])
                 need = bound + (e / stage if family == "share_max" else -e / stage)
                 who = " ".join(str(s) for s in (k.get("member"),) if s)
+                need_pct, bound_pct = _pct(need, bound)
                 row.update(current=bound, needed=need, change=need - bound, unit="share",
                            explanation=f"{k['rule']} ({k['stage']}, {who}) for {k['material']} "
-                                       f"in {k['period']} would need {_pct(need)} instead of "
-                                       f"{_pct(bound)}")
+                                       f"in {k['period']} would need {need_pct} instead of "
+                                       f"{bound_pct}")
             elif family in ("restriction", "lane_cap"):
                 if family == "lane_cap":
                     row["rule"] = f"lane {k['from']} -> {k['to']}"
@@ -177,42 +196,41 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
                 scope = (f" for {k['material']}" if k.get("material") else "") \
                     + f" in {k['period']}"
                 row.update(current=bound, needed=bound + e, change=e, unit="t")
+                more, needed, now = figures(e, bound + e, bound)
                 if what in ("ban", "exclude"):
                     row["explanation"] = (f"{what} {row['rule']}{scope} closes routes that "
-                                          f"need {e:,.2f} t: lift it or make it a quota of at "
-                                          f"least {e:,.2f} t")
+                                          f"need {more} t: lift it or make it a quota of at "
+                                          f"least {more} t")
                 else:
-                    row["explanation"] = (f"{what} {row['rule']}{scope} must allow {e:,.2f} t "
-                                          f"more ({bound + e:,.2f} t instead of {bound:,.2f} t)")
+                    row["explanation"] = (f"{what} {row['rule']}{scope} must allow {more} t "
+                                          f"more ({needed} t instead of {now} t)")
             elif family == "supplier_min":
                 bound = float(k["min_t"])
+                less, to = figures(e, bound - e, bound)[:2]
                 row.update(rule=f"min_t {k['supplier']}", member=k["supplier"], current=bound,
                            needed=bound - e, change=-e, unit="t",
                            explanation=f"{k['supplier']}'s minimum offtake of {k['material']} in "
-                                       f"{k['period']} must fall by {e:,.2f} t (to "
-                                       f"{bound - e:,.2f} t)")
+                                       f"{k['period']} must fall by {less} t (to {to} t)")
             else:  # stockpile_floor
                 bound = float(k["min_level_t"])
+                less, to = figures(e, bound - e, bound)[:2]
                 row.update(rule=f"floor {k['stockpile']}", member=k["stockpile"],
                            current=bound, needed=bound - e, change=-e, unit="t",
                            explanation=f"{k['stockpile']} floor in {k['period']} must fall by "
-                                       f"{e:,.2f} t (to {bound - e:,.2f} t)")
+                                       f"{less} t (to {to} t)")
             out.append(row)
     return out
 
 
-def diagnose(name: str, sm: SourcingModel, sol: Solution, solver: str,
-             time_limit: float | None, relax_first: str = "demand",
-             best_effort: bool = False,
-             threads: int | None = None) -> tuple[pd.DataFrame, Solution | None]:
+def diagnose(name: str, sm: SourcingModel, sol: Solution,
+             options: SolveOptions = SolveOptions()) -> tuple[pd.DataFrame, Solution | None]:
     """Diagnosis rows for a scenario that is not optimal, and for an infeasible one the
-    elastic solution (least violation, then least cost when `best_effort`)."""
+    elastic solution (least violation, then least cost when `options.best_effort`)."""
     rows: list[dict] = []
     relaxed = None
     if sol.status is Status.INFEASIBLE:
         rows += [{"kind": "structural", "explanation": c} for c in structural_causes(sm)]
-        elastic, relaxed = solve_elastic(sm, relax_first, solver, time_limit, best_effort,
-                                         threads)
+        elastic, relaxed = solve_elastic(sm, options, options.best_effort)
         if relaxed.ok:
             found = _describe(sm, elastic, relaxed)
             rows += found

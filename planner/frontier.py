@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .plan import SolveOptions, run_tasks
+from .plan import run_tasks
 from .report import ScenarioReport, clean
 from .scenarios import BASE
+from .solve import SolveOptions
 from .validate import Inputs
 from .workbook import ROW
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pulp
+from scipy.sparse import csc_matrix
 
 pulp.set_v4_migration_warnings(False)  # the warning per LpVariable doubles creation time
 
@@ -121,25 +122,15 @@ class LinearModel:
         """The constraint matrix column-wise (start, index, value), HiGHS's CSC layout.
 
         Each column's entries are in row order; terms given twice for one (row, column)
-        are summed (as `row_activity` counts them) and exact zeros are left out. One sort of
-        the terms by (column, row): no Python loop over terms.
+        are summed (as `row_activity` counts them) and exact zeros are left out.
         """
         rows, cols, coefs = self.terms()
-        stride = max(self.n_rows, 1)
-        key = cols * stride + rows
-        order = np.argsort(key)  # ties are duplicates, summed below, so any sort will do
-        key, coefs = key[order], coefs[order]
-        del order
-        if len(key) and (key[1:] == key[:-1]).any():
-            first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-            coefs, key = np.add.reduceat(coefs, first), key[first]
-        keep = coefs != 0
-        if not keep.all():
-            coefs, key = coefs[keep], key[keep]
-        cols, rows = np.divmod(key, stride)
-        start = np.zeros(self.n_cols + 1, np.int32)
-        np.cumsum(np.bincount(cols, minlength=self.n_cols), out=start[1:])
-        return start, rows.astype(np.int32), coefs
+        m = csc_matrix((coefs, (rows, cols)), shape=(self.n_rows, self.n_cols))
+        m.sum_duplicates()
+        m.eliminate_zeros()
+        m.sort_indices()
+        return m.indptr.astype(np.int32, copy=False), m.indices.astype(np.int32, copy=False), \
+            m.data
 
     def rows_of(self, family: str) -> np.ndarray:
         fam = self.families[family]

@@ -7,6 +7,7 @@ carry material (a supplier's offer exists, a customer demands).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,6 +231,32 @@ def demand_routes(inputs: Inputs) -> set[tuple[str, str, str]]:
     flows = build_flows(inputs, _nodes(inputs), _offers(inputs), processes, outputs,
                         _stockpiles(inputs), to_customers_only=True)
     return set(zip(flows["to"], flows["material"], flows["period"]))
+
+
+def process_routes(inputs: Inputs, rows: pd.DataFrame) -> pd.DataFrame:
+    """(from, to, material): site `from`, making `material` by one of the Processes `rows`,
+    can send it to site `to`, which takes it by one of `rows`, on the arcs the model builds:
+    directly, or through a stockpile of that material with intake (a stockpile never ships
+    to another). A site's own product never reaches itself this way (no arc ships a node
+    to itself) unless a stockpile takes it in and gives it back."""
+    no_customers = copy.copy(inputs)
+    no_customers.tables = dict(inputs.tables, Demand=inputs["Demand"].iloc[:0])
+    stockpiles = _stockpiles(inputs)
+    stockpiles = stockpiles[stockpiles["material"].isin(set(rows["output_material"]))]
+    no_offers = pd.DataFrame({"supplier": pd.Series(dtype=object),
+                              "material": pd.Series(dtype=object)})
+    arcs = build_arcs(no_customers, _nodes(inputs), no_offers,
+                      rows[["site", "input_material"]], rows[["site", "output_material"]],
+                      stockpiles)
+    between = (arcs["from_kind"] == SITE) & (arcs["to_kind"] == SITE)
+    into = arcs[(arcs["from_kind"] == SITE) & (arcs["to_kind"] == STOCKPILE)]
+    out = arcs[(arcs["from_kind"] == STOCKPILE) & (arcs["to_kind"] == SITE)]
+    via = into[["from", "to", "material"]].merge(
+        out[["from", "to", "material"]].rename(columns={"from": "_stockpile", "to": "_to"}),
+        left_on=["to", "material"], right_on=["_stockpile", "material"])
+    via = via[["from", "_to", "material"]].rename(columns={"_to": "to"})
+    return (pd.concat([arcs.loc[between, ["from", "to", "material"]], via], ignore_index=True)
+            .drop_duplicates().reset_index(drop=True))
 
 
 def build_network(inputs: Inputs, scenario: str = "base") -> Network:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import platform
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,7 +26,7 @@ from .report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
                      SUMMARY_COLUMNS, UNMET_COLUMNS, UTILIZATION_COLUMNS, ScenarioReport,
                      comparison, scenario_report)
 from .scenarios import scenario_inputs
-from .solve import Status, solve, usable_cpus
+from .solve import SolveOptions, Status, solve, usable_cpus
 from .validate import Inputs
 
 @dataclass
@@ -39,16 +40,6 @@ class Plan:
         return all(r.status == "optimal" for r in self.reports)
 
 
-@dataclass(frozen=True)
-class SolveOptions:
-    solver: str = "highs"
-    time_limit: float | None = None
-    verbose: bool = False
-    best_effort: bool = False
-    relax_first: str = "demand"
-    threads: int | None = None  # blocks of one LP solved at once (default: one per CPU)
-
-
 def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
                    data: str | None = None) -> tuple[ScenarioReport, dict]:
     """Build, solve and report one scenario, named `name`, on the data of workbook scenario
@@ -60,14 +51,11 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
     try:
         sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, data), data))
         network_s = time.perf_counter() - start
-        solution = solve(sm.lp, options.solver, options.time_limit, options.verbose,
-                         options.threads)
+        solution = solve(sm.lp, options)
         start = time.perf_counter()
         report = scenario_report(name, sm, solution)
         if not solution.ok:
-            diagnosis, relaxed = diagnose(name, sm, solution, options.solver,
-                                          options.time_limit, options.relax_first,
-                                          options.best_effort, options.threads)
+            diagnosis, relaxed = diagnose(name, sm, solution, options)
             if options.best_effort and relaxed is not None:
                 report = scenario_report(name, sm, relaxed)
                 report.status = solution.status.value
@@ -102,26 +90,37 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
               progress: Callable[[ScenarioReport, dict], None] | None = None
               ) -> list[tuple[ScenarioReport, dict]]:
     """Solve every task, on up to `jobs` processes (default: one per CPU); results in task
-    order whatever order they finish in; `progress` is called as each one finishes."""
+    order whatever order they finish in; `progress` is called for each in task order, as
+    soon as it and every task before it are done."""
     jobs = min(jobs or usable_cpus(), len(tasks))
     done: dict[int, tuple[ScenarioReport, dict]] = {}
+    reported = 0
+
+    def report_ready():
+        nonlocal reported
+        while reported in done:
+            if progress:
+                progress(*done[reported])
+            reported += 1
+
     if jobs <= 1:
         for i, (name, inputs, data) in enumerate(tasks):
             done[i] = solve_scenario(name, inputs, options, data)
-            if progress:
-                progress(*done[i])
+            report_ready()
     else:
         # The CPUs are shared out between the scenarios solved at once.
         options = replace(options, threads=options.threads
                           or max(1, usable_cpus() // jobs))
-        # spawn: a fresh interpreter per worker, safe with the solver's threads
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # spawn: a fresh interpreter per worker, safe with the solver's threads. Workers
+        # ignore Ctrl-C: the terminal sends it to them too, and the parent decides.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=signal.signal,
+                                 initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
             futures = {pool.submit(solve_scenario, name, inputs, options, data): i
                        for i, (name, inputs, data) in enumerate(tasks)}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
-                if progress:
-                    progress(*done[futures[future]])
+                report_ready()
     return [done[i] for i in range(len(tasks))]
 
 

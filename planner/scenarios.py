@@ -82,9 +82,12 @@ def _resolve_column(sheet: str, label: str) -> schema.Column | None:
     return None
 
 
-def parse_changes(scenarios: pd.DataFrame, report) -> list[Change]:
-    """Typed changes; every problem goes to `report(message, row, column, value, severity)`."""
+def parse_changes(scenarios: pd.DataFrame, report, unreadable: set[int] = frozenset()
+                  ) -> list[Change]:
+    """Typed changes; every problem goes to `report(message, row, column, value, severity)`.
+    `unreadable`: rows whose value cell the reader already refused (not reported again)."""
     changes = []
+    spelt: dict[str, tuple[str, int]] = {}  # first spelling and row of each scenario
     for r in scenarios.to_dict("records"):
         row, name = r[ROW], r["scenario"]
         if name is None or r["sheet"] is None or r["action"] is None:
@@ -97,6 +100,12 @@ def parse_changes(scenarios: pd.DataFrame, report) -> list[Change]:
             report(f"a scenario name may not contain ';' or start with '{EXCEPT}' (rules list "
                    f"scenarios with them); rename it", row, "scenario", name, ERROR)
             continue
+        # Names match ignoring case (rules' scenario cells and --scenario rely on it), so
+        # `Up` and `up` would silently be one scenario with both rows' changes compounded.
+        first, first_row = spelt.setdefault(name.lower(), (name, row))
+        if first != name:
+            report(f"scenario {name!r} is written {first!r} in row {first_row}; write every "
+                   f"row of a scenario the same way", row, "scenario", name, ERROR)
         sheet = _resolve_sheet(r["sheet"])
         if sheet is None:
             report(f"scenarios can change {', '.join(schema.SCENARIO_SHEETS)}; not "
@@ -131,7 +140,8 @@ def parse_changes(scenarios: pd.DataFrame, report) -> list[Change]:
             else:
                 column = col.name
             if r["value"] is None:
-                report(f"{r['action']} needs a value", row, "value", None, ERROR)
+                if row not in unreadable:
+                    report(f"{r['action']} needs a value", row, "value", None, ERROR)
                 ok = False
         if ok:
             changes.append(Change(name, sheet, tuple(where), column, r["action"], r["value"],
@@ -187,9 +197,9 @@ def apply_changes(tables: dict[str, pd.DataFrame], changes: list[Change],
             else:
                 new = old.map(lambda v: None if v is None else v + change.value)
             kind = schema.SHEETS[change.sheet].column(change.column).kind
-            floor_open = change.column == "yield"  # yields must stay above 0
+            least = schema.SHEETS[change.sheet].column(change.column).least
             bad = new.map(lambda v: v is not None and (
-                v < 0 or (floor_open and v <= 0) or (kind == schema.SHARE and v > 1))
+                v < 0 or (least and v < least) or (kind == schema.SHARE and v > 1))
             ).to_numpy(bool)
             if bad.any():
                 problems.append(Problem(ERROR, f"scenario {change.scenario!r}: {change.action} "
@@ -197,6 +207,20 @@ def apply_changes(tables: dict[str, pd.DataFrame], changes: list[Change],
                                                f"{change.sheet} row "
                                                f"{int(frame.loc[hit][ROW].iloc[bad.argmax()])}",
                                         "Scenarios", change.row, "value", change.value))
+                continue
+            # The reader refuses such numbers where they are typed; a change can make one.
+            big = new.map(lambda v: v is not None and abs(v) > schema.MAX_MAGNITUDE
+                          ).to_numpy(bool)
+            if big.any():
+                at = big.argmax()
+                problems.append(Problem(ERROR, f"scenario {change.scenario!r}: {change.action} "
+                                               f"makes {change.column} {new.iloc[at]:g} in "
+                                               f"{change.sheet} row "
+                                               f"{int(frame.loc[hit][ROW].iloc[at])}, beyond what "
+                                               f"the solver can handle exactly (at most "
+                                               f"{schema.MAX_MAGNITUDE:g}); check the value and "
+                                               f"the units", "Scenarios", change.row, "value",
+                                        change.value))
                 continue
             frame[change.column] = frame[change.column].astype(object)
             frame.loc[hit, change.column] = new.map(lambda v: None if v is None else v + 0.0)

@@ -19,6 +19,17 @@ FLAG = "flag"      # yes/no
 PERIOD = "period"  # period label (text; numbers and dates become labels)
 CHOICE = "choice"  # one of Column.choices (case-insensitive)
 
+# The largest magnitude a NUMBER or SIGNED cell may hold. HiGHS treats 1e20 as infinite
+# (a demand of 1e20 t makes it refuse the model) and refuses matrix values above 1e15; a
+# cost of 1e300 leaves the solver "Not Solved". Tonnes or prices above a million million
+# are a units mistake, so such cells are refused where they are typed.
+MAX_MAGNITUDE = 1e12
+# The smallest yield accepted (t of output per t of input): HiGHS silently drops matrix
+# entries below 1e-9, and scaling and presolve multiply coefficients together, so a yield
+# within a few orders of that can vanish from the model without a word. No process makes
+# a millionth of a tonne per tonne: a yield that small is a units mistake.
+MIN_YIELD = 1e-6
+
 
 @dataclass(frozen=True)
 class Column:
@@ -29,6 +40,7 @@ class Column:
     blank_ok: bool = False     # a cell may be left blank
     choices: tuple[str, ...] = ()
     example: object = None     # shown in the template
+    least: float = 0.0         # nonzero values of smaller magnitude are refused
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,7 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("site", ID, "A site id from Sites."),
         _c("input_material", ID, "Material consumed."),
         _c("output_material", ID, "Material produced."),
-        _c("yield", NUMBER, "t of output per t of input (> 0)."),
+        _c("yield", NUMBER, "t of output per t of input (> 0).", least=MIN_YIELD),
         _c("cost_per_t", NUMBER, "Processing cost per t of input."),
         _c("process", ID, "Rows sharing (site, process) are one process with co-products; "
                           "blank = the row is a process of its own.", **_OPT),

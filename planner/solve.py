@@ -1,10 +1,10 @@
-"""Solver choice, options, status mapping and the result of one solve.
+"""The solver boundary: an LP (`LinearModel`) and `SolveOptions` in, a `Solution` out.
 
-One place owns the solvers: HiGHS through highspy (default; the model is handed
-over as column-wise arrays in one call, the solution read back as arrays) and CBC
-through PuLP (fallback). Whatever
-the solver says, a solution is returned only when it is a proven optimum that
-also passes our own feasibility check (PITFALLS #9, #10).
+HiGHS is driven through highspy directly (default: the model is handed over as
+column-wise arrays in one call, its model status mapped straight to `Status`, the
+solution read back as arrays); CBC through PuLP (fallback, `LinearModel.to_pulp`).
+Whatever the solver says, values are returned only for a proven optimum that also
+passes our own feasibility check (`infeasibility`).
 """
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from enum import Enum
 
 import numpy as np
 import pulp
+from scipy import sparse
+from scipy.sparse import csc_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .lp import LinearModel
 
@@ -47,6 +50,18 @@ class Solution:
     @property
     def ok(self) -> bool:
         return self.status is Status.OPTIMAL
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve: passed down whole from the command line to each solve."""
+
+    solver: str = "highs"
+    time_limit: float | None = None
+    verbose: bool = False
+    best_effort: bool = False      # an infeasible scenario still gets its least-bad plan
+    relax_first: str = "demand"    # what a diagnosis gives up first: demand or rules
+    threads: int | None = None     # blocks of one LP solved at once (default: one per CPU)
 
 
 def usable_cpus() -> int:
@@ -164,148 +179,84 @@ def _split_by(group: np.ndarray, n: int) -> list[np.ndarray]:
 
 def _row_components(n_rows: int, start: np.ndarray, index: np.ndarray) -> np.ndarray:
     """For each row, the smallest row of its connected component (rows are connected
-    when a column has entries in both). Vectorised union-find: every root is hooked
-    onto the smallest root met in one of its columns, then pointers are followed to
-    their roots; a few rounds, each linear in the number of entries."""
-    label = np.arange(n_rows, dtype=np.int32)
+    when a column has entries in both): the components of the bipartite graph of rows
+    and columns, each named by its smallest row so that the order of blocks does not
+    depend on how the components are numbered."""
+    n_cols = len(start) - 1
     if not len(index):
-        return label
-    counts = np.diff(start)
-    used = np.flatnonzero(counts)
-    column_of_entry = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    column_min = np.zeros(len(counts), np.int32)
-    while True:
-        roots = label[index]
-        column_min[used] = np.minimum.reduceat(roots, start[used])
-        hooked = label.copy()
-        np.minimum.at(hooked, roots, column_min[column_of_entry])
-        while True:  # pointer jumping: labels only ever point to smaller rows
-            jumped = hooked[hooked]
-            if np.array_equal(jumped, hooked):
-                break
-            hooked = jumped
-        if np.array_equal(hooked, label):
-            return label
-        label = hooked
+        return np.arange(n_rows, dtype=np.int32)
+    m = csc_matrix((np.ones(len(index), np.int8), index, start), shape=(n_rows, n_cols))
+    graph = sparse.bmat([[None, m], [m.T, None]], format="csr")
+    count, component = connected_components(graph, directed=False)
+    component = component[:n_rows]
+    smallest = np.full(count, n_rows, np.int32)
+    np.minimum.at(smallest, component, np.arange(n_rows, dtype=np.int32))
+    return smallest[component]
 
 
-class BulkHiGHS(pulp.HiGHS):
-    """PuLP's HiGHS interface with a bulk hand-over: the model goes to HiGHS in one
-    `passModel` call as column-wise (CSC) numpy arrays, and the solution comes back as
-    arrays (PITFALLS, fast path).
-
-    With `arrays` (see `Arrays.of`) the LP is taken from them directly and the PuLP
-    problem passed to `solve` only carries PuLP's status fields: creating one PuLP object
-    per variable and per term costs more than the whole solve on large models (about 10 s
-    and 800 MB at a million variables, see bench/RESULTS.md). Without `arrays`, the
-    problem's PuLP constraints are read (in one pass) and the solution is in the order of
-    `columns`.
-    """
-
-    def __init__(self, columns: list[pulp.LpVariable] | None = None, *,
-                 arrays: Arrays | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.columns = columns
-        self.arrays = arrays
-        self.model_status = None
-        self.col_value = self.row_dual = None
-
-    def _arrays_from_pulp(self, lp) -> Arrays:
-        """Column and row arrays of a PuLP problem, in the order of `self.columns`."""
-        inf = np.inf
-        columns = self.columns if self.columns is not None else lp.variables()
-        for j, var in enumerate(columns):
-            var.index = j
-        cost = np.array([lp.objective.get(v, 0.0) for v in columns], float)
-        lower = np.array([-inf if v.lowBound is None else v.lowBound for v in columns], float)
-        upper = np.array([inf if v.upBound is None else v.upBound for v in columns], float)
-        rows, cols, coefs, row_lower, row_upper = [], [], [], [], []
-        for i, constraint in enumerate(lp._constraints.values()):
-            constraint.index = i
-            n = len(constraint)
-            rows.extend([i] * n)
-            cols.extend(var.index for var in constraint)
-            coefs.extend(constraint.values())
-            lb, ub = constraint.getLb(), constraint.getUb()
-            row_lower.append(-inf if lb is None else lb)
-            row_upper.append(inf if ub is None else ub)
-        twin = LinearModel(n_cols=len(columns))
-        twin._rows, twin._cols, twin._coefs = (
-            [np.array(rows, np.int64)], [np.array(cols, np.int64)], [np.array(coefs, float)])
-        twin.n_rows = len(row_lower)
-        return Arrays(cost, lower, upper, np.array(row_lower, float),
-                      np.array(row_upper, float), *twin.matrix())
-
-    def buildSolverModel(self, lp):
-        import highspy
-
-        a = self.arrays if self.arrays is not None else self._arrays_from_pulp(lp)
-        inf = highspy.kHighsInf
-        # One call with numpy arrays (HighsLp's attribute setters convert element by
-        # element: 0.6 s at a million variables, against 0.03 s here). An all-continuous
-        # integrality vector: HiGHS solves the same LP (same iterations, same duals).
-        status = lp.solverModel.passModel(
-            a.n_cols, a.n_rows, len(a.value), int(highspy.MatrixFormat.kColwise),
-            int(highspy.ObjSense.kMinimize), 0.0, a.cost, np.clip(a.lower, -inf, inf),
-            np.clip(a.upper, -inf, inf), np.clip(a.row_lower, -inf, inf),
-            np.clip(a.row_upper, -inf, inf), a.start, a.index, a.value,
-            np.zeros(a.n_cols, np.int32))
-        if status == highspy.HighsStatus.kError:
-            raise pulp.PulpSolverError("HiGHS refused the model (passModel failed)")
-
-    def readBack(self, lp) -> int:
-        """Model status, solution and duals as arrays; PuLP's status fields set on `lp`."""
-        highs = lp.solverModel
-        self.model_status = highs.getModelStatus()
-        solution = highs.getSolution()
-        self.col_value = np.asarray(solution.col_value, float)
-        self.row_dual = np.asarray(solution.row_dual, float)
-        status, sol_status = _highs_to_pulp(self.model_status)
-        lp.assignStatus(status, sol_status)
-        return status
-
-    def actualSolve(self, lp):
-        with quiet_stdout(not self.msg):
-            self.createAndConfigureSolver(lp)
-            self.buildSolverModel(lp)
-            self.callSolver(lp)
-        return self.readBack(lp)
-
-
-def _highs_to_pulp(model_status) -> tuple[int, int]:
+def _highs(arrays: Arrays, options: SolveOptions):
+    """A HiGHS instance holding the LP `arrays`; raises SolverRefused if HiGHS refuses it."""
     import highspy
 
-    s = highspy.HighsModelStatus
-    if model_status == s.kOptimal:
-        return pulp.LpStatusOptimal, pulp.LpSolutionOptimal
-    if model_status in (s.kInfeasible, s.kUnboundedOrInfeasible):
-        return pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible
-    if model_status == s.kUnbounded:
-        return pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded
-    if model_status in (s.kTimeLimit, s.kIterationLimit, s.kInterrupt):
-        return pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
-    return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+    highs = highspy.Highs()
+    if not options.verbose:
+        highs.setOptionValue("output_flag", False)
+    if options.time_limit is not None:
+        highs.setOptionValue("time_limit", float(options.time_limit))
+    a, inf = arrays, highspy.kHighsInf
+    # One call with numpy arrays (HighsLp's attribute setters convert element by element:
+    # 0.6 s at a million variables, against 0.03 s here). An all-continuous integrality
+    # vector: HiGHS solves the same LP (same iterations, same duals).
+    status = highs.passModel(
+        a.n_cols, a.n_rows, len(a.value), int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize), 0.0, a.cost, np.clip(a.lower, -inf, inf),
+        np.clip(a.upper, -inf, inf), np.clip(a.row_lower, -inf, inf),
+        np.clip(a.row_upper, -inf, inf), a.start, a.index, a.value,
+        np.zeros(a.n_cols, np.int32))
+    if status == highspy.HighsStatus.kError:
+        raise SolverRefused("HiGHS refused the model (passModel failed)")
+    return highs
+
+
+class SolverRefused(Exception):
+    """The solver would not take the model or failed while running."""
 
 
 _TIME_LIMIT_MESSAGE = ("the time limit stopped the solver before it proved an optimum; "
                        "allow more time")
 
 
-def _status(prob: pulp.LpProblem, time_limited: bool, highs_status=None) -> tuple[Status, str]:
-    """Both PuLP status fields must agree on an optimum (PITFALLS table)."""
-    if highs_status is not None:
-        import highspy
+def _highs_status(highs) -> tuple[Status, str]:
+    """The planner's status straight from HiGHS's model status."""
+    import highspy
 
-        if highs_status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
-            return Status.INFEASIBLE, "the solver found the model infeasible or unbounded"
+    s, found = highspy.HighsModelStatus, highs.getModelStatus()
+    if found == s.kOptimal:
+        return Status.OPTIMAL, "optimal"
+    if found == s.kInfeasible:
+        return Status.INFEASIBLE, "no plan satisfies every constraint"
+    if found == s.kUnboundedOrInfeasible:
+        return Status.INFEASIBLE, "the solver found the model infeasible or unbounded"
+    if found == s.kUnbounded:
+        return Status.UNBOUNDED, _UNBOUNDED_MESSAGE
+    if found == s.kTimeLimit:
+        return Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE
+    return Status.ERROR, (f"the solver stopped without a plan (HiGHS: "
+                          f"{highs.modelStatusToString(found)})")
+
+
+_UNBOUNDED_MESSAGE = "the cost can fall without limit (a negative cost on an unlimited path?)"
+
+
+def _pulp_status(prob: pulp.LpProblem, time_limited: bool) -> tuple[Status, str]:
+    """CBC through PuLP: both PuLP status fields must agree on an optimum."""
     status, sol = prob.status, prob.sol_status
     if status == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal:
         return Status.OPTIMAL, "optimal"
     if status == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible:
         return Status.INFEASIBLE, "no plan satisfies every constraint"
     if status == pulp.LpStatusUnbounded or sol == pulp.LpSolutionUnbounded:
-        return Status.UNBOUNDED, "the cost can fall without limit (a negative cost on an " \
-                                 "unlimited path?)"
+        return Status.UNBOUNDED, _UNBOUNDED_MESSAGE
     if time_limited and sol in (pulp.LpSolutionIntegerFeasible, pulp.LpSolutionNoSolutionFound):
         return Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE
     return Status.ERROR, f"the solver stopped without a plan (PuLP status " \
@@ -331,8 +282,7 @@ class _Part:
 
     cols: np.ndarray
     rows: np.ndarray
-    prob: pulp.LpProblem
-    engine: BulkHiGHS
+    highs: object = None       # highspy.Highs
     error: str | None = None
     timed_out: bool = False  # the time limit ran out before this block's turn
 
@@ -343,18 +293,18 @@ class SolveRun:
     duals, status, our feasibility check). `solve` runs them in this order.
 
     With HiGHS, blocks of the LP that share no row (typically the material chains that
-    no process, limit or stockpile links) are solved as separate LPs, on up to `threads`
-    threads at once (HiGHS releases the GIL while it runs): the same optimum, sooner
-    (at a million variables in five blocks, about half the time of the whole LP on two
-    cores; bench/RESULTS.md). CBC gets the whole LP through PuLP."""
+    no process, limit or stockpile links) are solved as separate LPs, on up to
+    `options.threads` threads at once (HiGHS releases the GIL while it runs): the same
+    optimum, sooner (at a million variables in five blocks, about half the time of the
+    whole LP on two cores; bench/RESULTS.md). CBC gets the whole LP through PuLP."""
 
-    def __init__(self, lp: LinearModel, solver: str = "highs", time_limit: float | None = None,
-                 verbose: bool = False, threads: int | None = None):
-        if solver not in SOLVERS:
-            raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)}")
-        self.lp, self.solver, self.time_limit, self.verbose = lp, solver, time_limit, verbose
+    def __init__(self, lp: LinearModel, options: SolveOptions = SolveOptions()):
+        if options.solver not in SOLVERS:
+            raise ValueError(f"unknown solver {options.solver!r}; choose one of "
+                             f"{', '.join(SOLVERS)}")
+        self.lp, self.options = lp, options
         # One at a time when the solver's log is shown, so that logs do not interleave.
-        self.threads = 1 if verbose else max(1, threads or usable_cpus())
+        self.threads = 1 if options.verbose else max(1, options.threads or usable_cpus())
         self.seconds: dict[str, float] = {}
         self.prob = self.engine = self.columns = self.rows = None
         self.parts: list[_Part] = []
@@ -365,32 +315,29 @@ class SolveRun:
 
     def hand_over(self) -> None:
         start = time.perf_counter()
-        if self.solver == "highs":
-            # A PuLP problem per block carries PuLP's status fields; the block itself goes
-            # over as arrays (see BulkHiGHS).
+        if self.options.solver == "highs":
             arrays = Arrays.of(self.lp)
             blocks = arrays.blocks()
             self.seconds["build"] = 0.0
-            with quiet_stdout(not self.verbose):
+            with quiet_stdout(not self.options.verbose):
                 for cols, rows in blocks:
-                    part = arrays if len(blocks) == 1 else arrays.part(cols, rows)
-                    prob = pulp.LpProblem(self.lp.name, pulp.LpMinimize)
-                    engine = BulkHiGHS(arrays=part, msg=self.verbose,
-                                       timeLimit=self.time_limit)
-                    self.parts.append(_Part(cols, rows, prob, engine))
+                    part = _Part(cols, rows)
+                    self.parts.append(part)
                     try:
-                        engine.createAndConfigureSolver(prob)
-                        engine.buildSolverModel(prob)
-                    except pulp.PulpSolverError as exc:
-                        self.parts[-1].error = str(exc)
-                    engine.arrays = None  # HiGHS holds its own copy now
+                        part.highs = _highs(arrays if len(blocks) == 1 else
+                                            arrays.part(cols, rows), self.options)
+                    except SolverRefused as exc:
+                        part.error = str(exc)
         else:
             self.prob, self.columns, self.rows = self.lp.to_pulp()
             self.seconds["build"] = time.perf_counter() - start
-            self.engine = pulp.PULP_CBC_CMD(msg=self.verbose, timeLimit=self.time_limit)
+            self.engine = pulp.PULP_CBC_CMD(msg=self.options.verbose,
+                                            timeLimit=self.options.time_limit)
         self._timed("handover", start)
 
     def _run_part(self, part: _Part, deadline: float | None) -> None:
+        import highspy
+
         if part.error is not None:
             return
         if deadline is not None:
@@ -398,20 +345,20 @@ class SolveRun:
             if remaining <= 0:
                 part.timed_out = True
                 return
-            part.prob.solverModel.setOptionValue("time_limit", remaining)
-        try:
-            part.engine.callSolver(part.prob)
-        except pulp.PulpSolverError as exc:
-            part.error = str(exc)
+            part.highs.setOptionValue("time_limit", remaining)
+        if part.highs.run() == highspy.HighsStatus.kError:
+            found = part.highs.getModelStatus()
+            part.error = f"HiGHS failed ({part.highs.modelStatusToString(found)})"
 
     def run(self) -> None:
         start = time.perf_counter()
-        if self.solver == "highs":
-            deadline = None if self.time_limit is None else start + self.time_limit
-            with quiet_stdout(not self.verbose):
+        if self.options.solver == "highs":
+            limit = self.options.time_limit
+            deadline = None if limit is None else start + limit
+            with quiet_stdout(not self.options.verbose):
                 if self.threads == 1 or len(self.parts) == 1:
                     for i, part in enumerate(self.parts, start=1):
-                        if self.verbose and len(self.parts) > 1:  # which log is which
+                        if self.options.verbose and len(self.parts) > 1:  # which log is which
                             print(f"\nplanner: independent block {i} of {len(self.parts)} "
                                   f"({len(part.cols):,} columns, {len(part.rows):,} rows)",
                                   flush=True)
@@ -438,7 +385,8 @@ class SolveRun:
 
     def _highs_result(self) -> tuple[Status, str, np.ndarray | None, np.ndarray | None]:
         """Status of the whole LP from its blocks' statuses (`combine_statuses`), and its
-        values and duals put back in the whole LP's positions."""
+        values and duals put back in the whole LP's positions; values are read only from
+        blocks proved optimal."""
         values, duals = np.full(self.lp.n_cols, np.nan), np.zeros(self.lp.n_rows)
         outcomes = []
         for part in self.parts:
@@ -448,16 +396,17 @@ class SolveRun:
             if part.timed_out:
                 outcomes.append((Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE))
                 continue
-            part.engine.readBack(part.prob)
-            outcomes.append(_status(part.prob, self.time_limit is not None,
-                                    part.engine.model_status))
-            if outcomes[-1][0] is Status.OPTIMAL and len(part.engine.col_value) == len(part.cols):
-                values[part.cols] = part.engine.col_value
-                duals[part.rows] = part.engine.row_dual
+            outcomes.append(_highs_status(part.highs))
+            if outcomes[-1][0] is Status.OPTIMAL:
+                solution = part.highs.getSolution()
+                col_value = np.asarray(solution.col_value, float)
+                if len(col_value) == len(part.cols):
+                    values[part.cols] = col_value
+                    duals[part.rows] = np.asarray(solution.row_dual, float)
         return (*combine_statuses(outcomes), values, duals)
 
     def _read_back(self) -> Solution:
-        lp, solver, seconds = self.lp, self.solver, self.seconds
+        lp, solver, seconds = self.lp, self.options.solver, self.seconds
         if solver == "highs":
             status, message, values, duals = self._highs_result()
         elif self.error is not None:
@@ -466,7 +415,7 @@ class SolveRun:
             values = np.array([v.varValue if v.varValue is not None else np.nan
                                for v in self.columns], float)
             duals = np.array([c.pi if c.pi is not None else 0.0 for c in self.rows], float)
-            status, message = _status(self.prob, self.time_limit is not None)
+            status, message = _pulp_status(self.prob, self.options.time_limit is not None)
         if status is not Status.OPTIMAL:
             return Solution(status, message, solver, seconds=seconds)
         if values is None or len(values) != lp.n_cols or np.isnan(values).any():
@@ -495,16 +444,16 @@ def combine_statuses(outcomes: list[tuple[Status, str]]) -> tuple[Status, str]:
     return Status.OPTIMAL, "optimal"
 
 
-def solve(lp: LinearModel, solver: str = "highs", time_limit: float | None = None,
-          verbose: bool = False, threads: int | None = None) -> Solution:
-    """Solve `lp`; values and duals are filled only for a verified optimum. `threads`:
-    how many independent blocks HiGHS may solve at once (default: one per CPU).
+def solve(lp: LinearModel, options: SolveOptions = SolveOptions()) -> Solution:
+    """Solve `lp` with `options.solver`; values and duals are filled only for a verified
+    optimum. `options.threads`: how many independent blocks HiGHS may solve at once
+    (default: one per CPU).
 
     `Solution.seconds`: build (PuLP problem, CBC only), handover, run, readback, and
     solve (= handover + run + readback, less build)."""
     if lp.n_cols == 0:
-        return _solve_without_columns(lp, solver)
-    run = SolveRun(lp, solver, time_limit, verbose, threads)
+        return _solve_without_columns(lp, options.solver)
+    run = SolveRun(lp, options)
     run.hand_over()
     run.run()
     return run.read_back()

@@ -237,23 +237,86 @@ _MATERIAL_CELLS = (("Suppliers", "material"), ("Demand", "material"),
                    ("Limits", "material"), ("Restrictions", "material"))
 
 
-def _check_material_spelling(check: _Checker):
-    """Materials match exactly; spellings that differ only in letter case are a likely typo."""
-    seen: dict[str, dict[str, list]] = {}
-    for name, column in _MATERIAL_CELLS:
-        for row, material in zip(check.frames[name][ROW], check.frames[name][column]):
-            if material is not None:
-                seen.setdefault(material.lower(), {}).setdefault(material, []).append(
-                    (name, row, column))
-    for spellings in seen.values():
-        if len(spellings) < 2:
+# Cells holding an id, by what the id names: (sheet, column, category, kind of id).
+# Limits `member` and Restrictions `from`/`to` are sorted into categories row by row.
+_ID_CELLS = (
+    ("Suppliers", "supplier", "node", "supplier"), ("Sites", "site", "node", "site"),
+    ("Processes", "site", "node", "site"), ("Demand", "customer", "node", "customer"),
+    ("Stockpiles", "stockpile", "node", "stockpile"), ("Lanes", "from", "node", "node"),
+    ("Lanes", "to", "node", "node"), ("Limits", "customer", "node", "customer"),
+    *((name, "country", "country", "country")
+      for name in ("Suppliers", "Demand", "Sites", "Stockpiles", "Groups")),
+    ("Freight", "from_country", "country", "country"),
+    ("Freight", "to_country", "country", "country"),
+    ("Groups", "group", "group", "group"),
+    *((name, column, "material", "material") for name, column in _MATERIAL_CELLS),
+)
+_PLURAL = {"supplier": "suppliers", "site": "sites", "customer": "customers",
+           "stockpile": "stockpiles", "node": "nodes", "country": "countries",
+           "group": "groups", "material": "materials"}
+
+
+def _id_cells(check: _Checker):
+    """(sheet, column, category, kind, frame of ROW and the id) for every cell holding an id."""
+    f = check.frames
+    for name, column, category, kind in _ID_CELLS:
+        cells = f[name][[ROW, column]]
+        if name == "Limits" and column == "customer":
+            cells = cells[cells[column].ne("each")]
+        yield name, column, category, kind, cells
+    by = f["Limits"]["by"]
+    for category in ("node", "country", "group"):
+        yield "Limits", "member", category, category, f["Limits"].loc[by.eq(category),
+                                                                     [ROW, "member"]]
+    # Restrictions name a node, group or country: an id known as one is that; an unknown one
+    # is compared with all three.
+    known = {"node": set(), "country": set(), "group": set()}
+    for name, column, category, kind in _ID_CELLS:
+        if category in known:
+            known[category].update(f[name][column].dropna())
+    for column in ("from", "to"):
+        cells = f["Restrictions"][[ROW, column]]
+        unknown = ~cells[column].isin(set().union(*known.values()))
+        for category, ids in known.items():
+            yield ("Restrictions", column, category, category,
+                   cells[cells[column].isin(ids) | unknown])
+
+
+def _check_id_spelling(check: _Checker):
+    """Ids match exactly: two spellings of one id that differ only in case, spaces or
+    punctuation (`Cathode Osaka`, `Cathode-Osaka`) name two different things, which is
+    almost always a typo. One warning per spelling, at its first cell, against the most
+    used spelling (the first seen on a tie). Linear: grouped by the normalised id."""
+    # category -> normalised id -> spelling -> [cells, first (sheet, row, column), kinds]
+    seen: dict[str, dict[str, dict[str, list]]] = {}
+    for name, column, category, kind, cells in _id_cells(check):
+        cells = cells[cells[column].notna()]
+        if cells.empty:
             continue
-        common = max(spellings, key=lambda m: (len(spellings[m]), m))
-        for material, places in spellings.items():
-            if material != common:
-                name, row, column = places[0]
-                check.add(name, f"material {material!r} differs from {common!r} only in letter "
-                                f"case; materials must match exactly", row, column, material,
+        counts = cells.groupby(column, sort=False)[ROW].agg(["first", "size"])
+        by_key = seen.setdefault(category, {})
+        for spelling, first, size in zip(counts.index, counts["first"], counts["size"]):
+            entry = by_key.setdefault(schema.normalise(spelling), {}).setdefault(
+                spelling, [0, (name, int(first), column), set()])
+            entry[0] += int(size)
+            entry[2].add(kind)
+    for by_key in seen.values():
+        for spellings in by_key.values():
+            if len(spellings) < 2:
+                continue
+            order = list(spellings)
+            common = max(order, key=lambda s: (spellings[s][0], -order.index(s)))
+            c_name, c_row, _ = spellings[common][1]
+            for spelling in order:
+                if spelling == common:
+                    continue
+                count, (name, row, column), kinds = spellings[spelling]
+                kinds = kinds | spellings[common][2]
+                what = _PLURAL[next(iter(kinds)) if len(kinds) == 1 else "node"]
+                check.add(name, f"{spelling!r} ({check.table(name).title} row {row}) and "
+                                f"{common!r} ({check.table(c_name).title} row {c_row}) differ "
+                                f"only in case, spaces or punctuation; ids must match exactly, "
+                                f"so these are two different {what}", row, column, spelling,
                           WARNING)
 
 
@@ -339,11 +402,13 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
 def _check_scenarios(check: _Checker) -> tuple[list[str], list[Change]]:
     frame = check.frames["Scenarios"]
     changes = parse_changes(frame, lambda message, row, column, value, severity:
-                            check.add("Scenarios", message, row, column, value, severity))
+                            check.add("Scenarios", message, row, column, value, severity),
+                            check.unreadable("Scenarios", "value"))
     names = scenario_names(frame, check.frames["Limits"], check.frames["Restrictions"])
     for name in names[1:]:
         _, problems = apply_changes(check.frames, changes, name)
-        check.problems.extend(problems)
+        for p in problems:  # located through the sheet's headers, as every other problem
+            check.add("Scenarios", p.message, p.row, p.column, p.value, p.severity)
     return names, changes
 
 
@@ -361,7 +426,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_stockpiles(check)
     _check_lanes(check, nodes)
     _check_sources(check)
-    _check_material_spelling(check)
+    _check_id_spelling(check)
     _check_rules(check, nodes, periods)
     names, changes = _check_scenarios(check)
     if not periods and not any(p.severity == ERROR for p in problems):
@@ -393,7 +458,12 @@ def _unreachable_demand(inputs: Inputs) -> list[Problem]:
 
 def load(path: Path) -> Inputs:
     """Read and check the workbook at `path`. Raises InputError listing every error."""
+    from .loops import gain_loops  # searched on the network, built from validated inputs
+
     raw, problems = read_workbook(Path(path))
     inputs = validate(raw, problems)
+    loops = gain_loops(inputs)
     inputs.warnings.extend(_unreachable_demand(inputs))
+    if loops:
+        raise InputError(loops + inputs.warnings)
     return inputs

@@ -5,7 +5,11 @@
   1 MB chunks up to configurable limits before any XML is parsed (PITFALLS #2).
 - `sheet_facts`: one streaming pass over each worksheet's XML (defusedxml, so entity
   tricks are refused) for what openpyxl's fast reader does not tell: formulas without a
-  cached value (PITFALLS #3), merged ranges, hidden rows; and hidden sheets.
+  cached value (PITFALLS #3), merged ranges, hidden rows; and hidden sheets. Also what the
+  value reader hides: Excel error values (calamine reads `#N/A` as an empty cell), formulas
+  whose cached values the workbook itself declares stale (`fullCalcOnLoad`, written by
+  programs that do not calculate), formulas reading another workbook, and the Totals rows
+  of Excel tables.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from defusedxml import ElementTree
+from openpyxl.utils import get_column_letter
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -90,27 +95,41 @@ class SheetFacts:
     hidden_rows: list[int] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)                 # "A2:B3"
     formulas_without_value: list[str] = field(default_factory=list)  # "C7"
+    errors: dict[str, str] = field(default_factory=dict)            # "C7" -> "#N/A"
+    # Formulas with a cached value the workbook declares stale (fullCalcOnLoad): the value
+    # is a placeholder (XlsxWriter writes 0) that no spreadsheet program ever computed.
+    stale_formulas: list[str] = field(default_factory=list)         # "C7"
+    external_formulas: list[str] = field(default_factory=list)      # "C7": reads a workbook
+    # Totals rows of Excel tables: row -> (table name, first and last column number)
+    totals_rows: dict[int, tuple[str, int, int]] = field(default_factory=dict)
 
 
 _CELL = re.compile(r"([A-Z]+)(\d+)")
+# A reference into another workbook as stored in the file: `[1]Sheet1!A1`, `'[1]My sheet'!A1`
+# or `[1]!Name`, the number pointing at xl/externalLinks/externalLinkN.xml. The character
+# before `[` rules out structured references such as `Table1[2020]` or `[[#This Row],[x]]`.
+_EXTERNAL = re.compile(r"(?:^|[^\w\].\[])'?\[\d+\][^\[\]!]*!")
 
 
 def sheet_facts(path: Path) -> dict[str, SheetFacts]:
     """Facts per sheet title. Raises ContainerError for XML that cannot be read safely."""
     try:
         with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
             book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
             target = {r.get("Id"): r.get("Target") for r in rels.iter(f"{_PKG_REL}Relationship")}
+            calc = book.find(f"{_MAIN}calcPr")
+            stale = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+            scan = _Scan(stale, _external_names(book))
             facts = {}
             for sheet in book.iter(f"{_MAIN}sheet"):
-                part = target.get(sheet.get(f"{_REL}id"), "")
-                part = part.lstrip("/") if part.startswith("/") else posixpath.normpath(
-                    posixpath.join("xl", part))
+                part = _resolve("xl/workbook.xml", target.get(sheet.get(f"{_REL}id"), ""))
                 fact = SheetFacts(hidden=sheet.get("state", "visible") != "visible")
-                if part in zf.namelist():
+                if part in names:
                     with zf.open(part) as fh:
-                        _scan(fh, fact)
+                        scan.run(fh, fact)
+                    _totals_rows(zf, names, part, fact)
                 facts[sheet.get("name")] = fact
             return facts
     except ContainerError:
@@ -121,21 +140,124 @@ def sheet_facts(path: Path) -> dict[str, SheetFacts]:
             from exc
 
 
-def _scan(fh, fact: SheetFacts) -> None:
-    for _, elem in ElementTree.iterparse(fh, events=("end",)):
-        tag = elem.tag
-        if tag == f"{_MAIN}c":
-            f, v = elem.find(f"{_MAIN}f"), elem.find(f"{_MAIN}v")
-            # An empty <v/> is what libraries write when they cannot compute the formula.
-            if f is not None and (v is None or (not v.text and elem.get("t") != "str")):
-                fact.formulas_without_value.append(elem.get("r", "?"))
-            elem.clear()
-        elif tag == f"{_MAIN}row":
-            if elem.get("hidden") in ("1", "true"):
-                fact.hidden_rows.append(int(elem.get("r", 0)))
-            elem.clear()
-        elif tag == f"{_MAIN}mergeCell":
-            fact.merged.append(elem.get("ref", ""))
+def _resolve(source: str, target: str) -> str:
+    """The zip member a relationship of part `source` points at."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+
+
+def _external_names(book) -> re.Pattern | None:
+    """Defined names that refer to another workbook, as a pattern to find them in formulas."""
+    found = [d.get("name", "") for d in book.iter(f"{_MAIN}definedName")
+             if d.text and _EXTERNAL.search(d.text)]
+    if not found:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(found, key=len, reverse=True) if n)
+    return re.compile(rf"(?<![\w.\\])(?:{alternatives})(?![\w.(])", re.IGNORECASE)
+
+
+def _totals_rows(zf: zipfile.ZipFile, names: set[str], part: str, fact: SheetFacts) -> None:
+    """Rows that are the Totals row of an Excel table (ListObject) on this sheet."""
+    rels = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    if rels not in names:
+        return
+    for rel in ElementTree.fromstring(zf.read(rels)).iter(f"{_PKG_REL}Relationship"):
+        table = _resolve(part, rel.get("Target", ""))
+        if not rel.get("Type", "").endswith("/table") or table not in names:
+            continue
+        root = ElementTree.fromstring(zf.read(table))
+        count = int(root.get("totalsRowCount", "0") or 0)
+        first, _, end = root.get("ref", "").partition(":")
+        (c1, _), (c2, last) = split_ref(first), split_ref(end or first)
+        if count <= 0 or not last:
+            continue
+        name = root.get("displayName") or root.get("name") or "?"
+        for row in range(last - count + 1, last + 1):
+            fact.totals_rows[row] = (name, _column_number(c1), _column_number(c2))
+
+
+class _Scan:
+    """One streaming pass over a worksheet's XML, linear in its size."""
+
+    def __init__(self, stale: bool, external_names: re.Pattern | None):
+        self.stale, self.external_names = stale, external_names
+
+    def _external(self, formula: str | None) -> bool:
+        return bool(formula) and (_EXTERNAL.search(formula) is not None or (
+            self.external_names is not None and self.external_names.search(formula)
+            is not None))
+
+    def run(self, fh, fact: SheetFacts) -> None:
+        row_no = 0            # the current row: its r attribute, else the previous one + 1
+        last_ref = None       # the last cell of this row with an r attribute
+        since = 0             # cells without an r attribute after it
+        pending = []          # (what, column number, payload) of such cells, placed at row end
+        shared_external = set()  # si of shared formulas whose master reads another workbook
+        cell, row, merge, formula, value = (f"{_MAIN}{t}" for t in ("c", "row", "mergeCell",
+                                                                    "f", "v"))
+        for _, elem in ElementTree.iterparse(fh, events=("end",)):
+            tag = elem.tag
+            if tag == cell:
+                ref = elem.get("r")
+                if ref is not None:
+                    last_ref, since = ref, 0
+                else:
+                    since += 1
+                f, v, kind = elem.find(formula), elem.find(value), elem.get("t")
+                what = payload = None
+                if kind == "e":
+                    what = "error"
+                    payload = v.text if v is not None and v.text else "(no code)"
+                elif f is not None and (v is None or (not v.text and kind != "str")):
+                    # An empty <v/> is what libraries write when they cannot compute the formula.
+                    what = "missing"
+                elif f is not None and self.stale:
+                    what = "stale"
+                if f is not None:
+                    external = self._external(f.text)
+                    if f.get("t") == "shared" and f.get("si") is not None:
+                        if external:
+                            shared_external.add(f.get("si"))
+                        external = external or f.get("si") in shared_external
+                    if external and what is None:
+                        what = "external"
+                if what is not None:
+                    if ref is not None:
+                        self._add(fact, what, ref, payload)
+                    else:
+                        col = (_column_number(split_ref(last_ref)[0]) if last_ref else 0) + since
+                        pending.append((what, col, payload))
+                elem.clear()
+            elif tag == row:
+                row_no = int(elem.get("r") or row_no + 1)
+                if elem.get("hidden") in ("1", "true"):
+                    fact.hidden_rows.append(row_no)
+                for what, col, payload in pending:
+                    self._add(fact, what, f"{get_column_letter(col)}{row_no}", payload)
+                pending.clear()
+                last_ref, since = None, 0
+                elem.clear()
+            elif tag == merge:
+                fact.merged.append(elem.get("ref", ""))
+
+    @staticmethod
+    def _add(fact: SheetFacts, what: str, ref: str, payload: str | None) -> None:
+        if what == "error":
+            fact.errors[ref] = payload
+        elif what == "missing":
+            fact.formulas_without_value.append(ref)
+        elif what == "stale":
+            fact.stale_formulas.append(ref)
+        else:
+            fact.external_formulas.append(ref)
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number
 
 
 def split_ref(ref: str) -> tuple[str, int]:

@@ -436,27 +436,29 @@ def test_fast_builder_equals_reference_on_the_example():
 
 
 def test_highs_and_cbc_agree_on_a_generated_instance(tmp_path):
-    from planner.solve import solve
+    from planner.solve import SolveOptions, solve
 
     sm = _instance(tmp_path, 1500, 3, 1)
-    highs, cbc = solve(sm.lp, "highs"), solve(sm.lp, "cbc")
+    highs, cbc = solve(sm.lp, SolveOptions("highs")), solve(sm.lp, SolveOptions("cbc"))
     assert highs.ok and cbc.ok
     assert highs.objective == pytest.approx(cbc.objective, rel=1e-6)
     assert set(highs.seconds) >= {"build", "handover", "run", "readback", "solve"}
 
 
-def test_bulk_highs_also_solves_a_pulp_problem(tmp_path):
-    """BulkHiGHS without a LinearModel reads the PuLP problem itself (to_pulp's mirror)."""
-    from planner.solve import BulkHiGHS, solve
+def test_the_pulp_mirror_is_the_same_lp(tmp_path):
+    """`to_pulp` (CBC's way in) solved by PuLP's own HiGHS interface, through PuLP's own
+    objects, has the optimum of the array hand-over."""
+    from planner.solve import SolveOptions, solve
 
     sm = _instance(tmp_path, 1500, 3, 1)
     prob, columns, _ = sm.lp.to_pulp()
-    engine = BulkHiGHS(columns, msg=False)
-    prob.solve(engine)
+    prob.solve(pulp.HiGHS(msg=False))
     assert prob.sol_status == pulp.LpSolutionOptimal
-    fast = solve(sm.lp, "highs")
+    fast = solve(sm.lp, SolveOptions("highs"))
+    assert pulp.value(prob.objective) == pytest.approx(fast.objective, rel=1e-9)
     cost = np.concatenate(sm.lp.cost)
-    assert float(cost @ engine.col_value) == pytest.approx(fast.objective, rel=1e-9)
+    mirrored = np.array([v.varValue for v in columns])
+    assert float(cost @ mirrored) == pytest.approx(fast.objective, rel=1e-9)
 
 
 def test_benchmark_runs_at_its_smallest_size(tmp_path):

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import planner.solve
 from planner.lp import EQ, GE, LE, LinearModel
-from planner.solve import Arrays, SolveRun, Status, combine_statuses, solve
+from planner.solve import (Arrays, SolveOptions, SolveRun, Status, combine_statuses,
+                           solve)
 
 from test_bench import _instance
 
@@ -110,18 +111,18 @@ def _two_block_lp(second_demand: float = 4.0, second_cap: float = 10.0) -> Linea
 def test_two_hand_solved_blocks_give_the_sum_of_their_optima_and_their_duals(split_all):
     lp = _two_block_lp()
     assert len(Arrays.of(lp).blocks()) == 2
-    sol = solve(lp, "highs", threads=2)
+    sol = solve(lp, SolveOptions(threads=2))
     assert sol.status is Status.OPTIMAL
     assert sol.objective == pytest.approx(12.0 + 4.0)
     assert sol.values == pytest.approx([3.0, 2.0, 4.0, 0.0])
     # one more tonne of need_a costs 3 (a2), of need_b costs 1 (b1)
     assert sol.duals == pytest.approx([3.0, 1.0])
-    assert solve(lp, "cbc").objective == pytest.approx(16.0)
+    assert solve(lp, SolveOptions("cbc")).objective == pytest.approx(16.0)
 
 
 def test_one_infeasible_block_makes_the_whole_plan_infeasible(split_all):
     lp = _two_block_lp(second_demand=-1.0)  # b1 + b2 = -1 with b >= 0: impossible
-    sol = solve(lp, "highs", threads=2)
+    sol = solve(lp, SolveOptions(threads=2))
     assert sol.status is Status.INFEASIBLE
     assert sol.values is None and sol.duals is None
 
@@ -131,7 +132,7 @@ def test_one_unbounded_block_makes_the_whole_plan_unbounded(split_all):
     lp.add_columns("free", 1, 0.0, np.nan, -1.0)  # a column of its own, cost -1, no bound
     lp.add_columns("c", 2, 0.0, np.nan, [-1.0, 0.0])
     lp.add_rows("c_link", pd.DataFrame({"k": [0]}), GE, 0.0, [0, 0], [5, 6], [1.0, -1.0])
-    sol = solve(lp, "highs", threads=2)
+    sol = solve(lp, SolveOptions(threads=2))
     assert sol.status is Status.UNBOUNDED
     assert sol.values is None
 
@@ -178,7 +179,8 @@ def test_split_solve_equals_the_whole_lp_on_generated_instances(tmp_path, flows,
     blocks = Arrays.of(sm.lp).blocks()
     assert len(blocks) > 1  # the generator's material chains are independent
     whole = _whole_lp_by_highspy(sm.lp)
-    together, apart = solve(sm.lp, threads=2), solve(sm.lp, threads=1)
+    together = solve(sm.lp, SolveOptions(threads=2))
+    apart = solve(sm.lp, SolveOptions(threads=1))
     assert together.ok and apart.ok
     assert together.objective == pytest.approx(whole, rel=1e-9)
     # deterministic: the same plan whether blocks run side by side or one after another
@@ -191,16 +193,16 @@ def test_a_time_limit_covers_all_blocks_together(tmp_path, split_all):
     block whose turn comes after the limit is not started, and a generous limit changes
     nothing."""
     sm = _instance(tmp_path, 6000, 2, 5)
-    spent = SolveRun(sm.lp, time_limit=1e-9, threads=1)
+    spent = SolveRun(sm.lp, SolveOptions(time_limit=1e-9, threads=1))
     spent.hand_over()
     spent.run()
     assert len(spent.parts) > 1 and all(part.timed_out for part in spent.parts)
     assert spent.read_back().status is Status.TIME_LIMIT
 
-    generous = SolveRun(sm.lp, time_limit=600.0, threads=1)
+    generous = SolveRun(sm.lp, SolveOptions(time_limit=600.0, threads=1))
     generous.hand_over()
     generous.run()
-    given = [part.prob.solverModel.getOptionValue("time_limit")[1] for part in generous.parts]
+    given = [part.highs.getOptionValue("time_limit")[1] for part in generous.parts]
     assert all(0 < left < 600.0 for left in given)
     assert given == sorted(given, reverse=True)  # later blocks, less time left
     solution = generous.read_back()
@@ -240,7 +242,7 @@ def test_many_tiny_chains_are_solved_in_a_few_blocks_with_the_hand_computed_opti
     blocks = Arrays.of(lp).blocks()
     assert 1 < len(blocks) <= needs * sources // planner.solve.MIN_BLOCK_COLUMNS
     cheapest = np.sort(cost, axis=1)
-    sol = solve(lp, threads=2)
+    sol = solve(lp, SolveOptions(threads=2))
     assert sol.ok
     assert sol.objective == pytest.approx(float((10 * cheapest[:, 0] + 5 * cheapest[:, 1]).sum()),
                                           rel=1e-9)

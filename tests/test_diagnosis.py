@@ -205,3 +205,39 @@ def test_a_model_with_nothing_to_decide_is_settled_without_the_solver(tmp_path, 
     assert diagnosis[0]["kind"] == "structural" and "there is no route" in \
         diagnosis[0]["explanation"]
     assert diagnosis[1]["needed"] == 0  # jp-plant can receive at most 0 t of 5 t
+
+
+def test_amounts_in_one_sentence_print_as_different_numbers():
+    from planner.diagnose import figures
+
+    assert figures(60, 100) == ["60.00", "100.00"]  # ordinary amounts keep two decimals
+    assert figures(999_999.999, 1_000_000) == ["999,999.999", "1,000,000.000"]
+    assert figures(0.001, 1_000_000.001, 1_000_000) == ["0.001", "1,000,000.001",
+                                                        "1,000,000.000"]
+    assert figures(0.0004, 5) == ["0.0004", "5.0000"]  # a nonzero gap never reads 0.00
+    # Solver dust below the plan's 6 decimals does not ask for more digits.
+    assert figures(999_999.999 + 2e-10, 1_000_000) == ["999,999.999", "1,000,000.000"]
+
+
+def test_a_small_shortfall_on_a_large_demand_is_shown_exactly(tmp_path):
+    # Demand 1,000,000 t, capacity 999,999.999 t, no unmet penalty: 0.001 t short, by hand.
+    sheets = with_(CN_ONLY, Suppliers=[dict(CN_ONLY["Suppliers"][0], capacity_t=999_999.999)],
+                   Demand=[dict(CN_ONLY["Demand"][0], quantity_t=1_000_000)])
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", sheets), out)
+    assert result.exit_code == 3, result.output
+    sentence = "jp-plant ore in Q1 can receive at most 999,999.999 t of 1,000,000.000 t"
+    assert sentence in result.output
+    found = [d for d in read_plan_sheet(out, "Diagnosis") if d["kind"] == "relaxation"]
+    assert [d["explanation"] for d in found] == [sentence]
+    assert found[0]["needed"] == pytest.approx(999_999.999, abs=1e-6)
+    # A quota 0.001 t short of the same demand, rules relaxed first: it must allow 0.001 t more.
+    sheets = with_(CN_ONLY, Demand=[dict(CN_ONLY["Demand"][0], quantity_t=1_000_000)],
+                   Suppliers=[dict(CN_ONLY["Suppliers"][0], capacity_t=2_000_000)],
+                   Restrictions=[{"rule": "licence", "type": "quota", "from": "CN", "to": "JP",
+                                  "max_t": 999_999.999}])
+    result = _run(make_workbook(tmp_path / "in2.xlsx", sheets), tmp_path / "plan2.xlsx",
+                  "--relax-first", "rules")
+    assert result.exit_code == 3, result.output
+    assert ("quota licence in Q1 must allow 0.001 t more (1,000,000.000 t instead of "
+            "999,999.999 t)") in result.output

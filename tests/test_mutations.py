@@ -7,7 +7,7 @@ import copy
 import hashlib
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import main
@@ -16,8 +16,11 @@ from wb import make_workbook, read_plan_sheet
 
 CELLS = [(sheet, i, col) for sheet, rows in VALID.items() for i, row in enumerate(rows)
          for col in row]
-WRONG = st.sampled_from([None, "", "abc", "1,000", "12 t", "N/A", -5, 0, 1e12, "65%", "=1+1",
-                         True, "NA", " ", "mine", "Q1", "CN", "each", "all"])
+# openpyxl stores "#N/A" and the other Excel error codes as error cells (data type "e") and
+# "=..." as a formula without a cached value: neither may ever be planned as a number.
+UNTRUSTED = ["#N/A", "#DIV/0!", "#REF!", "#VALUE!", "=1+1", "=B2*2"]
+WRONG = st.sampled_from([None, "", "abc", "1,000", "12 t", "N/A", -5, 0, 1e12, "65%", True,
+                         "NA", " ", "mine", "Q1", "CN", "each", "all", *UNTRUSTED])
 
 
 @st.composite
@@ -47,15 +50,23 @@ def _apply(steps) -> dict:
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=mutations())
+@example(steps=[("cell", ("Suppliers", 0, "capacity_t"), "#N/A")])  # was read as unlimited
+@example(steps=[("cell", ("Limits", 0, "max_share"), "#DIV/0!")])   # was read as blank
 def test_mutated_workbooks_plan_or_are_rejected(tmp_path_factory, steps):
     folder = tmp_path_factory.mktemp("m")
-    inp = make_workbook(folder / "in.xlsx", _apply(steps))
+    sheets = _apply(steps)
+    untrusted = any(v in UNTRUSTED for rows in sheets.values() for r in rows for v in r.values())
+    inp = make_workbook(folder / "in.xlsx", sheets)
     before = hashlib.sha256(inp.read_bytes()).hexdigest()
     out = folder / "plan.xlsx"
     result = CliRunner().invoke(main, ["run", str(inp), "-o", str(out), "--jobs", "1"])
     assert result.exit_code in (0, 1, 3), (steps, result.output)
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert hashlib.sha256(inp.read_bytes()).hexdigest() == before
+    if untrusted:  # an error value or an uncomputed formula is never planned as a number
+        assert result.exit_code == 1, (steps, result.output)
+        assert "the cell holds the Excel error" in result.output \
+            or "formula without a computed value" in result.output, (steps, result.output)
     if result.exit_code == 1:
         assert not out.exists()
         assert "error:" in result.output

@@ -540,6 +540,38 @@ def test_scenario_cannot_make_a_yield_zero(tmp_path):
     assert "Scenarios" in result.output and "row 2" in result.output
 
 
+def test_one_scenario_must_be_written_one_way(tmp_path):
+    # Names match ignoring case, so `Up`, `up` and `up ` were one scenario with all three
+    # rows' changes compounded, silently. Now the later spellings are errors at their cells
+    # (`up ` is read as `up`: spaces at the ends of an id are trimmed).
+    rows = [change(name, "Suppliers", "supplier=MineA", "unit_cost", "add", 5)
+            for name in ("Up", "up", "up ")]
+    inp = make_workbook(tmp_path / "in.xlsx", dict(BASE_SHEETS, Scenarios=rows))
+    result = run_cli(inp, tmp_path / "plan.xlsx")
+    assert result.exit_code == 1, result.output
+    errors = [ln for ln in result.output.splitlines() if "error: sheet Scenarios" in ln]
+    assert len(errors) == 2, result.output
+    for row in (3, 4):
+        assert any(f"sheet Scenarios, row {row}, column scenario (A): scenario 'up' is written "
+                   f"'Up' in row 2; write every row of a scenario the same way" in ln
+                   for ln in errors), result.output
+    assert not (tmp_path / "plan.xlsx").exists()
+    # Written one way (trailing spaces aside), the two rows are one scenario: MineA 10 + 5 + 5
+    # = 20, landed 25 > MineB 19: MineC 50 (700) + MineB 70 (1330) = 2030, as set_a above.
+    # A rule's scenario cell still matches in any case: `UP` is no third scenario.
+    inp = make_workbook(tmp_path / "in2.xlsx", dict(
+        BASE_SHEETS, Scenarios=[change(name, "Suppliers", "supplier=MineA", "unit_cost", "add",
+                                       5) for name in ("Up", "Up ")],
+        Restrictions=[{"rule": "none", "type": "quota", "from": "CL", "to": "JP",
+                       "max_t": 1000, "scenario": "UP"}]))
+    out = tmp_path / "plan2.xlsx"
+    result = run_cli(inp, out, "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = by_scenario(read_plan_sheet(out, "Summary"))
+    assert list(rows) == ["base", "Up"]
+    assert rows["Up"]["total_cost"] == approx(2030)
+
+
 # --------------------------------------------------------------------------- property
 
 SUPPLY_COUNTRIES = ["AU", "CL", "CN"]

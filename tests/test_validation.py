@@ -117,6 +117,22 @@ ERRORS = [
      "sheet Limits, row 2, column stage (C)", "write one of: supply, processing, delivery"),
     ("formula without value", edit("Suppliers", 0, unit_cost="=5*2"),
      "sheet Suppliers, row 2, column unit_cost (E)", "formula without a computed value"),
+    # `More` and `more` would be one scenario with both changes compounded.
+    ("scenario written in two spellings",
+     add_row("Scenarios", scenario="More", sheet="Suppliers", column="unit_cost",
+             action="multiply", value=2),
+     "sheet Scenarios, row 3, column scenario (A)",
+     "scenario 'More' is written 'more' in row 2; write every row of a scenario the same way"),
+    # 100 t x 1e11 = 1e13 t, past the 1e12 any typed number may have.
+    ("scenario pushes a number past 1e12",
+     edit("Scenarios", 0, sheet="Suppliers", column="capacity_t", value=1e11),
+     "sheet Scenarios, row 2, column value (E)",
+     "scenario 'more': multiply makes capacity_t 1e+13 in Suppliers row 2"),
+    # 0.5 x 1e-6 = 5e-7: below the least yield the solver keeps (as typed, 1e-6).
+    ("scenario pushes a yield below 1e-6",
+     edit("Scenarios", 0, sheet="Processes", column="yield", value=1e-6),
+     "sheet Scenarios, row 2, column value (E)",
+     "scenario 'more': multiply makes yield out of range in Processes row 2"),
 ]
 
 
@@ -144,6 +160,18 @@ def test_each_broken_workbook_is_rejected_at_its_cell(tmp_path, mutate, where, w
         assert "Traceback" not in result.output
     assert not out.exists() and _sha(inp) == before
     assert [p.name for p in tmp_path.iterdir()] == ["in.xlsx"]
+
+
+@pytest.mark.parametrize("value", ["abc", "#N/A", 1e13])
+def test_an_unreadable_scenario_value_is_reported_once(tmp_path, value):
+    """The value refused at its cell; the change is not also told it needs a value."""
+    sheets = copy.deepcopy(VALID)
+    edit("Scenarios", 0, value=value)(sheets)
+    result = _invoke("validate", make_workbook(tmp_path / "in.xlsx", sheets))
+    assert result.exit_code == 1
+    assert "Errors (1):" in result.output, result.output
+    assert "sheet Scenarios, row 2, column value (E)" in result.output
+    assert "needs a value" not in result.output
 
 
 def test_the_valid_workbook_plans(tmp_path):
@@ -191,7 +219,9 @@ WARNINGS = [
     ("unknown sheet", add_row("Contacts", name="hello"), "sheet Contacts", "unknown sheet"),
     ("material spelt in another case", add_row("Freight", from_country="AU", to_country="JP",
                                                material="ORE", cost_per_t=3),
-     "sheet Freight, row 4, column material (D)", "only in letter case"),
+     "sheet Freight, row 4, column material (D)",
+     "'ORE' (Freight row 4) and 'ore' (Suppliers row 2) differ only in case, spaces or "
+     "punctuation; ids must match exactly, so these are two different materials"),
     ("rule on an unknown material", edit("Limits", 0, material="oar"),
      "sheet Limits, row 2, column material (B)", "matches nothing"),
 ]
@@ -328,3 +358,198 @@ def test_output_open_in_excel_is_reported(tmp_path):
     result = _invoke("run", inp, "-o", tmp_path / "plan.xlsx", "--jobs", "1")
     assert result.exit_code == 4 and "close it" in result.output
     assert not (tmp_path / "plan.xlsx").exists()
+
+
+# --------------------------------------------------------------------------- near-duplicate ids
+
+def _differ(spelling, place, common, common_place, what):
+    return (f"'{spelling}' ({place}) and '{common}' ({common_place}) differ only in case, "
+            f"spaces or punctuation; ids must match exactly, so these are two different {what}")
+
+
+SPELLINGS = [
+    # Acme, acme (twice: one warning per spelling, not per row) and ACME are three suppliers;
+    # each other spelling is compared with the most used one, acme.
+    ("suppliers", [
+        add_row("Suppliers", supplier="Acme", country="AU", material="ore", capacity_t=5,
+                unit_cost=50),
+        add_row("Suppliers", supplier="acme", country="AU", material="ore", capacity_t=5,
+                unit_cost=50),
+        add_row("Suppliers", supplier="acme", country="AU", material="ore", capacity_t=5,
+                unit_cost=50, period="Q1"),
+        add_row("Suppliers", supplier="ACME", country="AU", material="ore", capacity_t=5,
+                unit_cost=50)],
+     [("sheet Suppliers, row 4, column supplier (A)",
+       _differ("Acme", "Suppliers row 4", "acme", "Suppliers row 5", "suppliers")),
+      ("sheet Suppliers, row 7, column supplier (A)",
+       _differ("ACME", "Suppliers row 7", "acme", "Suppliers row 5", "suppliers"))]),
+    # A country `au` meets neither the AU of the other nodes nor Freight's AU rows.
+    ("countries", [
+        add_row("Suppliers", supplier="perth", country="au", material="ore", capacity_t=5,
+                unit_cost=50),
+        add_row("Freight", from_country="Au", to_country="KR", cost_per_t=1)],
+     [("sheet Suppliers, row 4, column country (B)",
+       _differ("au", "Suppliers row 4", "AU", "Suppliers row 2", "countries")),
+      ("sheet Freight, row 4, column from_country (A)",
+       _differ("Au", "Freight row 4", "AU", "Suppliers row 2", "countries"))]),
+    # One row each: the first written is the reference.
+    ("customers", [
+        add_row("Demand", customer="Cathode Osaka", country="JP", material="oxide",
+                period="Q1", quantity_t=5),
+        add_row("Demand", customer="plant 2", country="JP", material="oxide", period="Q1",
+                quantity_t=5),
+        add_row("Demand", customer="Cathode-Osaka", country="JP", material="oxide",
+                period="Q1", quantity_t=5)],
+     [("sheet Demand, row 5, column customer (A)",
+       _differ("Cathode-Osaka", "Demand row 5", "Cathode Osaka", "Demand row 3",
+               "customers"))]),
+    # A rule naming an unknown `cn`: compared with nodes, groups and countries alike.
+    ("restriction", [edit("Restrictions", 0, **{"from": "cn"})],
+     [("sheet Restrictions, row 2, column from (C)",
+       _differ("cn", "Restrictions row 2", "CN", "Suppliers row 3", "countries"))]),
+]
+
+
+@pytest.mark.parametrize("mutations,expected", [c[1:] for c in SPELLINGS],
+                         ids=[c[0] for c in SPELLINGS])
+def test_ids_that_differ_only_in_case_spaces_or_punctuation_are_flagged(tmp_path, mutations,
+                                                                        expected):
+    sheets = copy.deepcopy(VALID)
+    for mutate in mutations:
+        mutate(sheets)
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = _invoke("validate", inp)
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.output.splitlines() if "differ only in case" in ln]
+    assert len(lines) == len(expected), result.output
+    for where, words in expected:
+        assert any(where in ln and "warning:" in ln and words in ln for ln in lines), \
+            result.output
+    assert _invoke("run", inp, "-o", tmp_path / "p.xlsx", "--jobs", "1").exit_code == 0
+
+
+# --------------------------------------------------------------------------- process loops
+#
+# Ore is mined in AU (10 per t) and refined at Kwinana (AU) into metal for a plant in JP;
+# Osaka (JP) turns metal back into ore. Processing costs 1 per t of input everywhere, freight
+# 5 per t. Row numbers: Kwinana's process is Processes row 2, Osaka's row 3.
+
+def _loop(forward=2.0, back=2.0, freight=(("AU", "JP"), ("JP", "AU")), osaka="Osaka", **more):
+    sheets = {
+        "Suppliers": [{"supplier": "mine", "country": "AU", "material": "ore",
+                       "capacity_t": 1000, "unit_cost": 10}],
+        "Sites": [{"site": "Kwinana", "country": "AU", "capacity_t": None},
+                  {"site": "Osaka", "country": "JP", "capacity_t": None}],
+        "Processes": [{"site": "Kwinana", "input_material": "ore", "output_material": "metal",
+                       "yield": forward, "cost_per_t": 1},
+                      {"site": osaka, "input_material": "metal", "output_material": "ore",
+                       "yield": back, "cost_per_t": 1}],
+        "Freight": [{"from_country": a, "to_country": b, "cost_per_t": 5} for a, b in freight],
+        "Demand": [{"customer": "plant", "country": "JP", "material": "metal", "period": "P1",
+                    "quantity_t": 40}],
+    }
+    sheets.update(more)
+    return sheets
+
+
+LOOP_2X2 = ("at Kwinana ore -> metal (yield 2, row 2), at Osaka metal -> ore (yield 2, row 3): "
+            "1 t of ore comes back as 4 t; check the yields")
+
+
+def _refused(tmp_path, sheets, where, *words):
+    inp = make_workbook(tmp_path / "loop.xlsx", sheets)
+    out = tmp_path / "loop-plan.xlsx"
+    for args in (["validate", inp], ["run", inp, "-o", out, "--jobs", "1"]):
+        result = _invoke(*args)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        line = next((ln for ln in result.output.splitlines() if where in ln), None)
+        assert line is not None and "error:" in line, result.output
+        assert all(w in line for w in words), result.output
+    assert not out.exists()
+
+
+def _total_cost(tmp_path, sheets) -> float:
+    inp = make_workbook(tmp_path / "ok.xlsx", sheets)
+    out = tmp_path / "ok-plan.xlsx"
+    result = _invoke("run", inp, "-o", out, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    return read_plan_sheet(out, "Summary")[0]["total_cost"]
+
+
+def test_a_process_loop_that_makes_material_is_refused(tmp_path):
+    # 1 t of ore -> 2 t metal at Kwinana -> shipped to Osaka -> 4 t of ore -> shipped back.
+    # (Before the check: exit 0 and an "optimal" plan of 420 built on metal from nothing.)
+    _refused(tmp_path, _loop(), "sheet Processes, row 2, column yield (D)",
+             "processes form a loop that makes material from nothing: " + LOOP_2X2)
+
+
+def test_a_loop_at_one_site_needs_no_transport(tmp_path):
+    # Both processes at Kwinana, and no freight at all: the loop closes inside the site.
+    here = [{"customer": "plant", "country": "AU", "material": "metal", "period": "P1",
+             "quantity_t": 40}]
+    _refused(tmp_path, _loop(osaka="Kwinana", freight=(), Demand=here),
+             "sheet Processes, row 2, column yield (D)",
+             "at Kwinana ore -> metal (yield 2, row 2), at Kwinana metal -> ore (yield 2, "
+             "row 3): 1 t of ore comes back as 4 t")
+
+
+def test_loops_whose_yields_multiply_to_1_or_less_are_accepted(tmp_path):
+    # 0.5 x 2.0000001 = 1.00000005: above 1 + 1e-9, refused.
+    _refused(tmp_path, _loop(forward=0.5, back=2.0000001),
+             "sheet Processes, row 3, column yield (D)",
+             "at Kwinana ore -> metal (yield 0.5, row 2), at Osaka metal -> ore (yield 2, "
+             "row 3): 1 t of ore comes back as 1.00000005 t")
+    # 0.5 x 2 = 1 and 0.5 x 1.9 = 0.95 make nothing; the loop only costs, so it is unused:
+    # 40 t metal need 80 t ore: purchase 80 x 10 = 800, processing 80 x 1 = 80, freight
+    # Kwinana -> plant 40 x 5 = 200: 1080.
+    for back in (2.0, 1.9):
+        assert _total_cost(tmp_path, _loop(forward=0.5, back=back)) == pytest.approx(1080)
+
+
+def test_a_loop_counts_only_where_the_material_can_travel(tmp_path):
+    # Without JP -> AU freight, Osaka's ore cannot go back to Kwinana: no loop. By hand:
+    # 20 t ore (200) refined at Kwinana (20) into 40 t metal, shipped to the plant (200): 420.
+    assert _total_cost(tmp_path, _loop(freight=[("AU", "JP")])) == pytest.approx(420)
+    # Freight both ways, but the lane Osaka -> Kwinana is closed: no loop either, 420.
+    closed = [{"from": "Osaka", "to": "Kwinana", "allowed": "no"}]
+    assert _total_cost(tmp_path, _loop(Lanes=closed)) == pytest.approx(420)
+    # A priced lane Osaka -> Kwinana opens the way back without any JP -> AU freight.
+    lane = [{"from": "Osaka", "to": "Kwinana", "cost_per_t": 3}]
+    _refused(tmp_path, _loop(freight=[("AU", "JP")], Lanes=lane),
+             "sheet Processes, row 2, column yield (D)", LOOP_2X2)
+
+
+def test_a_loop_through_a_stockpile(tmp_path):
+    # No AU -> JP freight: Kwinana's metal reaches Osaka only through the stockpile in KR
+    # (AU -> KR, KR -> JP), and only if it takes metal in. The plant is in AU here.
+    def sheets(intake):
+        return _loop(freight=[("AU", "KR"), ("KR", "JP"), ("JP", "AU")],
+                     Demand=[{"customer": "plant", "country": "AU", "material": "metal",
+                              "period": "P1", "quantity_t": 40}],
+                     Stockpiles=[{"stockpile": "Busan", "country": "KR", "material": "metal",
+                                  "initial_t": 0, "intake": intake}])
+    # Without intake: 20 t ore (200) + refining (20), all within AU: 220.
+    assert _total_cost(tmp_path, sheets("no")) == pytest.approx(220)
+    _refused(tmp_path, sheets("yes"), "sheet Processes, row 2, column yield (D)", LOOP_2X2)
+
+
+def test_a_scenario_that_makes_a_loop_gain_is_refused(tmp_path):
+    # Base: 0.5 x 2 = 1 (accepted above). `richer` multiplies Kwinana's yield by 1.5:
+    # 0.75 x 2 = 1.5. Named at the change's Scenarios row.
+    richer = [{"scenario": "richer", "sheet": "Processes", "where": "site=Kwinana",
+               "column": "yield", "action": "multiply", "value": 1.5}]
+    _refused(tmp_path, _loop(forward=0.5, Scenarios=richer),
+             "sheet Scenarios, row 2, column value (F)",
+             "scenario 'richer': processes form a loop that makes material from nothing: "
+             "at Kwinana ore -> metal (yield 0.75, row 2), at Osaka metal -> ore (yield 2, "
+             "row 3): 1 t of ore comes back as 1.5 t")
+    # Base: 2 x 2 with no way back (accepted above); `new lane` prices the lane Osaka ->
+    # Kwinana. No yield changes, so the loop is named at its Processes row, with the scenario.
+    lane = [{"from": "Osaka", "to": "Kwinana", "max_t": 100}]
+    opened = [{"scenario": "new lane", "sheet": "Lanes", "where": "from=Osaka",
+               "column": "cost_per_t", "action": "set", "value": 3}]
+    _refused(tmp_path, _loop(freight=[("AU", "JP")], Lanes=lane, Scenarios=opened),
+             "sheet Processes, row 2, column yield (D)",
+             "in scenario 'new lane', processes form a loop that makes material from nothing: "
+             + LOOP_2X2)

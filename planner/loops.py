@@ -1,0 +1,262 @@
+"""Process loops that make material from nothing: cycles of processes whose yields multiply
+to more than 1 (ore -> metal at 2 t/t and metal -> ore at 2 t/t turn 1 t of ore into 4 t),
+found on the routes the model can use, in the base data and in every scenario's.
+
+The search is in two steps so that it costs next to nothing on models without such a loop:
+
+1. the material graph alone: materials are vertices, every Processes row an edge from its
+   input to its output weighted by log(yield); Bellman-Ford finds whether any cycle has a
+   positive weight. Without one there is no gain loop anywhere, whatever the sites.
+2. only then, and only for the rows on a cycle of that graph (input and output in one strongly
+   connected component): the state graph of (site, material taken in), where a row at site s
+   leads to every site that takes its output and that the output can reach: s itself (a loop
+   at one site needs no transport) or over the arcs the model builds (`process_routes`).
+
+Co-products: every output row of a process is an edge of its own, so a loop that closes
+only through several co-products of one process together is not seen.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .errors import ERROR, Problem
+from .network import process_routes
+from .scenarios import BASE, Change, apply_changes, scenario_inputs
+from .workbook import ROW
+
+GAIN_TOLERANCE = 1e-9  # a loop is reported when its yields multiply to more than 1 + this
+# Least improvement Bellman-Ford counts, on the log scale: far below log(1 + GAIN_TOLERANCE)
+# divided by any loop's length, far above the rounding of a sum of logs.
+_EPS = 1e-13
+MAX_LOOPS = 10  # loops reported per data set (base or one scenario)
+
+
+def _pred_cycle(pred: np.ndarray, src: np.ndarray) -> list[int] | None:
+    """Edges, in order along it, of a cycle of the predecessor edges `pred` (-1: none), or
+    None. Each vertex has at most one predecessor, so one walk per vertex finds any cycle."""
+    pred_, src_ = pred.tolist(), src.tolist()
+    state = [0] * len(pred_)  # 0 not seen, 1 on the current walk, 2 done
+    for start in range(len(pred_)):
+        walk, v = [], start
+        while v >= 0 and state[v] == 0:
+            state[v] = 1
+            walk.append(v)
+            v = src_[pred_[v]] if pred_[v] >= 0 else -1
+        if v >= 0 and state[v] == 1:
+            cycle, y = [], v
+            while True:
+                cycle.append(pred_[y])
+                y = src_[pred_[y]]
+                if y == v:
+                    return cycle[::-1]
+        for u in walk:
+            state[u] = 2
+    return None
+
+
+def _gain_cycle(n: int, src: np.ndarray, dst: np.ndarray, gain: np.ndarray) -> list[int] | None:
+    """Positions, in order along the cycle, of the edges of one cycle whose `gain`s add up to
+    more than 0 (beyond rounding); None if there is none.
+
+    Bellman-Ford on -gain from a virtual source joined to every vertex, every edge relaxed in
+    each round. A cycle of the predecessor edges always has a negative weight (each of its
+    vertices last improved through it by more than _EPS), and one exists by round n if any
+    cycle gains; it is looked for after rounds 1, 2, 4, 8, ..., so a loop is usually found
+    in a few rounds, not n."""
+    if not len(src):
+        return None
+    order = np.argsort(dst, kind="stable")
+    src, dst, weight = src[order], dst[order], -gain[order]
+    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
+    heads = dst[starts]
+    sizes = np.diff(np.r_[starts, len(dst)])
+    dist = np.zeros(n)
+    pred = np.full(n, -1, dtype=np.int64)
+    look = 1
+    for done in range(1, n + 1):
+        cand = dist[src] + weight
+        best = np.minimum.reduceat(cand, starts)
+        better = best < dist[heads] - _EPS
+        if not better.any():
+            return None
+        hit = np.repeat(better, sizes) & (cand <= np.repeat(best, sizes))
+        pred[dst[hit]] = np.flatnonzero(hit)
+        dist[heads[better]] = best[better]
+        if done == look or done == n:
+            look *= 2
+            cycle = _pred_cycle(pred, src)
+            if cycle is not None:
+                return [int(order[e]) for e in cycle]
+    raise AssertionError("Bellman-Ford improved in round n without a predecessor cycle")
+
+
+def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Strongly connected component of each vertex (iterative Tarjan)."""
+    order = np.argsort(src, kind="stable")
+    targets = dst[order]
+    start = np.searchsorted(src[order], np.arange(n + 1))
+    index = np.full(n, -1)
+    low = np.zeros(n, dtype=np.int64)
+    comp = np.full(n, -1)
+    on_stack = np.zeros(n, dtype=bool)
+    stack: list[int] = []
+    counter = count = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        work = [(root, int(start[root]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        while work:
+            v, i = work[-1]
+            if i < start[v + 1]:
+                work[-1] = (v, i + 1)
+                w = int(targets[i])
+                if index[w] < 0:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, int(start[w])))
+                elif on_stack[w]:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                while True:
+                    w = stack.pop()
+                    on_stack[w] = False
+                    comp[w] = count
+                    if w == v:
+                        break
+                count += 1
+    return comp
+
+
+def _on_material_cycles(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that lie on a material cycle, if some cycle of the material graph gains
+    (step 1); else none."""
+    codes, materials = pd.factorize(pd.concat([rows["input_material"],
+                                               rows["output_material"]], ignore_index=True))
+    src, dst = codes[:len(rows)], codes[len(rows):]
+    gain = np.log(rows["yield"].to_numpy(float))
+    if _gain_cycle(len(materials), src, dst, gain) is None:
+        return rows.iloc[:0]
+    comp = _components(len(materials), src, dst)
+    return rows[comp[src] == comp[dst]]
+
+
+def _loops(inputs) -> list[list[dict]]:
+    """Gain loops of the data in `inputs`, each as its Processes rows (dicts) in order."""
+    frame = inputs["Processes"]
+    # A site a scenario drops takes its processes with it, as in the network.
+    frame = frame[frame["site"].isin(set(inputs["Sites"]["site"]))]
+    rows = _on_material_cycles(frame).reset_index(drop=True)
+    if rows.empty:
+        return []
+    # Step 2: vertices are (site, material it takes in); a row leads from its own vertex to
+    # (t, output) for every site t that takes the output and that the output reaches.
+    routes = process_routes(inputs, rows)
+    here = rows[["site", "output_material"]].drop_duplicates().set_axis(["from", "material"],
+                                                                      axis=1)
+    routes = pd.concat([routes, here.assign(to=here["from"])], ignore_index=True)
+    takers = rows[["site", "input_material"]].drop_duplicates().reset_index(drop=True)
+    takers["_v"] = np.arange(len(takers))
+    edges = (rows.assign(_r=np.arange(len(rows)))
+             .merge(takers, on=["site", "input_material"])
+             .merge(routes, left_on=["site", "output_material"], right_on=["from", "material"])
+             .merge(takers.rename(columns={"site": "to", "input_material": "material",
+                                           "_v": "_w"}), on=["to", "material"]))
+    src = edges["_v"].to_numpy(np.int64)
+    dst = edges["_w"].to_numpy(np.int64)
+    row_of = edges["_r"].to_numpy(np.int64)
+    gain = np.log(edges["yield"].to_numpy(float))
+    keep = np.ones(len(edges), dtype=bool)
+    found = []
+    while len(found) < MAX_LOOPS:
+        live = np.flatnonzero(keep)
+        cycle = _gain_cycle(len(takers), src[live], dst[live], gain[live])
+        if cycle is None:
+            break
+        loop = [rows.iloc[row_of[live[e]]].to_dict() for e in cycle]
+        # The row with the highest yield is named (the likeliest typo); it leaves the graph so
+        # that the next search finds another loop.
+        worst = max(range(len(loop)), key=lambda i: (loop[i]["yield"], -loop[i][ROW]))
+        keep &= row_of != row_of[live[cycle[worst]]]
+        if math.prod(r["yield"] for r in loop) > 1 + GAIN_TOLERANCE:
+            first = min(range(len(loop)), key=lambda i: loop[i][ROW])
+            found.append(loop[first:] + loop[:first])
+    return found
+
+
+def _describe(loop: list[dict]) -> str:
+    steps = ", ".join(f"at {r['site']} {r['input_material']} -> {r['output_material']} "
+                      f"(yield {r['yield']:g}, row {r[ROW]})" for r in loop)
+    gain = math.prod(r["yield"] for r in loop)
+    return (f"processes form a loop that makes material from nothing: {steps}: 1 t of "
+            f"{loop[0]['input_material']} comes back as {gain:.12g} t; check the yields")
+
+
+def _named_row(loop: list[dict]) -> dict:
+    return max(loop, key=lambda r: (r["yield"], -r[ROW]))
+
+
+def _key(loop: list[dict]) -> frozenset:
+    return frozenset((r[ROW], r["site"], r["yield"]) for r in loop)
+
+
+def _cause(inputs, scenario: str, rows: set[int]) -> Change | None:
+    """The last change of `scenario` that alters the yield of one of the Processes `rows`."""
+    tables = {"Processes": inputs["Processes"]}
+    cause = None
+    for change in inputs.changes:
+        if change.scenario.lower() != scenario.lower() or change.sheet != "Processes":
+            continue
+        before = tables["Processes"]
+        tables, _ = apply_changes(tables, [change], scenario)
+        if change.column == "yield":
+            old = dict(zip(before[ROW], before["yield"]))
+            after = tables["Processes"]
+            if any(old.get(r) != y for r, y in zip(after[ROW], after["yield"]) if r in rows):
+                cause = change
+    return cause
+
+
+def gain_loops(inputs) -> list[Problem]:
+    """An error for every loop found in the base data, and for every loop a scenario's
+    data adds: at the Scenarios row of the change that set a yield of the loop, else at the
+    Processes row (named: the loop's highest yield) with the scenario in the message."""
+    processes = inputs.sources.get("Processes")
+    if processes is None:
+        return []
+    problems = []
+    seen = set()
+    for loop in _loops(inputs):
+        seen.add(_key(loop))
+        named = _named_row(loop)
+        problems.append(processes.problem(_describe(loop), named[ROW], "yield", named["yield"],
+                                          ERROR))
+    changed = {c.scenario.lower() for c in inputs.changes}
+    for name in inputs.scenarios:
+        if name == BASE or name.lower() not in changed:
+            continue
+        for loop in _loops(scenario_inputs(inputs, inputs.changes, name)):
+            if _key(loop) in seen:
+                continue  # already reported for the base data
+            cause = _cause(inputs, name, {r[ROW] for r in loop})
+            if cause is not None:
+                problems.append(inputs.sources["Scenarios"].problem(
+                    f"scenario {name!r}: {_describe(loop)}", cause.row, "value", cause.value,
+                    ERROR))
+            else:
+                named = _named_row(loop)
+                problems.append(processes.problem(f"in scenario {name!r}, {_describe(loop)}",
+                                                  named[ROW], "yield", named["yield"], ERROR))
+    return problems
