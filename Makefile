@@ -18,7 +18,7 @@ plan: $(STAMP)
 	$(BIN)/planner run inputs/example.xlsx -o outputs/example-plan.xlsx
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Rebuild inputs/example.xlsx from its readable source.
 example: $(STAMP)

@@ -93,7 +93,7 @@ def scale_for(flows: int, periods: int) -> float:
 
 
 def world(flows: int, periods: int = 12, seed: int = 0) -> dict[str, list[dict]]:
-    """The input workbook's sheets (SPEC §1) as lists of row dicts."""
+    """The input workbook's sheets (docs/workbook.md) as lists of row dicts."""
     rng = np.random.default_rng(seed)
     k = scale_for(flows, periods)
     c = _counts(k)

@@ -10,7 +10,7 @@ subprocess:
   model.build_model), hand-over (solve.SolveRun.hand_over: the model to HiGHS),
   solve (SolveRun.run: HiGHS), read-back (SolveRun.read_back: values, duals, status
   and the feasibility check), report (report.scenario_report + plan.plan_sheets) and
-  write plan (workbook.write_plan). `solve.solve` is exactly hand_over + run +
+  write plan (output.write_plan). `solve.solve` is exactly hand_over + run +
   read_back;
 * HiGHS alone: the model's matrix, exported by the planner run (LinearModel.matrix,
   row and column bounds, costs) to an .npz file, passed to highspy in one call and
@@ -113,23 +113,18 @@ def worker_planner(workbook: Path, lp_out: Path, plan_out: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from planner import validate as validate_mod
     from planner.model import build_model
     from planner.network import build_network
-    from planner.plan import Plan, plan_sheets
+    from planner.plan import Plan, checked, plan_sheets
     from planner.report import scenario_report
     from planner.solve import SolveRun
-    from planner.workbook import read_workbook, write_plan
+    from planner.output import write_plan
+    from planner.workbook import read_workbook
 
     ph = Phases()
     raw, problems = ph.run("read", read_workbook, workbook)
 
-    def validate():  # the rest of validate.load after reading
-        inputs = validate_mod.validate(raw, problems)
-        inputs.warnings.extend(validate_mod._unreachable_demand(inputs))
-        return inputs
-
-    inputs = ph.run("validate", validate)
+    inputs = ph.run("validate", checked, raw, problems)  # the rest of plan.load
     net = ph.run("build", build_network, inputs)
     sm = ph.run("build", build_model, net)
     lp = sm.lp
@@ -148,7 +143,7 @@ def worker_planner(workbook: Path, lp_out: Path, plan_out: Path) -> dict:
         return rep, plan_sheets(Plan(inputs, [rep], [info]))
 
     rep, sheets = ph.run("report", report)
-    ph.run("write plan", write_plan, plan_out, sheets)
+    ph.run("write plan", write_plan, plan_out, sheets, inputs.settings.currency)
     flows_written = len(sheets["Flows"][1]) if "Flows" in sheets else None
 
     # The model's matrix for HiGHS alone (not timed).

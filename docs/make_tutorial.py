@@ -91,7 +91,7 @@ def fresh_run(workdir: Path) -> Run:
 
 
 def read_sheet(path: Path, sheet: str) -> pd.DataFrame:
-    """A plan sheet's table: the header is the first row with a `scenario` cell (SPEC §3)."""
+    """A plan sheet's table: the header is the first row with a `scenario` cell (docs/model.md)."""
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         rows = list(wb[sheet].iter_rows(values_only=True))

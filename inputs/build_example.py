@@ -6,9 +6,10 @@ Run from the repository root:
 
 Needs only openpyxl. Every number in the data module is a figure `F` carrying its
 provenance; the value goes to its sheet and the provenance to a `Sources` sheet
-(one row per figure: the cell, the public source and year from DOMAIN.md, and
-whether the value is published, rounded, derived or assumed). The planner does
-not read `Sources` (it warns that the sheet is unknown, which is expected).
+(one row per figure: the cell, the public source (publisher or outlet, title,
+date, web address where known) and year, how sure the figure is, and whether the
+value is published, rounded, derived or assumed). The planner skips `Sources`
+without a word (a sheet for people, like Notes).
 
 The output is deterministic: fixed sheet, column and row order, fixed document
 properties and fixed timestamps inside the .xlsx (zip) container, so rebuilding
@@ -40,7 +41,7 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)  # document properties and zip ent
 SOURCES_COLUMNS = ["sheet", "cell", "item", "column", "value", "basis", "source", "year",
                    "tag", "note"]
 BASES = ("published", "rounded", "derived", "assumed")
-NO_SOURCE = "assumed for the example (no public figure in DOMAIN.md)"
+NO_SOURCE = "assumed for the example (no public figure found)"
 ANCHOR = "assumed, anchored on: "  # an assumed figure that cites what it was scaled from
 
 
@@ -92,8 +93,17 @@ def check(data) -> None:
                     if value.basis != "assumed" and not refs:
                         problems.append(f"{name} row {i} {col}: a {value.basis} figure needs "
                                         f"a source")
+    for key, (_, _, tag) in data.REFS.items():
+        if any(t not in data.CONFIDENCE for t in tag.split("/")):
+            problems.append(f"REFS {key}: confidence {tag!r} is not C, S, D or U (or "
+                            f"several, as C/D)")
     if problems:
         sys.exit("example_data.py:\n  " + "\n  ".join(problems))
+
+
+def confidence(data, tag: str) -> str:
+    """A source's confidence tag (C, S, D, U or several, as "C/D") in words."""
+    return " / ".join(data.CONFIDENCE[t] for t in tag.split("/"))
 
 
 def item_label(sheet: str, row: dict) -> str:
@@ -137,7 +147,7 @@ def sources_rows(data) -> list[dict]:
                     "source": ((ANCHOR if fig.basis == "assumed" and refs else "")
                                + " | ".join(r[0] for r in refs)) or NO_SOURCE,
                     "year": " | ".join(r[1] for r in refs) or None,
-                    "tag": " | ".join(r[2] for r in refs) or None,
+                    "tag": " | ".join(confidence(data, r[2]) for r in refs) or None,
                     "note": fig.note or None,
                 })
     return rows

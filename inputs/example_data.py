@@ -33,14 +33,14 @@ here, then run `python inputs/build_example.py` (or `make example`).
 How to read this file
 ---------------------
 Every sheet is a plain list of dicts whose keys are the column names of the
-input workbook contract (SPEC section 1); a missing key or None is a blank cell.
+input workbook contract (docs/workbook.md); a missing key or None is a blank cell.
 Every number is a figure `F(value, basis, ref, note)`: `basis` says whether it
 is `published` (as in the source), `rounded` (a published figure rounded or a
 range's midpoint), `derived` (arithmetic on published figures, shown in the
 note) or `assumed` (illustrative, no public figure behind it); `ref` names the
-entry of REFS below (the public source, its year and the DOMAIN.md confidence
-tag C/S/D/U). The build script writes the value to the sheet and the
-provenance to the workbook's `Sources` sheet, one row per figure.
+entry of REFS below (the public source, its year and how sure the figure is:
+C/S/D/U, spelled out in CONFIDENCE). The build script writes the value to the
+sheet and the provenance to the workbook's `Sources` sheet, one row per figure.
 
 Units: quantities in t per quarter (capacities are a quarter of the annual
 figure); money in USD, prices and costs per t. Rare-earth feeds and MREC are
@@ -79,175 +79,200 @@ def asm(value, note, ref=""):
     return F(value, "assumed", ref, note)
 
 
-# Public sources, as compiled in DOMAIN.md (section; outlet; year; confidence tag
-# C = read in a source, S = secondary, D = derived there, U = unconfirmed).
+# Public sources: each entry is (the publisher or outlet, the title or document, its date
+# and web address where known, then the figure it gives; the year of the figure; how sure
+# the figure is: C = read in the source itself, or a reputable outlet quoting it; S = a
+# secondary source (aggregator, news summary, transcription): plausible, cite with care;
+# D = derived by arithmetic from such figures; U = unconfirmed, verify before relying on it).
+# The Sources sheet spells the confidence out in words (CONFIDENCE below).
+CONFIDENCE = {
+    "C": "read in the source",
+    "S": "secondary source, cite with care",
+    "D": "derived by arithmetic",
+    "U": "unconfirmed, verify",
+}
+USGS_MCS = "https://pubs.usgs.gov/periodicals/mcs2025/mcs2025-{}.pdf"
 REFS = {
     # --- lithium
-    "li-mine": ("DOMAIN §1.1: USGS MCS 2024/2025 lithium mine output (Chile 44,000 t Li, "
-                "Argentina 9,600 t, China 33,000 t in 2023) via wikimili / investingnews",
+    "li-mine": ("U.S. Geological Survey (USGS), Mineral Commodity Summaries 2024 and 2025, "
+                f"Lithium ({USGS_MCS.format('lithium')}), as listed by wikimili (list of "
+                "countries by lithium production) and an investingnews.com reprint: lithium "
+                "mine output 2023, Chile 44,000 t Li, Argentina 9,600 t, China 33,000 t",
                 "2023", "C"),
-    "li-refining": ("DOMAIN §1.1: China ~65-70% of lithium refining (IEA via "
-                    "evmarketsreports.com; GCMO 2025 summaries)", "2022-2024", "S"),
-    "li-factors": ("DOMAIN §3.1: 1 t LCE = 1.135 t LiOH·H2O; 6.6-7.0 t SC6 per t LiOH·H2O "
-                   "at 85-90% recovery (hotcopper; batteryindustry.tech; pmbusch)", "-", "C/D"),
-    "li-conv-cost": ("DOMAIN §3.1: spodumene -> LCE conversion US$2,500/t LCE "
-                     "(pmbusch/Critical-Minerals-EV, 2022 $)", "2022", "C"),
-    "cn-toll": ("DOMAIN §3.1: Chinese tolling fee ¥20,000/t LCE (S&P Global via tiatira.com)",
-                "2023", "C"),
-    "carb-hydrox": ("DOMAIN §3.1: carbonate -> hydroxide conversion US$1,000-1,500/t "
-                    "(Benchmark via miningnews.net)", "~2019", "C"),
-    "sc6-sep24": ("DOMAIN §2: spodumene SC6 $750-803/t CIF China, 25 Sep 2024 "
-                  "(Fastmarkets correction notice)", "2024", "C"),
-    "sc6-may25": ("DOMAIN §2: spodumene SC6 $670-685/t CIF China, May 2025 (energyx.com, "
-                  "Benchmark/InfoLink data)", "2025", "S"),
-    "sc6-auction": ("DOMAIN §2: spodumene SC6 $1,005/t auction, H2 2025 (metal.com, SMM)",
-                    "2025", "S"),
-    "sc6-freight": ("DOMAIN §3.4: spodumene Port Hedland -> China, 5,000 t parcel, $90/dmt "
-                    "(S&P Global via tiatira.com)", "2023", "C"),
-    "li2co3": ("DOMAIN §2: lithium carbonate China CNY 59,000-62,000/t (~$8,500-9,000), "
-               "May 2025 (energyx.com)", "2025", "S"),
-    "greenbushes": ("DOMAIN §4: Greenbushes FY25 ≈1.4 Mt SC (Argus; nrinvesting.com; "
-                    "metalnomist)", "2025", "C"),
-    "pilgangoora": ("DOMAIN §4: Pilgangoora ~1.0 Mtpa after P1000 (miningweekly; "
-                    "australianmining)", "2025", "C"),
-    "kwinana": ("DOMAIN §4: Kwinana Train 1 24 ktpa LiOH (metalnomist; thewest)", "2025", "C"),
-    "kemerton": ("DOMAIN §4: Kemerton 2 × 25 ktpa LiOH, whole plant idled Feb 2026 "
-                 "(thewest.com.au 2026-02-11)", "2026", "C"),
-    "bat-demand": ("DOMAIN §5.5: Battery Industry Strategy 2022 / BASC: 150 GWh/yr domestic "
-                   "capacity by 2030 needs ~100 kt Li, 90 kt Ni, 150 kt graphite a year "
-                   "(IEA policy DB; unit basis not stated)", "2022", "C/U"),
-    "bat-demand-global": ("DOMAIN §5.5: 600 GWh/yr by Japanese firms needs ~310 kt Ni and "
-                          "60 kt Co a year (IEA policy DB)", "2022", "C/U"),
+    "li-refining": ("International Energy Agency (IEA) data as summarised by "
+                    "evmarketsreports.com, and summaries of the IEA Global Critical Minerals "
+                    "Outlook 2025 (21 May 2025): China ~65-70% of lithium refining",
+                    "2022-2024", "S"),
+    "li-factors": ("Industry lithium conversion table quoted on HotCopper and "
+                   "batteryindustry.tech; factor 1.135 in the pmbusch/Critical-Minerals-EV "
+                   "model (https://github.com/pmbusch/Critical-Minerals-EV, LoadDepositData.R): "
+                   "1 t LCE = 1.135 t LiOH·H2O; 6.6-7.0 t SC6 per t LiOH·H2O at 85-90% "
+                   "converter recovery (the recovery rate is an assumption)", "-", "C/D"),
+    "li-conv-cost": ("pmbusch/Critical-Minerals-EV academic model "
+                     "(https://github.com/pmbusch/Critical-Minerals-EV), in 2022 US$: "
+                     "spodumene -> LCE conversion US$2,500/t LCE", "2022", "C"),
+    "cn-toll": ("S&P Global, quoted by tiatira.com, Apr 2023: Chinese tolling fee ¥20,000/t "
+                "LCE for processing and refining", "2023", "C"),
+    "carb-hydrox": ("Benchmark, via miningnews.net, ~2019: carbonate -> hydroxide conversion "
+                    "US$1,000-1,500/t", "~2019", "C"),
+    "sc6-sep24": ("Fastmarkets, spodumene price correction notice, 25 Sep 2024: spodumene SC6 "
+                  "$750-803/t CIF China", "2024", "C"),
+    "sc6-may25": ("energyx.com (Benchmark and InfoLink data), May 2025: spodumene SC6 "
+                  "$670-685/t CIF China", "2025", "S"),
+    "sc6-auction": ("metal.com (SMM), H2 2025: spodumene SC6 $1,005/t at auction", "2025",
+                    "S"),
+    "sc6-freight": ("S&P Global, quoted by tiatira.com, Apr 2023: spodumene Port Hedland -> "
+                    "China, 5,000 t parcel, $90/dmt (peak market)", "2023", "C"),
+    "li2co3": ("energyx.com, May 2025: lithium carbonate China CNY 59,000-62,000/t "
+               "(~$8,500-9,000)", "2025", "S"),
+    "greenbushes": ("Argus; nrinvesting.com; metalnomist: Greenbushes (Talison) FY25 ≈1.4 Mt "
+                    "spodumene concentrate", "2025", "C"),
+    "pilgangoora": ("miningweekly; australianmining (Dec 2025): Pilgangoora (PLS) ~1.0 Mtpa "
+                    "concentrate after the P1000 expansion", "2025", "C"),
+    "kwinana": ("metalnomist; thewest.com.au: Kwinana (TLEA) Train 1 24 ktpa LiOH", "2025",
+                "C"),
+    "kemerton": ("thewest.com.au, 31 Jul 2024 and 11 Feb 2026: Kemerton (Albemarle) 2 × 25 "
+                 "ktpa LiOH, whole plant idled Feb 2026", "2026", "C"),
+    "bat-demand": ("Japan's Battery Industry Strategy 2022 / BASC estimates, in the IEA policy "
+                   "database: 150 GWh/yr domestic capacity by 2030 needs ~100 kt Li, 90 kt Ni, "
+                   "150 kt graphite a year (unit basis not stated)", "2022", "C/U"),
+    "bat-demand-global": ("Japan's Battery Industry Strategy 2022 / BASC estimates, in the IEA "
+                          "policy database: 600 GWh/yr by Japanese firms needs ~310 kt Ni and "
+                          "60 kt Co a year (unit basis not stated)", "2022", "C/U"),
     # --- rare earths
-    "mtweld": ("DOMAIN §4: Mt Weld expanding to 12,000 t/yr NdPr-equivalent "
-               "(nrinvesting.com)", "2024", "C"),
-    "kalgoorlie": ("DOMAIN §4: Lynas Kalgoorlie supports ~9,000 t/yr NdPr (seaisi)",
+    "mtweld": ("nrinvesting.com, Aug 2024: Mt Weld (Lynas) expanding to 12,000 t/yr "
+               "NdPr-equivalent", "2024", "C"),
+    "kalgoorlie": ("seaisi.org: Lynas Kalgoorlie (opened Nov 2024) supports ~9,000 t/yr NdPr",
                    "2024", "C"),
-    "lynas-my": ("DOMAIN §4: Lynas Malaysia 10,500 t/yr NdPr; HREE circuit 1,500 t/yr feed; "
-                 "first Dy May 2025 (Fastmarkets; australianmining)", "2025", "C"),
-    "ree-yields": ("DOMAIN §3.2: MREC -> separated oxides recovery 90-99%, monazite -> MREC "
-                   "75-95% (investor forum, weak); NdPr ≈25% of TREO in Mt Weld-type ore",
-                   "-", "S/U"),
-    "mp": ("DOMAIN §1.4/§4: Mountain Pass 45,455 t REO in concentrate (MP Materials SEC "
-           "exhibit 2025-01-22)", "2024", "C"),
-    "cn-ree": ("DOMAIN §1.4: China rare-earth mine quota 270,000 t REO (USGS MCS 2025 "
-               "transcription)", "2024", "S"),
-    "mm-ree": ("DOMAIN §1.4: Burma (Myanmar) 31,000 t REO (USGS MCS 2025 transcription)",
-               "2024", "S"),
-    "eneabba": ("DOMAIN §4: Iluka Eneabba refinery 12,100-18,400 t/yr REO (reported), "
-                "commissioning 2027 (metalnomist; miningmagazine)", "2025", "S"),
-    "la-rochelle": ("DOMAIN §4: Solvay La Rochelle 2,000-5,000 t REO possible; NdPr line "
-                    "restarted Apr 2025 (specchemonline; 24brussels)", "2025", "C"),
-    "silmet": ("DOMAIN §4: Neo Silmet LREE separation 3,000 t/yr; Narva magnet plant "
-               "2,000 t/yr (Argus)", "2025", "C"),
-    "ndpr-cn": ("DOMAIN §2: NdPr China domestic ex-VAT $49/kg Dec 2024 (Lynas H1 FY25 via "
-                "australianmining); FOB China $50-55/kg Apr-Jun 2024 (Fastmarkets)",
-                "2024", "C"),
-    "ndpr-eu": ("DOMAIN §2: NdPr oxide Europe $82.50-85/kg, Sep 2025 (Argus via "
-                "rareearth-materials.com)", "2025", "S"),
-    "ndpr-floor": ("DOMAIN §2/§5.4: NdPr price floor $110/kg (US DoD-MP Materials)",
-                   "2025", "C"),
-    "dytb-cn": ("DOMAIN §2: Dy oxide $260/kg, Tb oxide $810/kg, 2024 averages (USGS MCS "
-                "2025 transcription)", "2024", "S"),
-    "dytb-eu": ("DOMAIN §2: Dy oxide Europe $700-1,000/kg, Tb oxide $2,000-4,000/kg, "
-                "May 2025 (Argus via gmteight.com)", "2025", "C"),
-    "jare": ("DOMAIN §5.5: JARE priority access to up to 65% of Mt Weld Dy/Tb ≈ 30% of "
-             "Japan's HREE demand (firstpost; metal.com)", "2023", "C"),
-    "magnet-demand": ("DOMAIN §1.4: magnet rare-earth demand ~93,000 t (IEA via seaisi.org)",
-                      "2023", "C"),
+    "lynas-my": ("Fastmarkets; australianmining.com.au: Lynas Malaysia 10,500 t/yr NdPr; HREE "
+                 "circuit 1,500 t/yr feed; first Dy May 2025", "2025", "C"),
+    "ree-yields": ("Investor forum summary (weak): MREC -> separated oxides recovery 90-99%, "
+                   "monazite -> MREC 75-95%; NdPr ≈25% of TREO in Mt Weld-type ore "
+                   "(background figure, unconfirmed)", "-", "S/U"),
+    "mp": ("MP Materials, SEC exhibit, 22 Jan 2025: Mountain Pass 45,455 t REO in concentrate "
+           "in 2024", "2024", "C"),
+    "cn-ree": ("USGS, Mineral Commodity Summaries 2025, Rare Earths "
+               f"({USGS_MCS.format('rare-earths')}), as transcribed in a public GitHub data "
+               "file: China rare-earth mine quota 270,000 t REO", "2024", "S"),
+    "mm-ree": ("USGS, Mineral Commodity Summaries 2025, Rare Earths "
+               f"({USGS_MCS.format('rare-earths')}), as transcribed in a public GitHub data "
+               "file: Burma (Myanmar) 31,000 t REO", "2024", "S"),
+    "eneabba": ("metalnomist; miningmagazine: Iluka Eneabba refinery 12,100-18,400 t/yr REO "
+                "(reported), commissioning 2027", "2025", "S"),
+    "la-rochelle": ("specchemonline; 24brussels: Solvay La Rochelle 2,000-5,000 t REO possible; "
+                    "NdPr line restarted Apr 2025", "2025", "C"),
+    "silmet": ("Argus: Neo Performance Materials' Silmet LREE separation 3,000 t/yr; Narva "
+               "magnet plant 2,000 t/yr", "2025", "C"),
+    "ndpr-cn": ("Lynas H1 FY25 results via australianmining.com.au: NdPr China domestic ex-VAT "
+                "$49/kg, Dec 2024; Fastmarkets weekly reports: NdPr oxide FOB China $50-55/kg, "
+                "Apr-Jun 2024", "2024", "C"),
+    "ndpr-eu": ("Argus via rareearth-materials.com, Sep 2025: NdPr oxide Europe $82.50-85/kg",
+                "2025", "S"),
+    "ndpr-floor": ("Benchmark; wedoany.com, Jul 2025: US Department of Defense-MP Materials "
+                   "agreement, NdPr price floor $110/kg", "2025", "C"),
+    "dytb-cn": ("USGS, Mineral Commodity Summaries 2025, Rare Earths "
+                f"({USGS_MCS.format('rare-earths')}), as transcribed in a public GitHub data "
+                "file: Dy oxide $260/kg, Tb oxide $810/kg, 2024 averages", "2024", "S"),
+    "dytb-eu": ("Argus via gmteight.com, May 2025: Dy oxide Europe $700-1,000/kg, Tb oxide "
+                "$2,000-4,000/kg", "2025", "C"),
+    "jare": ("firstpost; metal.com: JARE (Sojitz + JOGMEC) priority access to up to 65% of "
+             "Mt Weld Dy/Tb ≈ 30% of Japan's HREE demand", "2023", "C"),
+    "magnet-demand": ("IEA, Global Critical Minerals Outlook 2024 (17 May 2024), via seaisi.org "
+                      "(3 Jun 2024): magnet rare-earth demand ~93,000 t", "2023", "C"),
     # --- nickel and cobalt
-    "mhp": ("DOMAIN §3.3: HPL Obi HPAL 96,000 t/yr MHP containing 37,260 t Ni + 4,577 t Co "
-            "-> MHP ≈39% Ni, 4.8% Co (Davis Index)", "-", "C/D"),
-    "ms": ("DOMAIN §3.3: SMM Coral Bay mixed sulphide ≈55% Ni; 10,000 t Ni + 700 t Co per "
-           "line (smm.co.jp)", "2006", "C"),
-    "qmb": ("DOMAIN §4: QMB (IMIP, Morowali) HPAL ~100 ktpa Ni by late 2024 (Project Blue)",
-            "2024", "C"),
-    "hpl": ("DOMAIN §4: Halmahera Persada Lygend (Obi) 37,260 t Ni + 4,577 t Co a year "
-            "(Davis Index)", "-", "C"),
-    "coral-bay": ("DOMAIN §4: Coral Bay HPAL 20 kt Ni + 1.4 kt Co a year "
-                  "(japanmetalbulletin)", "-", "C"),
-    "taganito": ("DOMAIN §4: Taganito HPAL 30 kt Ni + 2.6 kt Co a year (Bloomberg reprint)",
-                 "-", "C"),
-    "murrin": ("DOMAIN §4: Murrin Murrin 31,100 t Ni, 2,100 t Co (mining-technology; thewest)",
+    "mhp": ("Davis Index: HPL (Harita-Lygend, Obi) HPAL 96,000 t/yr MHP containing 37,260 t Ni "
+            "+ 4,577 t Co -> MHP ≈39% Ni, 4.8% Co", "-", "C/D"),
+    "ms": ("Sumitomo Metal Mining, smm.co.jp, 2006: Coral Bay mixed sulphide ≈55% Ni; 10,000 t "
+           "Ni + 700 t Co per line", "2006", "C"),
+    "qmb": ("Project Blue: QMB (IMIP, Morowali) HPAL ~100 ktpa Ni by late 2024", "2024", "C"),
+    "hpl": ("Davis Index: Halmahera Persada Lygend (Obi) 37,260 t Ni + 4,577 t Co a year",
+            "-", "C"),
+    "coral-bay": ("japanmetalbulletin: Coral Bay HPAL 20 kt Ni + 1.4 kt Co a year", "-", "C"),
+    "taganito": ("Bloomberg (reprint): Taganito HPAL 30 kt Ni + 2.6 kt Co a year", "-", "C"),
+    "murrin": ("mining-technology; thewest.com.au: Murrin Murrin 31,100 t Ni, 2,100 t Co",
                "2023", "C"),
-    "niihama": ("DOMAIN §4: Niihama refinery 65 kt Ni, 4.5 kt Co a year (azomining; "
-                "industrialinfo)", "-", "C"),
-    "cmoc": ("DOMAIN §4: CMOC cobalt 114,165 t (TFM + KFM) (metalnomist; bankable.africa)",
-             "2024", "C"),
-    "ni-price": ("DOMAIN §2: LME nickel ~$14,295/t, late 2025 (batteryfeedstock.com)",
-                 "2025", "S"),
-    "co-hydroxide": ("DOMAIN §2: cobalt hydroxide offers ~$25/lb after the DRC quotas, late "
-                     "2025 (batteryfeedstock.com)", "2025", "S"),
-    "co-payable": ("DOMAIN §2: cobalt hydroxide payable 93-94% of the metal price "
-                   "(Reuters/Benchmark)", "~2021", "C"),
-    "id-ni": ("DOMAIN §1.3: Indonesia ~2.2 Mt Ni mine output, >50% of world (USGS)", "2024",
-              "C"),
+    "niihama": ("azomining; industrialinfo: Sumitomo Metal Mining's Niihama refinery 65 kt Ni, "
+                "4.5 kt Co a year", "-", "C"),
+    "cmoc": ("metalnomist; bankable.africa: CMOC cobalt 114,165 t (TFM + KFM)", "2024", "C"),
+    "ni-price": ("batteryfeedstock.com, late 2025: LME nickel ~$14,295/t", "2025", "S"),
+    "co-hydroxide": ("batteryfeedstock.com, late 2025: cobalt hydroxide offers ~$25/lb after "
+                     "the DRC quotas", "2025", "S"),
+    "co-payable": ("Reuters / Benchmark, quoted in a blog: cobalt hydroxide payable 93-94% of "
+                   "the metal price", "~2021", "C"),
+    "id-ni": ("USGS data, via an investingnews.com reprint (bondideas.com): Indonesia ~2.2 Mt "
+              "Ni mine output, >50% of world", "2024", "C"),
     # --- graphite
-    "balama": ("DOMAIN §4: Balama run-rate 23 kt/month (276 ktpa) Jun 2025; Q3 2025 26 kt "
-               "at $625/t (metalnomist; middle.news)", "2025", "C/S"),
-    "vidalia": ("DOMAIN §4: Vidalia 11.25 ktpa active anode material; Tesla 8 ktpa offtake",
-                "2025", "C"),
-    "flake": ("DOMAIN §2: graphite flake 94% C −100 mesh $450-470/t FOB China, 31 Oct 2024 "
-              "(Fastmarkets)", "2024", "C"),
-    "spg": ("DOMAIN §2: spherical graphite 99.95% C 15 µm $1,700-2,000/t FOB China, Oct 2024 "
-            "(Fastmarkets)", "2024", "C"),
-    "graphite-cn": ("DOMAIN §1.5: natural graphite ≈1.6 Mt, China ≈78-79% (statranker citing "
-                    "USGS MCS 2025)", "2024", "S"),
-    "adcvd": ("DOMAIN §5.4: US preliminary AD 93.5% and CVD 6.55% on Chinese active anode "
-              "material, 17 Jul 2025 (Reuters reprints)", "2025", "C"),
-    "45x": ("DOMAIN §5.4: One Big Beautiful Bill Act keeps 45X with 'prohibited foreign "
-            "entity' restrictions from 2026 (rhomotion; O'Melveny; Hogan Lovells)", "2025", "C"),
+    "balama": ("metalnomist; middle.news (Syrah quarterly): Balama run-rate 23 kt/month "
+               "(276 ktpa) Jun 2025; Q3 2025 26 kt at $625/t", "2025", "C/S"),
+    "vidalia": ("Syrah Resources' Vidalia plant (company figures as reported; outlet not "
+                "recorded): 11.25 ktpa active anode material; Tesla 8 ktpa offtake", "2025",
+                "C"),
+    "flake": ("Fastmarkets, 31 Oct 2024: graphite flake 94% C −100 mesh $450-470/t FOB China",
+              "2024", "C"),
+    "spg": ("Fastmarkets, Oct 2024: spherical graphite 99.95% C 15 µm $1,700-2,000/t FOB China",
+            "2024", "C"),
+    "graphite-cn": ("USGS, Mineral Commodity Summaries 2025, Graphite "
+                    f"({USGS_MCS.format('graphite')}), as cited by statranker.org: natural "
+                    "graphite ≈1.6 Mt, China ≈78-79%", "2024", "S"),
+    "adcvd": ("Reuters (reprints), 17 Jul 2025: US preliminary anti-dumping duty 93.5% and "
+              "countervailing duty 6.55% on Chinese active anode material", "2025", "C"),
+    "45x": ("rhomotion; O'Melveny; Hogan Lovells: the One Big Beautiful Bill Act (signed 4 Jul "
+            "2025) keeps 45X with 'prohibited foreign entity' restrictions from 2026", "2025",
+            "C"),
     # --- gallium
-    "ga-cn": ("DOMAIN §1.6: China gallium output ~750 t/yr (RFC Ambrian via daily8)", "2024",
-              "S"),
-    "ga-price": ("DOMAIN §2: gallium 99.99% Rotterdam $400-450/kg, Oct 2023 (Fastmarkets)",
-                 "2023", "C"),
-    "ga-peak": ("DOMAIN §2: gallium peak $580/kg, Jun 2022 (RFC Ambrian)", "2022", "S"),
-    "wagerup": ("DOMAIN §4/§5.6: Alcoa-Sojitz/JAGA Wagerup gallium ~100 t/yr (~10% of world), "
-                "first metal targeted 2026 (manmonthly; trends.glance)", "2025", "C"),
-    "ga-demand": ("DOMAIN §1.6: world gallium consumption ~335 t (RFC Ambrian); demand "
-                  "~700-750 t/yr (ABC)", "2024-2025", "S"),
+    "ga-cn": ("RFC Ambrian report, via daily8: China gallium output ~750 t/yr", "2024", "S"),
+    "ga-price": ("Fastmarkets, Oct 2023: gallium 99.99% Rotterdam $400-450/kg", "2023", "C"),
+    "ga-peak": ("RFC Ambrian: gallium peak $580/kg, Jun 2022", "2022", "S"),
+    "wagerup": ("manmonthly; trends.glance: Alcoa-Sojitz/JAGA Wagerup gallium ~100 t/yr (~10% "
+                "of world), first metal targeted 2026", "2025", "C"),
+    "ga-demand": ("RFC Ambrian report, via daily8: world gallium consumption ~335 t (2024); "
+                  "ABC, via africamerica-alliance.com: demand ~700-750 t/yr (2025)",
+                  "2024-2025", "S"),
     # --- freight
-    "freight-asia": ("DOMAIN §3.4: AU -> JP / MY concentrate rates not found; DOMAIN suggests "
-                     "~$20-40/t for small parcels, scaled by distance from WA -> China rates",
-                     "-", "U"),
-    "freight-bulk": ("DOMAIN §3.4: Supramax India east coast -> China $12-14/t (BigMint); "
-                     "ilmenite Kenya -> China $28-90/t (Argus)", "2021-2024", "C"),
+    "freight-asia": ("No published rate found (Australia -> Japan / Malaysia concentrate "
+                     "parcels): assumed ~$20-40/t for small parcels, scaled by distance from "
+                     "the Western Australia -> China bulk rates (BigMint, 2024)", "-", "U"),
+    "freight-bulk": ("BigMint, 2024: Supramax India east coast -> China $12-14/t; Argus, 2021: "
+                     "ilmenite Kenya -> China $28-90/t", "2021-2024", "C"),
     # --- policy
-    "cmsr": ("DOMAIN §5.6: Critical Minerals Strategic Reserve: A$1bn via the CMF + A$185m "
-             "for stockpiling; initial focus antimony, gallium, rare earths; holdings on-sold "
-             "to industry and partners (manmonthly 2026-01-12; investingnews 2026-01-15)",
-             "2026", "C"),
-    "cmpti": ("DOMAIN §5.6: Critical Minerals Production Tax Incentive: refundable 10% offset "
-              "on eligible processing/refining costs, 1 Jul 2027-30 Jun 2040 (industry.gov.au; "
-              "Treasury; GTLaw)", "2025", "C"),
-    "jogmec": ("DOMAIN §5.5: JOGMEC stockpile target 60 days of domestic consumption, up to "
-               "180 days for high-risk metals; levels undisclosed (IEA policy DB; "
-               "japan-forward)", "2020", "C"),
-    "crma": ("DOMAIN §5.3: Regulation (EU) 2024/1252: ≤65% of each strategic raw material "
-             "from one third country at any relevant processing stage (chemycal.com; "
-             "urdupoint.com)", "2024", "C"),
-    "jp-target": ("DOMAIN §5.5: METI target: reliance on any single country for rare earths "
-                  "≤50% by 2025 (Reuters 2019); ~70% from China in 2024 (JOGMEC via WSJ)",
+    "cmsr": ("Australian Government, Critical Minerals Strategic Reserve, as reported by "
+             "manmonthly (12 Jan 2026) and investingnews.com (15 Jan 2026): A$1bn via the "
+             "Critical Minerals Facility + A$185m for stockpiling; initial focus antimony, "
+             "gallium, rare earths; holdings on-sold to industry and partners", "2026", "C"),
+    "cmpti": ("Australian Government, Critical Minerals Production Tax Incentive "
+              "(industry.gov.au; Treasury consultation; GTLaw): refundable 10% offset on "
+              "eligible processing/refining costs, 1 Jul 2027-30 Jun 2040", "2025", "C"),
+    "jogmec": ("Japan's 2020 International Resource Strategy (JOGMEC stockpile), in the IEA "
+               "policy database and japan-forward: target 60 days of domestic consumption, up "
+               "to 180 days for high-risk metals; levels undisclosed", "2020", "C"),
+    "crma": ("Regulation (EU) 2024/1252 (Critical Raw Materials Act, in force 23 May 2024), as "
+             "reported by chemycal.com and urdupoint.com: ≤65% of each strategic raw material "
+             "from one third country at any relevant processing stage", "2024", "C"),
+    "jp-target": ("Reuters, 2019: METI target, reliance on any single country for rare earths "
+                  "≤50% by 2025; JOGMEC via the Wall Street Journal: ~70% from China in 2024",
                   "2019", "C"),
-    "cn-apr25": ("DOMAIN §5.1: China Ann. 18/2025, 4 Apr 2025: export licensing for Sm, Gd, "
-                 "Tb, Dy, Lu, Sc, Y (Holland & Knight; sfa-oxford)", "2025", "C"),
-    "cn-oct25": ("DOMAIN §5.1: China Ann. 55-58, 61-62, 9 Oct 2025: more REEs, 0.1% foreign-"
-                 "direct-product rule, battery and synthetic-graphite-anode items; suspended "
-                 "until 10 Nov 2026 by Ann. 70/2025 (chemradar; particle.news)", "2025", "C"),
-    "eu-licences": ("DOMAIN §5.1: EU industry: 19 of 141 licence applications approved, "
-                    "autumn 2025 (particle.news)", "2025", "S"),
-    "cn-us-ban": ("DOMAIN §5.1: MOFCOM Ann. 46/2024, 3 Dec 2024: ban on Ga, Ge, Sb exports to "
-                  "the US; suspended until 27 Nov 2026 (Reuters/AP; CGTN)", "2024", "C"),
-    "embargo-2010": ("DOMAIN §5.5: Sept 2010, ~2-month unannounced embargo on rare-earth "
-                     "exports to Japan (NYT via lonelyjapan.com); Jan 2026 reports of halted "
-                     "licence reviews for Japan (DOMAIN §5.1)", "2010", "C"),
-    "drc-quota": ("DOMAIN §5.2: DRC cobalt export quota 96,600 t/yr for 2026 and 2027 "
-                  "(mteexpos.co.za; bankable.africa)", "2025", "C"),
-    "id-ban": ("DOMAIN §5.2: Indonesia bans all nickel-ore exports from 1 Jan 2020 (Reuters "
-               "via financialpost.com)", "2019", "C"),
-    "allies": ("DOMAIN §5.6-5.7: US-Australia and US-Japan frameworks (Oct 2025), G7 Critical "
-               "Minerals Action Plan (Jun 2025), Quad initiative (Jul 2025)", "2025", "C"),
+    "cn-apr25": ("China, export-control Announcement 18/2025, 4 Apr 2025 (Holland & Knight; "
+                 "sfa-oxford): export licensing for Sm, Gd, Tb, Dy, Lu, Sc, Y", "2025", "C"),
+    "cn-oct25": ("China, Announcements 55-58 and 61-62, 9 Oct 2025 (particle.news): more REEs, "
+                 "0.1% foreign-direct-product rule, battery and synthetic-graphite-anode items; "
+                 "suspended until 10 Nov 2026 by Announcement 70/2025 (chemradar)", "2025",
+                 "C"),
+    "eu-licences": ("particle.news, autumn 2025: EU industry: 19 of 141 licence applications "
+                    "approved", "2025", "S"),
+    "cn-us-ban": ("MOFCOM Announcement 46/2024, 3 Dec 2024 (Reuters/AP reprints): ban on Ga, "
+                  "Ge, Sb exports to the US; suspended until 27 Nov 2026 (CGTN)", "2024", "C"),
+    "embargo-2010": ("New York Times, via lonelyjapan.com: Sept 2010, ~2-month unannounced "
+                     "embargo on rare-earth exports to Japan; geopolitechs.org, bairdmaritime "
+                     "and the Wall Street Journal: Jan 2026 reports of halted licence reviews "
+                     "for Japan (China, Announcement 1/2026)", "2010", "C"),
+    "drc-quota": ("mteexpos.co.za; bankable.africa: DRC cobalt export quota 96,600 t/yr for "
+                  "2026 and 2027", "2025", "C"),
+    "id-ban": ("Reuters, via financialpost.com, 2 Sep 2019: Indonesia bans all nickel-ore "
+               "exports from 1 Jan 2020", "2019", "C"),
+    "allies": ("US-Australia Framework (20 Oct 2025) and US-Japan Framework (28 Oct 2025) on "
+               "critical minerals and rare earths, G7 Critical Minerals Action Plan "
+               "(Kananaskis, 17 Jun 2025), Quad Critical Minerals Initiative (1 Jul 2025)",
+               "2025", "C"),
 }
 
 # --------------------------------------------------------------------------------------
@@ -279,7 +304,7 @@ GALLIUM = "gallium"
 
 REE_MATERIALS = [NDPR, DYTB]
 
-# Column order of every sheet, as in SPEC section 1.
+# Column order of every sheet, as in docs/workbook.md.
 COLUMNS = {
     "Settings": ["setting", "value"],
     "Periods": ["period"],
@@ -364,7 +389,7 @@ SUPPLIERS = [
     {"supplier": "CN-lepidolite", "country": "CN", "material": LEPIDOLITE,
      "capacity_t": der(440_000, "li-mine", "33,000 t Li × 50% ÷ 0.0093 t Li/t ÷ 4, rounded; "
                                            "share and grade assumed"),
-     "unit_cost": asm(250, "lepidolite concentrate price, $/t (no public figure in DOMAIN)")},
+     "unit_cost": asm(250, "lepidolite concentrate price, $/t (no public figure found)")},
 
     # ---- rare earths (t REO)
     {"supplier": "Mt-Weld", "country": "AU", "material": MTWELD_CONC,
@@ -393,7 +418,7 @@ SUPPLIERS = [
     # ---- nickel and cobalt
     # Indonesian limonite for HPAL, t dry ore (1.3% Ni assumed); unlimited at this scale.
     {"supplier": "ID-laterite", "country": "ID", "material": LATERITE, "capacity_t": None,
-     "unit_cost": asm(25, "limonite ore $/t (Indonesian benchmark not in DOMAIN)", "id-ni")},
+     "unit_cost": asm(25, "limonite ore $/t (no public Indonesian benchmark found)", "id-ni")},
     # Philippine HPAL mixed sulphide (SMM), t MS at 55% Ni.
     # Both are SMM's: their output is captive to SMM's Niihama refinery (Lanes), at cost.
     {"supplier": "Coral-Bay", "country": "PH", "material": MS,
@@ -602,7 +627,8 @@ PROCESSES = [
 
 # --------------------------------------------------------------------------------------
 # Freight (country to country, $/t). Assumed rates unless noted: ~$20-40/t within Asia
-# (DOMAIN §3.4 suggestion), more for long hauls; container costs for oxides and metals.
+# (scaled by distance from bulk rates to China), more for long hauls; container costs
+# for oxides and metals.
 def _fr(a, b, cost, material=None):
     row = {"from_country": a, "to_country": b, "cost_per_t": cost}
     if material:

@@ -1,5 +1,5 @@
 """Command line: a thin layer over the library; library errors become messages and
-exit statuses (SPEC §4): 0 all optimal, 1 invalid input, 2 usage, 3 some scenario
+exit statuses (README.md): 0 all optimal, 1 invalid input, 2 usage, 3 some scenario
 not optimal, 4 the plan could not be written or an internal error."""
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from . import __version__
+from . import __version__, api
 from .errors import WARNING, InputError, OutputError, Problem
-from .plan import options_for, plan, plan_sheets
+from .output import check_output, write_plan
+from .plan import options_for
+from .rule_costs import RULE_COSTS
+from .sheets import FRONTIER, INDEX, MONEY, PRICE, SHARE, TONNES
 from .solve import SOLVERS
 from .supervise import INTERRUPTED, supervised
-from .validate import load
-from .workbook import check_output, write_plan
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOT_OPTIMAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -59,48 +60,58 @@ def _print_problems(problems: list[Problem]) -> None:
             f"and run again.", err=True)
 
 
-def _print_binding_rules(result, top: int = 5) -> None:
-    """The binding rules of each scenario with their shadow prices, most expensive first."""
+def _print_rule_costs(result, top: int = 5) -> None:
+    """The rules that cost something in each scenario, costliest first: what the whole rule
+    costs (cost_of_rule: the plan solved without it) and, at the margin, the shadow price of
+    its most expensive binding instance."""
+    currency = result.inputs.settings.currency
     for report in result.reports:
         limits = report.tables.get("Limits")
         if limits is None or limits.empty:
             continue
-        binding = limits[limits["binds"] == "yes"]
-        free = int((binding["shadow_price"] == 0).sum())
-        binding = binding[binding["shadow_price"] != 0]
-        binding = binding.reindex(binding["shadow_price"].abs().sort_values(
-            ascending=False, kind="stable").index)
-        if binding.empty:
+        price = limits["shadow_price"].abs()
+        whole = pd.to_numeric(limits.get("cost_of_rule", pd.Series(dtype=float)),
+                              errors="coerce").reindex(limits.index)
+        costly = limits[(limits["binds"].eq(True) & (price > 0)) | (whole > 0)]
+        free = int((limits["binds"].eq(True) & (price == 0) & ~(whole > 0)).sum())
+        if costly.empty:
             continue
-        currency = result.inputs.settings.currency
-        say(f"binding rules in {report.name} (cost change per t of the bound):")
-        for row in binding.head(top).itertuples(index=False):
-            scope = ", ".join(str(v) for v in (row.material, row.period, row.customer,
-                                                row.member) if pd.notna(v))
-            point = ("" if row.type != "limit" else
-                     f"; 1 percentage point = {row.value_of_1pt:,.2f} {currency}")
-            say(f"  {row.rule} [{scope}]: {row.shadow_price:,.2f} {currency}/t{point}")
-        if len(binding) > top:
-            say(f"  ... and {len(binding) - top} more in the Limits sheet")
+        by_rule = costly.assign(_price=price, _whole=whole.fillna(-1.0)).sort_values(
+            ["_whole", "_price"], ascending=False, kind="stable").drop_duplicates("rule")
+        say(f"rules in {report.name}, costliest first (in total: the plan solved without "
+            f"the rule; at the margin: per t of its bound):")
+        for row in by_rule.head(top).to_dict("records"):
+            scope = ", ".join(str(row[k]) for k in ("material", "period", "customer", "member")
+                              if pd.notna(row[k]))
+            total = (f"{row['_whole']:,.0f} {currency} in total; " if row["_whole"] >= 0
+                     else "")
+            point = ("" if row["type"] != "limit" else
+                     f", 1 percentage point = {row['value_of_1pt']:,.2f} {currency}")
+            say(f"  {row['rule']}: {total}{row['shadow_price']:,.2f} {currency}/t at the "
+                f"margin [{scope}]{point}")
+        if len(by_rule) > top:
+            say(f"  ... and {len(by_rule) - top} more in the Limits sheet")
         if free:
-            say(f"  ({free} more at their bound at no cost at the margin)")
+            say(f"  ({free} more rule instances at their bound at no cost)")
 
 
 def _frontier_text(table: pd.DataFrame) -> str:
-    """The frontier table for the terminal: caps and shares in %, money with separators."""
+    """The frontier table for the terminal, by the kinds the Frontier sheet declares: caps
+    and shares in %, money and tonnes with separators, the HHI whole."""
     def fmt(value, kind):
         if value is None or pd.isna(value):
             return "-"
-        if kind == "pct":
+        if kind == SHARE:
             return f"{100 * value:.2f}%"
-        if kind == "money":
+        if kind in (MONEY, PRICE, TONNES):
             return f"{value:,.2f}"
-        return f"{value:,.0f}" if kind == "int" else str(value)
+        return f"{value:,.0f}" if kind == INDEX else str(value)
 
-    kinds = {"cap": "pct", "total_cost": "money", "cost_increase": "money",
-             "marginal_cost_per_pt": "money", "unmet_t": "money", "member_share": "pct",
-             "hhi": "int"}
-    shown = pd.DataFrame({c: [fmt(v, kinds.get(c)) for v in table[c]]
+    def kind(name):
+        column = FRONTIER.column(name)
+        return column.kind if column is not None else None
+
+    shown = pd.DataFrame({c: [fmt(v, kind(c)) for v in table[c]]
                           for c in table.columns if c != "scenario"})
     return shown.to_string(index=False)
 
@@ -168,7 +179,7 @@ def main():
     """
 
 
-@main.command()
+@main.command(short_help="Solve base and every scenario; write the plan workbook.")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Plan workbook to write [default: outputs/<input stem>-plan.xlsx].")
@@ -181,7 +192,8 @@ def main():
               help="Solve only this scenario (repeatable) [default: base and every scenario "
                    "in the workbook].")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Scenarios solved in parallel [default: number of CPUs].")
+              help="Scenarios solved in parallel [default: one after another while they "
+                   "are quick, then one per CPU].")
 @click.option("--best-effort", is_flag=True,
               help="When a scenario cannot meet every rule and demand, still write its "
                    "least-bad plan (fewest tonnes of violation, then least cost) and list what "
@@ -190,22 +202,28 @@ def main():
               show_default=True,
               help="What a diagnosis gives up first: unmet demand (rules hold) or rules "
                    "(demand is met).")
+@click.option("--rule-costs", type=click.Choice(RULE_COSTS), default="binding",
+              show_default=True,
+              help="Which rules' total cost (cost_of_rule: the plan solved again without the "
+                   "rule) to find: those with a nonzero shadow price (the others cost exactly "
+                   "nothing), every rule, or none (large models).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--verbose", is_flag=True, help="Show the solver's log.")
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
 def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jobs,
-        best_effort, relax_first, quiet, verbose, debug):
+        best_effort, relax_first, rule_costs, quiet, verbose, debug):
     """Solve INPUT (base and every scenario) and write the plan workbook.
 
     \b
     Example:
-      planner run inputs/example.xlsx -o outputs/plan.xlsx --scenario base --scenario embargo
+      planner run inputs/example.xlsx -o outputs/plan.xlsx --scenario base \\
+          --scenario cn-ree-embargo
     """
     output = _output_path(input_path, output, "plan")
 
     def work():
         check_output(output)  # before the work of solving, not only at the end
-        inputs = load(input_path)
+        inputs = api.load(input_path)
         if not quiet:
             _print_problems(inputs.warnings)
         known = {n.lower(): n for n in inputs.scenarios}
@@ -224,12 +242,13 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
                        else report.message)
                     + f"  ({info.get('seconds', 0):.2f} s)")
 
-        options = options_for(inputs, solver, time_limit, verbose=verbose,
-                              best_effort=best_effort, relax_first=relax_first)
-        result = plan(inputs, options, chosen, jobs, progress)
-        write_plan(output, plan_sheets(result))
+        tables = api.plan(inputs, chosen, solver=solver, time_limit=time_limit, jobs=jobs,
+                          best_effort=best_effort, relax_first=relax_first,
+                          rule_costs=rule_costs, verbose=verbose, progress=progress)
+        api.write(tables, output)
+        result = tables.result
         if not quiet:
-            _print_binding_rules(result)
+            _print_rule_costs(result)
             say(f"plan written to {output}")
         if not result.all_optimal:
             for report in result.reports:
@@ -244,7 +263,7 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
     _guarded(debug, work)
 
 
-@main.command()
+@main.command(short_help="Check a workbook and list every problem, without solving.")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
 def validate(input_path: Path, debug):
@@ -255,14 +274,14 @@ def validate(input_path: Path, debug):
       planner validate inputs/example.xlsx
     """
     def work():
-        inputs = load(input_path)
+        inputs = api.load(input_path)
         _print_problems(inputs.warnings)
         say(f"{input_path}: no errors, {len(inputs.warnings)} warning(s).")
 
     _guarded(debug, work)
 
 
-@main.command()
+@main.command(short_help="Write an empty input workbook with instructions.")
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
 def template(output: Path, debug):
@@ -283,13 +302,15 @@ def template(output: Path, debug):
     _guarded(debug, work)
 
 
-@main.command()
+@main.command(short_help="Cost of diversification: sweep a max-share cap loose to tight.")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--material", required=True, help="The material whose stage share is capped.")
 @click.option("--stage", type=click.Choice(("supply", "processing", "delivery")),
-              default="processing", show_default=True)
+              default="processing", show_default=True,
+              help="Where the share is counted: sold by suppliers, shipped out of sites, or "
+                   "received by customers.")
 @click.option("--by", type=click.Choice(("country", "group", "node")), default="country",
-              show_default=True)
+              show_default=True, help="What --member names.")
 @click.option("--member", "members", multiple=True, metavar="ID",
               help="Cap this member (repeatable: their combined share) [default: each member "
                    "separately].")
@@ -299,13 +320,18 @@ def template(output: Path, debug):
               help="Loosest cap.")
 @click.option("--to", "stop", type=click.FloatRange(0, 1), default=0.3, show_default=True,
               help="Tightest cap.")
-@click.option("--steps", type=click.IntRange(min=2), default=15, show_default=True)
+@click.option("--steps", type=click.IntRange(min=2), default=15, show_default=True,
+              help="Caps solved from --from to --to, evenly spaced (the tightest that holds is "
+                   "then found by bisection).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Workbook to write [default: outputs/<input stem>-frontier.xlsx].")
-@click.option("--solver", type=click.Choice(SOLVERS), default=None)
+@click.option("--solver", type=click.Choice(SOLVERS), default=None,
+              help="LP solver [default: Settings sheet, else highs].")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="S")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N")
+              metavar="S", help="Stop each solve after S seconds.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Caps solved in parallel [default: one after another while quick, then "
+                   "one per CPU].")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
 def frontier(input_path: Path, material, stage, by, members, period, start, stop, steps,
@@ -323,14 +349,14 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
 
     def work():
         check_output(output)
-        inputs = load(input_path)
+        inputs = api.load(input_path)
         sweep = Sweep(material, stage, by, tuple(members), period, start, stop, steps)
         try:
             result = sweep_frontier(inputs, sweep, options_for(inputs, solver, time_limit),
                                     jobs)
         except FrontierError as exc:
             raise click.UsageError(str(exc)) from exc
-        write_plan(output, frontier_sheets(inputs, result))
+        write_plan(output, frontier_sheets(inputs, result), inputs.settings.currency)
         if not quiet:
             say(_frontier_text(result.table))
             say("tightest feasible cap: " + ("none found (see the notes)"

@@ -16,19 +16,20 @@ best-effort plan (`planner run --best-effort`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from .lp import LE, LinearModel
 from .model import SourcingModel
-from .network import CUSTOMER
+from .inputs import Inputs
+from .network import CUSTOMER, stranded, stranded_sentence
 from .report import clean
+from .sheets import DIAGNOSIS
 from .solve import Solution, SolveOptions, Status, solve
 
-DIAGNOSIS_COLUMNS = ["scenario", "status", "kind", "rule", "material", "period", "customer",
-                     "member", "current", "needed", "change", "unit", "explanation"]
+DIAGNOSIS_COLUMNS = DIAGNOSIS.names
 RELAX_FIRST = ("demand", "rules")
 RULE_WEIGHT = 100.0
 TOL = 1e-6
@@ -82,12 +83,16 @@ def solve_elastic(sm: SourcingModel, options: SolveOptions,
     cols = elastic.violations["col"].to_numpy(np.int64)
     weights = elastic.violations["weight"].to_numpy(float)
     lp.cost = [c.copy() for c in sm.lp.cost] + [np.zeros(n) for _, n in
-                                                 list(lp.blocks.values())[len(sm.lp.blocks):]]
+                                                 list(lp.variables.values())[len(sm.lp.variables):]]
     bound = first.objective * (1 + 1e-9) + 1e-7  # keep phase 1's violation, to solver precision
     lp.add_rows("violation_total", pd.DataFrame({"bound": [bound]}), LE, bound,
                 np.zeros(len(cols), np.int64), cols, weights)
     second = solve(lp, options)
     return elastic, second if second.ok else first
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def structural_causes(sm: SourcingModel) -> list[str]:
@@ -183,6 +188,8 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
                 who = " ".join(str(s) for s in (k.get("member"),) if s)
                 need_pct, bound_pct = _pct(need, bound)
                 row.update(current=bound, needed=need, change=need - bound, unit="share",
+                           action=f"{'loosen' if family == 'share_max' else 'lower'} "
+                                  f"{k['rule']} to {need_pct}",
                            explanation=f"{k['rule']} ({k['stage']}, {who}) for {k['material']} "
                                        f"in {k['period']} would need {need_pct} instead of "
                                        f"{bound_pct}")
@@ -201,14 +208,17 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
                     row["explanation"] = (f"{what} {row['rule']}{scope} closes routes that "
                                           f"need {more} t: lift it or make it a quota of at "
                                           f"least {more} t")
+                    row["action"] = f"lift {row['rule']} (or make it a quota of {more} t)"
                 else:
                     row["explanation"] = (f"{what} {row['rule']}{scope} must allow {more} t "
                                           f"more ({needed} t instead of {now} t)")
+                    row["action"] = f"raise {row['rule']} to {needed} t"
             elif family == "supplier_min":
                 bound = float(k["min_t"])
                 less, to = figures(e, bound - e, bound)[:2]
                 row.update(rule=f"min_t {k['supplier']}", member=k["supplier"], current=bound,
                            needed=bound - e, change=-e, unit="t",
+                           action=f"lower {k['supplier']}'s minimum to {to} t",
                            explanation=f"{k['supplier']}'s minimum offtake of {k['material']} in "
                                        f"{k['period']} must fall by {less} t (to {to} t)")
             else:  # stockpile_floor
@@ -216,23 +226,60 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
                 less, to = figures(e, bound - e, bound)[:2]
                 row.update(rule=f"floor {k['stockpile']}", member=k["stockpile"],
                            current=bound, needed=bound - e, change=-e, unit="t",
+                           action=f"lower the {k['stockpile']} floor to {to} t",
                            explanation=f"{k['stockpile']} floor in {k['period']} must fall by "
                                        f"{less} t (to {to} t)")
             out.append(row)
     return out
 
 
+def _both_ways(sm: SourcingModel, options: SolveOptions, found: list[dict]) -> list[dict]:
+    """When rules take part in the infeasibility, the way out the chosen order did not
+    take: the elastic model solved in the other order. Returns the sentence giving both
+    ways out (led by the rule when the shortfall would be the whole demand) and the other
+    order's relaxations (kind "alternative"); nothing when both orders agree (demand
+    beyond what the suppliers have, a stockpile floor above what refills can reach)."""
+    other = "rules" if options.relax_first == "demand" else "demand"
+    elastic, solved = solve_elastic(sm, replace(options, relax_first=other), False)
+    if not solved.ok:
+        return []
+    alternative = _describe(sm, elastic, solved)
+    by_order = {options.relax_first: found, other: alternative}
+    shortfall = [r for r in by_order["demand"] if r.get("unit") == "t" and r["rule"] is None]
+    rules = [r for r in by_order["rules"] if r["rule"] is not None]
+    if not shortfall or not rules or len(shortfall) != len(by_order["demand"]):
+        return []
+    short_t = figures(sum(-r["change"] for r in shortfall))[0]
+    where = sorted({f"{r['customer']} {r['material']}" for r in shortfall})
+    shortfall_text = (f"accept a shortfall of {short_t} t ({', '.join(where[:3])}"
+                      + (f" and {len(where) - 3} more" if len(where) > 3 else "") + ")")
+    rules_text = "; ".join(r["action"] for r in rules[:3]) + \
+        (f"; and {len(rules) - 3} more (see below)" if len(rules) > 3 else "")
+    whole = all(abs(r["needed"]) <= TOL for r in shortfall)
+    ways = (f"either {rules_text}, or {shortfall_text}"
+            if whole or options.relax_first == "rules"
+            else f"either {shortfall_text}, or {rules_text}")
+    lead = {"explanation": f"Rules are in the way: {ways}.", "kind": "either"}
+    return [lead] + [dict(r, kind="alternative") for r in alternative]
+
+
 def diagnose(name: str, sm: SourcingModel, sol: Solution,
-             options: SolveOptions = SolveOptions()) -> tuple[pd.DataFrame, Solution | None]:
+             options: SolveOptions = SolveOptions(),
+             inputs: Inputs | None = None) -> tuple[pd.DataFrame, Solution | None]:
     """Diagnosis rows for a scenario that is not optimal, and for an infeasible one the
-    elastic solution (least violation, then least cost when `options.best_effort`)."""
+    elastic solution (least violation, then least cost when `options.best_effort`).
+    With the scenario's `inputs`, routes that no Freight or Lanes cost opens come first."""
     rows: list[dict] = []
     relaxed = None
     if sol.status is Status.INFEASIBLE:
+        if inputs is not None:
+            rows += [{"kind": "structural", "explanation": _sentence(stranded_sentence(r))}
+                     for r in stranded(inputs).to_dict("records")]
         rows += [{"kind": "structural", "explanation": c} for c in structural_causes(sm)]
         elastic, relaxed = solve_elastic(sm, options, options.best_effort)
         if relaxed.ok:
             found = _describe(sm, elastic, relaxed)
+            rows += _both_ways(sm, options, found)
             rows += found
             if not found:
                 rows.append({"kind": "note", "explanation": "the elastic model needs no "

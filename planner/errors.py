@@ -1,7 +1,7 @@
 """Problems found in a user's workbook, and the exceptions the library raises.
 
 The library never prints; it raises these and the CLI turns them into messages
-and exit statuses (SPEC §4).
+and exit statuses (README.md).
 """
 from __future__ import annotations
 

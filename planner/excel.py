@@ -1,10 +1,12 @@
 """The plan workbook as people read it in the meeting: formats, notes, headlines, charts.
 
 `build_plan_workbook` turns the plan's tables (`plan.plan_sheets`) into an openpyxl
-workbook; `workbook.write_plan` saves it atomically. What this module adds never changes
-the contract of SPEC §3: sheet and column names are the frames' own, the header row is the
-first row with a `scenario` cell (nothing above it has one) and data rows follow it
-directly; numbers stay numbers (formats only).
+workbook; `output.write_plan` saves it atomically. What this module adds never changes
+the contract of the plan (docs/plan-workbook.md): sheet and column names are the frames'
+own, the header row is the first row with a `scenario` cell (nothing above it has one) and
+data rows follow it directly; numbers stay numbers (formats only). How each column looks,
+the order of the rows and the highlights come from the sheets' declarations
+(planner/sheets.py), never from a column's name.
 
 Work is linear in the number of cells: one pass writes values, safety fixes and number
 formats together; only header rows get fonts and fills; conditional formats and charts are
@@ -12,6 +14,8 @@ single objects over ranges. Sorting (Flows, Unmet, Utilization) is one pandas so
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import re
 from dataclasses import dataclass
@@ -28,21 +32,19 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from .headlines import headlines
+from .report import horizon_shares
+from .sheets import (ALPHABETICAL, AT_LEAST, BETWEEN, COST_PARTS, COUNT, EQUALS, FIRST_SEEN,
+                     FLAG, INDEX, LARGEST_FIRST, MONEY, NONE_OF, NUMBER, PRICE, SECONDS, SHARE,
+                     STAGES, TONNES, PerRow, Sheet, declared)
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
-# Number formats. Money formats get the workbook's currency label appended.
-TONNES = "#,##0.0"
-SHARE = "0.0%"
-INDEX = "#,##0"
-COUNT = "#,##0"
-SECONDS = "0.000"
-NUMBER = "#,##0.###"
-
-PRICE_COLUMNS = {"unit_cost", "freight_per_t", "unmet_penalty", "shadow_price", "release_cost",
-                 "holding_cost", "cost_per_t"}          # money per t: two decimals
-SHARE_COLUMNS = {"share", "utilization", "cap"}
-COUNT_COLUMNS = {"variables", "constraints", "nonzeros"}
+# Number formats by kind of value (planner/sheets.py). Money (whole units) and prices (money
+# per t, two decimals) get the currency label: `money_format`. Ids and text have none.
+FORMATS = {TONNES: "#,##0.0", SHARE: "0.0%", INDEX: "#,##0", COUNT: "#,##0",
+           SECONDS: "0.000", NUMBER: "#,##0.###"}
+SHARE_FORMAT = FORMATS[SHARE]
+FLAG_WORDS = {True: "yes", False: "no"}   # how a FLAG reads in the plan
 
 CHARTS_SHEET = "Charts"
 CHART_DATA_SHEET = "Chart data"
@@ -63,12 +65,15 @@ NEAR_FILL = PatternFill("solid", start_color="FCE4B6", end_color="FCE4B6")    # 
 BINDS_FILL = PatternFill("solid", start_color="FCE4B6", end_color="FCE4B6")
 BAD_FONT = Font(bold=True, color="9C0006")
 BAD_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
+LOOKS = {"at capacity": (None, FULL_FILL), "near capacity": (None, NEAR_FILL),  # (font, fill)
+         "binding": (None, BINDS_FILL), "not optimal": (BAD_FONT, BAD_FILL)}
 
 
 # Cells ---------------------------------------------------------------------------------
 def cell_value(value: object) -> object:
     """Numbers stay numbers; NaN is a blank cell and ±inf the words "unlimited" /
-    "-unlimited", never an empty <v/> (PITFALLS #7); text loses characters XML forbids."""
+    "-unlimited", never an empty <v/> (what openpyxl writes for NaN or inf: the number
+    silently disappears); text loses characters XML forbids."""
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -87,7 +92,8 @@ def cell_value(value: object) -> object:
 
 
 def guard_text(cell) -> None:
-    """User text that looks like a formula is written as text, never evaluated (PITFALLS #6)."""
+    """User text that looks like a formula is written as text, never evaluated (openpyxl
+    stores a string starting with "=" as a live formula, which Excel and LibreOffice run)."""
     if cell.data_type == "f":
         cell.data_type = "s"
         cell.quotePrefix = True
@@ -103,16 +109,67 @@ def put_text(ws, row: int, column: int, text: object, font: Font | None = None):
     return cell
 
 
-def _text_cell(ws, text: str) -> Cell:
-    """A text cell from a value `column_values` has cleaned: stored as text as Excel
-    allows it (at most 32,767 characters), never as a formula (`guard_text` gives a
-    formula leader its quote prefix) nor as an error code."""
-    cell = Cell(ws)
-    cell._value = text[:32767]
-    cell.data_type = "s"
-    if text.startswith(FORMULA_LEADERS):
-        guard_text(cell)
-    return cell
+_LOOK_TWICE = FORMULA_LEADERS + ("#",)   # text openpyxl may not store as text
+
+
+def column_cells(ws, values: list, fmt: str | list | None) -> list:
+    """The cells of one column from its `column_values`: blanks None; text stored as text
+    as Excel allows it (at most 32,767 characters), never as a formula (a formula leader
+    gets its quote prefix, as `guard_text` gives it) nor as an error code; numbers with the
+    column's format, or their row's when `fmt` is a list."""
+    per_row = isinstance(fmt, list)
+    cells = []
+    append = cells.append
+    for i, value in enumerate(values):
+        if value is None:
+            append(None)
+            continue
+        cell = Cell(ws, value=value)
+        if value.__class__ is str:
+            if value.startswith(_LOOK_TWICE):
+                guard_text(cell)
+                cell.data_type = "s"  # openpyxl reads "=..." as a formula, "#N/A" an error
+        elif value.__class__ is not bool:
+            number_format = fmt[i] if per_row else fmt
+            if number_format is not None:
+                cell.number_format = number_format
+        append(cell)
+    return cells
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector paused while a table's cells are made: it would scan the
+    millions of long-lived cells of a large plan again and again (a quarter of the time of
+    making them), though none of them is garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _register_formats(ws, values: list[list], formats: list) -> None:
+    """Give a table's number formats their ids in the order that writing its cells row by
+    row would (the format of the first number first): `write_table` makes the cells a
+    column at a time, and the plan file must not depend on that."""
+    first: dict[str, tuple[int, int]] = {}
+    for j, (column, fmt) in enumerate(zip(values, formats)):
+        if fmt is None:
+            continue
+        per_row = isinstance(fmt, list)
+        for i, value in enumerate(column):
+            if value is None or value.__class__ is str or value.__class__ is bool:
+                continue
+            number_format = fmt[i] if per_row else fmt
+            if (i, j) < first.get(number_format, (len(column), j)):
+                first[number_format] = (i, j)
+            if not per_row:
+                break
+    for number_format in sorted(first, key=first.get):
+        Cell(ws).number_format = number_format  # a cell outside the sheet: registers it only
 
 
 def column_values(series: pd.Series) -> list:
@@ -142,41 +199,32 @@ def money_format(currency: str | None, decimals: int = 0) -> str:
     return f'{base} "{label}"'
 
 
-def column_format(column: str, currency: str | None) -> str | None:
-    """The number format of a plan column, from its name (units are in the names)."""
-    if column in PRICE_COLUMNS:
-        return money_format(currency, 2)
-    if column.endswith("_cost") or column.startswith("cost_") or "_cost_" in column \
-            or column == "value_of_1pt":
+def kind_format(kind: str, currency: str | None) -> str | None:
+    """The number format of a kind of value; None for ids, text and flags."""
+    if kind == MONEY:
         return money_format(currency)
-    if column in SHARE_COLUMNS or column.endswith("_share"):
-        return SHARE
-    if column == "hhi":
-        return INDEX
-    if column in COUNT_COLUMNS:
-        return COUNT
-    if column.endswith("_s") or column == "seconds":
-        return SECONDS
-    if column.endswith("_t"):
-        return TONNES
-    return None
+    if kind == PRICE:
+        return money_format(currency, 2)
+    return FORMATS.get(kind)
 
 
-def row_formats(title: str, frame: pd.DataFrame, column: str,
-                currency: str | None) -> np.ndarray | None:
-    """Formats for columns whose unit depends on the row (Limits.bound, Comparison values,
-    Diagnosis values), or None."""
-    if title == "Limits" and column == "bound" and "type" in frame:
-        return np.where(frame["type"].astype(str) == "limit", SHARE, TONNES)
-    if title == "Comparison" and column in ("base_value", "value", "change") \
-            and "section" in frame:
-        section = frame["section"].astype(str)
-        return np.select([section == "cost", section == "top share"],
-                         [money_format(currency), SHARE], TONNES)
-    if title == "Diagnosis" and column in ("current", "needed", "change") and "unit" in frame:
-        unit = frame["unit"].astype(str)
-        return np.select([unit == "t", unit == "share"], [TONNES, SHARE], NUMBER)
-    return None
+def column_formats(sheet: Sheet | None, frame: pd.DataFrame, column: str,
+                   currency: str | None) -> str | list | None:
+    """The format of a column as its sheet declares it: one format, or one per row for a
+    column whose unit depends on the row (Limits.bound, Comparison and Diagnosis values).
+    None for a column the sheet does not declare."""
+    declared_column = sheet.column(column) if sheet is not None else None
+    if declared_column is None:
+        return None
+    kind = declared_column.kind
+    if not isinstance(kind, PerRow):
+        return kind_format(kind, currency)
+    if kind.by not in frame:
+        return None
+    key = frame[kind.by].astype(str)
+    return np.select([key == value for value, _ in kind.kinds],
+                     [kind_format(k, currency) for _, k in kind.kinds],
+                     kind_format(kind.otherwise, currency)).tolist()
 
 
 def shown_length(value: object, fmt: str | None) -> int:
@@ -185,7 +233,7 @@ def shown_length(value: object, fmt: str | None) -> int:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return len(str(value))
-    if fmt == SHARE:
+    if fmt == SHARE_FORMAT:
         return 7
     if fmt and "#,##0" in fmt:
         decimals = len(fmt.split(".", 1)[1].split(" ")[0]) if "." in fmt else 0
@@ -201,24 +249,25 @@ def _first_seen(series: pd.Series) -> np.ndarray:
     return codes
 
 
-def presentation_order(title: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted so that the big items come first, scenarios and periods kept in their
-    plan order (first appearance). Other sheets keep the order the report gives them
-    (Mix and Limits are already sorted biggest first; Diagnosis lists causes first)."""
-    if frame.empty or "scenario" not in frame:
+def presentation_order(sheet: Sheet | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the sheet's declared order: big items first, scenarios and periods kept in
+    their plan order (first appearance). A sheet without one keeps the order the report
+    gives it (Mix and Limits are already sorted biggest first; Diagnosis lists causes
+    first), as does a table that lacks a column of the order."""
+    if sheet is None or not sheet.order or frame.empty \
+            or any(o.column not in frame for o in sheet.order):
         return frame
-    keys = {"_s": _first_seen(frame["scenario"])}
-    if title == "Flows" and {"period", "material", "quantity_t"} <= set(frame.columns):
-        keys.update(_p=_first_seen(frame["period"]), _m=frame["material"].astype(str),
-                    _q=-pd.to_numeric(frame["quantity_t"], errors="coerce").fillna(0.0))
-    elif title == "Unmet" and "unmet_t" in frame:
-        keys.update(_q=-pd.to_numeric(frame["unmet_t"], errors="coerce").fillna(0.0))
-    elif title == "Utilization" and {"period", "utilization", "used_t"} <= set(frame.columns):
-        keys.update(_p=_first_seen(frame["period"]),
-                    _u=-pd.to_numeric(frame["utilization"], errors="coerce").fillna(-1.0),
-                    _q=-pd.to_numeric(frame["used_t"], errors="coerce").fillna(0.0))
-    else:
-        return frame
+    keys = {}
+    for i, o in enumerate(sheet.order):
+        values = frame[o.column]
+        if o.direction == FIRST_SEEN:
+            keys[f"_{i}"] = _first_seen(values)
+        elif o.direction == ALPHABETICAL:
+            keys[f"_{i}"] = values.astype(str)
+        elif o.direction == LARGEST_FIRST:
+            keys[f"_{i}"] = -pd.to_numeric(values, errors="coerce").fillna(o.blank)
+        else:
+            raise ValueError(f"{sheet.name}: unknown order {o.direction!r}")
     order = pd.DataFrame(keys, index=frame.index).sort_values(list(keys), kind="stable").index
     return frame.loc[order].reset_index(drop=True)
 
@@ -264,7 +313,7 @@ def _widths(columns: list[str], values: list[list], formats: list,
         fmt = formats[j]
         longest = len(str(name)) + 3  # room for the filter button
         for i, v in enumerate(values[j][:sample]):
-            f = fmt[i] if isinstance(fmt, np.ndarray) else fmt
+            f = fmt[i] if isinstance(fmt, list) else fmt
             longest = max(longest, shown_length(v, f))
         widths.append(min(max(9, longest + 2), 50))
     return widths
@@ -290,53 +339,30 @@ def write_lines(ws, row: int, lines: list[tuple[str, Font | None, int]], width_c
     return row
 
 
-def write_table(ws, title: str, frame: pd.DataFrame, start_row: int,
+def write_table(ws, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
                 currency: str | None) -> Table:
-    """Header at `start_row`, data directly below: formats per column, text guarded."""
+    """Header at `start_row`, data directly below: formats per column as `sheet` declares
+    them, flags as yes/no, text guarded."""
     columns = [str(c) for c in frame.columns]
     for j, name in enumerate(columns, start=1):
         cell = put_text(ws, start_row, j, name, HEADER_FONT)
         cell.fill = HEADER_FILL
         cell.border = HEADER_BORDER
-    formats: list = []
-    for name in columns:
-        per_row = row_formats(title, frame, name, currency)
-        formats.append(per_row if per_row is not None else column_format(name, currency))
-    varying = [isinstance(f, np.ndarray) for f in formats]
-    # Values converted a column at a time (exactly `cell_value`); then rows go in with
-    # ws.append right below the header (the last row written so far), as Cell objects that
-    # already carry their format: one pass, no second look-up per cell. Only text can look
-    # like a formula, so only text starting with a formula leader goes through guard_text.
-    # A format is registered by the first cell that needs it (as setting it cell by cell
-    # would), and later cells copy that cell's style. Text and plain numbers, already
-    # converted and checked a column at a time, are stored without openpyxl's per-value
-    # type inference and string checks (over a third of the time on large plans).
+    formats = [column_formats(sheet, frame, name, currency) for name in columns]
+    # Values converted a column at a time (exactly `cell_value`), flags to their words;
+    # cells made a column at a time, already carrying their format (no second look-up per
+    # cell); then rows go in with ws.append right below the header (the last row written
+    # so far).
     values = [column_values(frame.iloc[:, j]) for j in range(len(columns))]
-    styles: dict[str, object] = {}
-    for i, record in enumerate(zip(*values) if values else [()] * len(frame)):
-        cells = []
-        for j, value in enumerate(record):
-            if value is None:
-                cells.append(None)
-            elif value.__class__ is str:
-                cells.append(_text_cell(ws, value))
-            else:
-                fmt = formats[j][i] if varying[j] else formats[j]
-                if fmt is None or value.__class__ is bool:
-                    cells.append(Cell(ws, value=value))
-                    continue
-                style = styles.get(fmt)
-                if style is None:
-                    cell = Cell(ws, value=value)
-                    cell.number_format = fmt
-                    styles[fmt] = cell._style
-                elif value.__class__ in (int, float):
-                    cell = Cell(ws, style_array=style)
-                    cell._value = value  # data_type is "n" already
-                else:
-                    cell = Cell(ws, value=value, style_array=style)
-                cells.append(cell)
-        ws.append(cells)
+    for j, name in enumerate(columns):
+        column = sheet.column(name) if sheet is not None else None
+        if column is not None and column.kind == FLAG:
+            values[j] = [FLAG_WORDS[v] if v.__class__ is bool else v for v in values[j]]
+    _register_formats(ws, values, formats)
+    with _collector_paused():
+        cells = [column_cells(ws, column, fmt) for column, fmt in zip(values, formats)]
+        for row in zip(*cells) if cells else [()] * len(frame):
+            ws.append(row)
     table = Table(ws, columns, start_row, len(frame))
     for j, width in enumerate(_widths(columns, values, formats), start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
@@ -365,10 +391,12 @@ def write_sheet(ws, title: str, note: str | None, frame: pd.DataFrame,
                 currency: str | None, above: list[tuple[str, Font | None, int]] = (),
                 freeze: bool = True) -> Table:
     """A plan sheet: the one-line note (and any headline paragraphs), then the table."""
-    frame = presentation_order(title, frame)
+    sheet = declared(title)
+    if sheet is not None and sheet.name == title:  # Flows 2, ...: kept in the split's order
+        frame = presentation_order(sheet, frame)
     lines = ([(note, NOTE_FONT, 0)] if note else []) + list(above)
     start = len(lines) + 1
-    table = write_table(ws, title, frame, start, currency)
+    table = write_table(ws, sheet, frame, start, currency)
     n = max(len(table.columns), 6)
     write_lines(ws, 1, lines, _table_width(ws, n), n)
     if freeze:
@@ -378,25 +406,46 @@ def write_sheet(ws, title: str, note: str | None, frame: pd.DataFrame,
 
 
 # Conditional formats -------------------------------------------------------------------
-def _conditional(title: str, table: Table) -> None:
-    cf = table.ws.conditional_formatting
-    if table.n_rows == 0:
+def _literal(value: object) -> str:
+    """A value in a conditional format's formula; a flag as the words the plan shows."""
+    if isinstance(value, bool):
+        return f'"{FLAG_WORDS[value]}"'
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return str(value)
+
+
+def _conditional(sheet: Sheet | None, table: Table) -> None:
+    """The sheet's declared highlights, each one rule over its column (or the table's
+    rows)."""
+    if sheet is None or table.n_rows == 0:
         return
-    if title == "Utilization" and "utilization" in table.columns:
-        cells = table.data_range("utilization")
-        cf.add(cells, CellIsRule(operator="greaterThanOrEqual", formula=["0.999"],
-                                 fill=FULL_FILL, stopIfTrue=True))
-        cf.add(cells, CellIsRule(operator="between", formula=["0.9", "0.999"], fill=NEAR_FILL))
-    if title == "Limits" and "binds" in table.columns:
-        first = table.first_row
-        cf.add(f"A{first}:{table.last_letter}{table.last_row}",
-               FormulaRule(formula=[f'${table.letter("binds")}{first}="yes"'], fill=BINDS_FILL))
-    if title in ("Summary", "Run info") and "status" in table.columns:
-        first = table.first_row
-        cf.add(table.data_range("status"),
-               FormulaRule(formula=[f'AND(${table.letter("status")}{first}<>"optimal",'
-                                    f'${table.letter("status")}{first}<>"")'],
-                           font=BAD_FONT, fill=BAD_FILL))
+    cf = table.ws.conditional_formatting
+    first = table.first_row
+    for h in sheet.highlights:
+        if h.column not in table.columns:
+            continue
+        font, fill = LOOKS[h.look]
+        cells = (f"A{first}:{table.last_letter}{table.last_row}" if h.whole_row
+                 else table.data_range(h.column))
+        cell = f"${table.letter(h.column)}{first}"   # the formula's first row; Excel shifts it
+        stop = True if h.stop else None
+        if h.test == AT_LEAST:
+            rule = CellIsRule(operator="greaterThanOrEqual", formula=[_literal(h.values[0])],
+                              font=font, fill=fill, stopIfTrue=stop)
+        elif h.test == BETWEEN:
+            rule = CellIsRule(operator="between", formula=[_literal(v) for v in h.values],
+                              font=font, fill=fill, stopIfTrue=stop)
+        elif h.test == EQUALS:
+            rule = FormulaRule(formula=[f"{cell}={_literal(h.values[0])}"], font=font,
+                               fill=fill, stopIfTrue=stop)
+        elif h.test == NONE_OF:
+            rule = FormulaRule(formula=["AND(" + ",".join(f"{cell}<>{_literal(v)}"
+                                                          for v in h.values) + ")"],
+                               font=font, fill=fill, stopIfTrue=stop)
+        else:
+            raise ValueError(f"{sheet.name}: unknown highlight test {h.test!r}")
+        cf.add(cells, rule)
 
 
 # Charts --------------------------------------------------------------------------------
@@ -424,8 +473,7 @@ def cost_chart(summary: Table, currency: str | None) -> BarChart | None:
     """Stacked columns: each scenario's total cost split into its components, straight
     from the Summary table's cells."""
     ws = summary.ws
-    parts = [c for c in ("purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
-                         "unmet_cost") if c in summary.columns]
+    parts = [c for c in COST_PARTS if c in summary.columns]
     if summary.n_rows == 0 or not parts or "scenario" not in summary.columns:
         return None
     chart = _bar_chart(f"Cost by component per scenario ({currency or 'money'})", "col",
@@ -463,15 +511,13 @@ def mix_pivot(mix: pd.DataFrame, scenarios: list[str]) -> tuple[list[str], dict]
         keep = set(countries[:MAX_SERIES - 1])
         mix = mix.assign(country=mix["country"].where(mix["country"].isin(keep), "other"))
         countries = countries[:MAX_SERIES - 1] + ["other"]
-    stages = {"supply": 0, "processing": 1, "delivery": 2}
+    stages = {s: i for i, s in enumerate(STAGES)}
     out = {}
     for scenario in scenarios:
         rows = mix[mix["scenario"] == scenario]
         if rows.empty:
             continue
-        total = rows.groupby(["material", "stage", "country"], sort=False)["quantity_t"].sum()
-        stage_total = total.groupby(level=["material", "stage"], sort=False).transform("sum")
-        share = (total / stage_total.where(stage_total > 0)).fillna(0.0)
+        share = horizon_shares(rows).set_index(["material", "stage", "country"])["share"]
         keys = sorted({(m, s) for m, s, _ in share.index},
                       key=lambda k: (str(k[0]).casefold(), stages.get(k[1], 9)))
         out[scenario] = [(f"{m} / {s}", {c: float(share.get((m, s, c), 0.0)) for c in countries})
@@ -599,7 +645,8 @@ def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
         header_row, last, row = _block(
             data, row, f"Sourcing mix, {scenario}: share of stage tonnes by country",
             ["material / stage", *countries],
-            [[label] + [shares[c] or None for c in countries] for label, shares in rows], SHARE)
+            [[label] + [shares[c] or None for c in countries] for label, shares in rows],
+            SHARE_FORMAT)
         chart = _bar_chart(f"Sourcing mix by country, {scenario}", "bar", "percentStacked",
                            "0%", "share of the stage's tonnes")
         chart.add_data(Reference(data, min_col=2, max_col=1 + len(countries),
@@ -615,7 +662,7 @@ def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
             data, row, "Peak utilisation (used / capacity) of the most loaded suppliers and sites",
             ["supplier or site", "kind", *names],
             [[r["label"], r["kind"], *[None if pd.isna(r[n]) else float(r[n]) for n in names]]
-             for r in loaded.to_dict("records")], SHARE)
+             for r in loaded.to_dict("records")], SHARE_FORMAT)
         chart = _bar_chart("Utilisation of the most loaded suppliers and sites", "bar",
                            "clustered", "0%", "peak used / capacity")
         chart.add_data(Reference(data, min_col=3, max_col=2 + len(names), min_row=header_row,
@@ -635,18 +682,6 @@ def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
 
 
 # The workbook --------------------------------------------------------------------------
-def currency_of(sheets: dict) -> str | None:
-    """The currency label, read back from the notes ("Money in USD, ...") that the plan's
-    sheet builders write; the Summary note first."""
-    notes = [sheets["Summary"][0]] if "Summary" in sheets else []
-    notes += [note for note, _ in sheets.values()]
-    for note in notes:
-        match = re.search(r"Money in (\S+?)[,;.]?(?=\s|$)", note or "")
-        if match:
-            return match.group(1)
-    return None
-
-
 def _summary_lines(sheets: dict, currency: str | None) -> list[tuple[str, Font | None, int]]:
     summary = sheets["Summary"][1]
 
@@ -667,8 +702,9 @@ def _summary_lines(sheets: dict, currency: str | None) -> list[tuple[str, Font |
 
 
 def build_plan_workbook(sheets: dict[str, tuple[str | None, pd.DataFrame]],
-                        currency: str | None = None) -> Workbook:
-    currency = currency or currency_of(sheets)
+                        currency: str | None) -> Workbook:
+    """The plan workbook of `sheets` (title -> (note, table), in order), money labelled in
+    `currency` (the Settings currency)."""
     wb = Workbook()
     wb.remove(wb.active)
     tables: dict[str, Table] = {}
@@ -685,7 +721,7 @@ def build_plan_workbook(sheets: dict[str, tuple[str | None, pd.DataFrame]],
                 ws.freeze_panes = None  # a frozen block taller than a screen hides the rest
         else:
             table = write_sheet(ws, title, note, frame, currency)
-        _conditional(title, table)
+        _conditional(declared(title), table)
         tables[title] = table
     add_charts(wb, sheets, tables, currency)
     if wb.sheetnames:

@@ -13,14 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .plan import run_tasks
-from .report import ScenarioReport, clean
-from .scenarios import BASE
+from .report import ScenarioReport, clean, horizon_shares
+from .sheets import FRONTIER, FRONTIER_SUMMARY
+from .inputs import BASE, ROW, Inputs
 from .solve import SolveOptions
-from .validate import Inputs
-from .workbook import ROW
 
-FRONTIER_COLUMNS = ["scenario", "point", "cap", "status", "total_cost", "cost_increase",
-                    "marginal_cost_per_pt", "unmet_t", "member_share", "hhi", "note"]
+FRONTIER_COLUMNS = FRONTIER.names
 RULE = "frontier cap"
 BISECTION_STEPS = 12
 
@@ -92,18 +90,15 @@ def _point(sweep: Sweep, cap: float, report: ScenarioReport, kind: str) -> dict:
     row = {"scenario": BASE, "point": kind, "cap": cap, "status": report.status}
     if report.status != "optimal":
         return row
-    mix = report.tables["Mix"]
-    mix = mix[(mix["material"] == sweep.material) & (mix["stage"] == sweep.stage)]
-    by_country = mix.groupby("country")["quantity_t"].sum()
-    total = by_country.sum()
-    shares = by_country / total if total > 0 else by_country * 0
+    shares = horizon_shares(report.tables["Mix"])
+    shares = shares[(shares["material"] == sweep.material) & (shares["stage"] == sweep.stage)]
     limits = report.tables["Limits"]
     mine = limits[limits["rule"] == RULE]
     share = pd.to_numeric(mine["share"], errors="coerce").max() if len(mine) else None
     share = None if share is None or pd.isna(share) else share  # the highest, over periods
     row.update(total_cost=report.costs["total_cost"], unmet_t=report.costs["unmet_t"],
                member_share=None if share is None else float(clean(share)),
-               hhi=float(clean(((shares * 100) ** 2).sum())))
+               hhi=float(clean(((shares["share"] * 100) ** 2).sum())))
     return row
 
 
@@ -182,11 +177,10 @@ def _marginal(table: pd.DataFrame) -> list:
 def frontier_sheets(inputs: Inputs, result: Frontier) -> dict[str, tuple[str, pd.DataFrame]]:
     sweep = result.sweep
     who = " + ".join(sweep.members) if sweep.members else f"each {sweep.by}"
-    note = (f"Max share of {who} in {sweep.material} at the {sweep.stage} stage, swept from "
-            f"{sweep.start:g} to {sweep.stop:g}. Money in {inputs.settings.currency}; "
-            f"marginal_cost_per_pt = extra cost per percentage point of tightening; "
-            f"tightest feasible cap: "
-            + ("none" if result.tightest is None else f"{result.tightest:.4f}") + ".")
+    note = FRONTIER.note_for(
+        who=who, material=sweep.material, stage=sweep.stage, start=sweep.start, stop=sweep.stop,
+        currency=inputs.settings.currency,
+        tightest="none" if result.tightest is None else f"{result.tightest:.4f}")
     summary = pd.DataFrame([r.summary_row() for r in result.reports])
     return {"Frontier": (note, result.table),
-            "Summary": ("One row per sweep point (scenario = the cap).", summary)}
+            "Summary": (FRONTIER_SUMMARY.note_for(), summary)}

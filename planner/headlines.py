@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-STAGES = ("supply", "processing", "delivery")  # the order of rules.STAGE_FLOWS
+from . import report
 
 
 @dataclass
@@ -53,36 +53,27 @@ def top_shares(mix: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
     """Per (material, stage), over the whole horizon: the largest country and its share of
     the stage's tonnes. Columns material, stage, country, share, quantity_t; materials in
     first-seen order, stages supply, processing, delivery."""
-    rows = _rows_of(mix, scenario)
-    columns = ["material", "stage", "country", "share", "quantity_t"]
-    if rows.empty or not {"material", "stage", "country", "quantity_t"} <= set(rows.columns):
-        return pd.DataFrame(columns=columns)
-    rows = rows.assign(quantity_t=pd.to_numeric(rows["quantity_t"], errors="coerce").fillna(0.0))
-    total = rows.groupby(["material", "stage", "country"], sort=False)["quantity_t"].sum()
-    stage_total = total.groupby(level=["material", "stage"], sort=False).transform("sum")
-    share = (total / stage_total.where(stage_total > 0)).fillna(0.0)
-    table = pd.DataFrame({"share": share, "quantity_t": total}).reset_index()
-    materials = {m: i for i, m in enumerate(dict.fromkeys(rows["material"]))}
-    stages = {s: i for i, s in enumerate(STAGES)}
-    table = table.assign(_m=table["material"].map(materials),
-                         _s=table["stage"].map(stages).fillna(len(stages)))
-    table = table.sort_values(["_m", "_s", "share", "country"],
-                              ascending=[True, True, False, True], kind="stable")
-    return table.drop_duplicates(["material", "stage"])[columns].reset_index(drop=True)
+    top = report.top_shares(_rows_of(mix, scenario))
+    return top[["material", "stage", "country", "share", "quantity_t"]]
 
 
 def costliest_binding_rule(limits: pd.DataFrame | None, scenario: str) -> tuple[dict, int] | None:
-    """(the binding rule instance with the largest |shadow_price|, number of binding
-    instances), or None when no rule instance binds."""
+    """(the costliest rule's binding instance, number of binding instances), or None when
+    no rule instance binds. Costliest by `cost_of_rule` (the whole rule, solved without
+    it) where the Limits table has it, else by |shadow_price| (the marginal view); the
+    instance shown is the rule's binding one with the largest |shadow_price|."""
     rows = _rows_of(limits, scenario)
     if rows.empty or not {"binds", "shadow_price"} <= set(rows.columns):
         return None
-    binding = rows[rows["binds"].astype(str).str.lower() == "yes"]
+    binding = rows[rows["binds"].eq(True)]
     if binding.empty:
         return None
     price = pd.to_numeric(binding["shadow_price"], errors="coerce").abs().fillna(0.0)
-    top = binding.loc[price.sort_values(ascending=False, kind="stable").index[0]]
-    return top.to_dict(), len(binding)
+    whole = pd.to_numeric(binding.get("cost_of_rule"), errors="coerce").fillna(0.0) \
+        if "cost_of_rule" in binding else price * 0
+    order = pd.DataFrame({"whole": whole, "price": price}).sort_values(
+        ["whole", "price"], ascending=False, kind="stable").index
+    return binding.loc[order[0]].to_dict(), len(binding)
 
 
 def _scope(rule: dict) -> str:
@@ -112,6 +103,10 @@ def _rule_sentence(found: tuple[dict, int] | None, currency: str | None) -> str:
         saving = (f"{move} its bound by 1 t would save at most "
                   f"{money(abs(price), currency, 2)}, and tightening it by 1 t would cost at "
                   f"least that")
+    whole = _number(rule.get("cost_of_rule"))
+    if whole:
+        return (f"Costliest rule: {rule.get('rule')}: without it the plan would cost "
+                f"{money(whole, currency)} less; at the margin, {saving}{more}.")
     return f"Costliest binding rule: {name}: {saving}{more}."
 
 

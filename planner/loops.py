@@ -24,8 +24,8 @@ import pandas as pd
 
 from .errors import ERROR, Problem
 from .network import process_routes
-from .scenarios import BASE, Change, apply_changes, scenario_inputs
-from .workbook import ROW
+from .inputs import BASE, ROW
+from .scenarios import Change, apply_changes, scenario_inputs
 
 GAIN_TOLERANCE = 1e-9  # a loop is reported when its yields multiply to more than 1 + this
 # Least improvement Bellman-Ford counts, on the log scale: far below log(1 + GAIN_TOLERANCE)
@@ -233,7 +233,7 @@ def gain_loops(inputs) -> list[Problem]:
     """An error for every loop found in the base data, and for every loop a scenario's
     data adds: at the Scenarios row of the change that set a yield of the loop, else at the
     Processes row (named: the loop's highest yield) with the scenario in the message."""
-    processes = inputs.sources.get("Processes")
+    processes = inputs.read_tables.get("Processes")
     if processes is None:
         return []
     problems = []
@@ -247,12 +247,12 @@ def gain_loops(inputs) -> list[Problem]:
     for name in inputs.scenarios:
         if name == BASE or name.lower() not in changed:
             continue
-        for loop in _loops(scenario_inputs(inputs, inputs.changes, name)):
+        for loop in _loops(scenario_inputs(inputs, name)):
             if _key(loop) in seen:
                 continue  # already reported for the base data
             cause = _cause(inputs, name, {r[ROW] for r in loop})
             if cause is not None:
-                problems.append(inputs.sources["Scenarios"].problem(
+                problems.append(inputs.read_tables["Scenarios"].problem(
                     f"scenario {name!r}: {_describe(loop)}", cause.row, "value", cause.value,
                     ERROR))
             else:

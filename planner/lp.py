@@ -3,7 +3,8 @@ mirrored into PuLP in one pass (`LinearModel.to_pulp`).
 
 Rows are added a family at a time from arrays, so building is linear in the
 model's size; families keep a table describing each row, used to report duals.
-Variables are named by index (`x12`), never by a user id (PITFALLS #12).
+Variables are named by index (`x12`), never by a user id: PuLP turns `-`, spaces, `/`
+and the like into `_`, so ids `S-1` and `S_1` would collide (an opaque solver error).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class LinearModel:
     lower: list[np.ndarray] = field(default_factory=list)
     upper: list[np.ndarray] = field(default_factory=list)
     cost: list[np.ndarray] = field(default_factory=list)
-    blocks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    variables: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (first, n)
     families: dict[str, Family] = field(default_factory=dict)
     _rows: list[np.ndarray] = field(default_factory=list)
     _cols: list[np.ndarray] = field(default_factory=list)
@@ -49,10 +50,11 @@ class LinearModel:
     n_cols: int = 0
     n_rows: int = 0
 
-    def add_columns(self, block: str, n: int, lower, upper, cost) -> np.ndarray:
-        """Add n columns; `upper` may hold NaN for no bound. Returns their indices."""
+    def add_columns(self, variable: str, n: int, lower, upper, cost) -> np.ndarray:
+        """Add n columns of one variable (`flow`, `unmet`, ...); `upper` may hold NaN for no
+        bound. Returns their indices."""
         idx = np.arange(self.n_cols, self.n_cols + n)
-        self.blocks[block] = (self.n_cols, n)
+        self.variables[variable] = (self.n_cols, n)
         self.lower.append(np.broadcast_to(np.asarray(lower, float), n).copy())
         upper = np.broadcast_to(np.asarray(upper, float), n).copy()
         self.upper.append(np.where(np.isnan(upper), np.inf, upper))
@@ -60,8 +62,8 @@ class LinearModel:
         self.n_cols += n
         return idx
 
-    def columns(self, block: str) -> np.ndarray:
-        start, n = self.blocks[block]
+    def columns(self, variable: str) -> np.ndarray:
+        start, n = self.variables[variable]
         return np.arange(start, start + n)
 
     def add_rows(self, family: str, keys: pd.DataFrame, sense: str, rhs,
@@ -87,7 +89,17 @@ class LinearModel:
         twin = copy.copy(self)
         for name in ("lower", "upper", "cost", "_rows", "_cols", "_coefs", "_rhs", "_sense"):
             setattr(twin, name, list(getattr(self, name)))
-        twin.blocks, twin.families = dict(self.blocks), dict(self.families)
+        twin.variables, twin.families = dict(self.variables), dict(self.families)
+        return twin
+
+    def relaxed(self, rows: np.ndarray) -> "LinearModel":
+        """A copy in which `rows` bind nothing (their right-hand side moved to infinity, away
+        from their sense); the rows stay, so every other row keeps its index."""
+        twin = self.copy()
+        rhs = np.concatenate(self._rhs) if self._rhs else np.zeros(0)
+        sense = np.array(self._sense, dtype=object)[rows]
+        rhs[rows] = np.where(sense == LE, np.inf, np.where(sense == GE, -np.inf, rhs[rows]))
+        twin._rhs = [rhs]
         return twin
 
     # Whole-model arrays ---------------------------------------------------------------
@@ -137,7 +149,8 @@ class LinearModel:
         return np.arange(fam.start, fam.start + len(fam.keys))
 
     def to_pulp(self) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpConstraint]]:
-        """The model as a PuLP problem: variables `x{j}`, constraints `c{i}` (used for CBC).
+        """The model as a PuLP problem: variables `x{j}`, constraints `c{i}` (used for CBC);
+        the constraint list has None for a row that binds nothing (`relaxed`).
 
         Terms of a row are taken from the column-wise matrix, so duplicates are summed
         and each expression is built by one C-level dict construction.
@@ -162,9 +175,11 @@ class LinearModel:
         get = variables.__getitem__
         constraints = {}
         for i in range(self.n_rows):
+            if not np.isfinite(rhs_l[i]):  # a relaxed row: no constraint (see `relaxed`)
+                continue
             a, b = bounds[i], bounds[i + 1]
             expr = pulp.LpAffineExpression(zip(map(get, cols_l[a:b]), coefs_l[a:b]))
             constraints[f"c{i}"] = pulp.LpConstraint(expr, _PULP_SENSE[sense[i]], f"c{i}",
                                                      rhs_l[i])
         prob.extend(constraints)
-        return prob, variables, list(constraints.values())
+        return prob, variables, [constraints.get(f"c{i}") for i in range(self.n_rows)]

@@ -1,10 +1,10 @@
-"""The sourcing LP (SPEC §2) in PuLP, built from a `Network`; no I/O.
+"""The sourcing LP as arrays (`LinearModel`), built from a `Network`; no I/O.
 
 Construction is linear in the model's size: each constraint family is described
 as arrays of (row, column, coefficient) terms obtained from one join of the
 flow table against the family's keys, and all rows are created in a single pass
-over the terms sorted by row. Variables are named by index (`f_12`), never by a
-user id (PITFALLS #12); the family tables map indices back to ids.
+over the terms sorted by row. Variables are named by index (`x12`), never by a
+user id (an id may be any text); the family tables map indices back to ids.
 """
 from __future__ import annotations
 
@@ -68,23 +68,26 @@ class _Codes:
     def code(index: pd.Index, values) -> np.ndarray:
         return index.get_indexer(np.asarray(values, dtype=object)).astype(np.int64)
 
-    def nmp(self, node, material, period) -> np.ndarray:
+    def node_material_period(self, node, material, period) -> np.ndarray:
         """Key of (node, material, period) codes; -1 where a code is -1 (unknown)."""
         key = (node * len(self.material) + material) * len(self.period) + period
         return np.where((node >= 0) & (material >= 0) & (period >= 0), key, -1)
 
-    def np_(self, node, period) -> np.ndarray:
+    def node_period(self, node, period) -> np.ndarray:
         """Key of (node, period) codes; -1 where a code is -1 (unknown)."""
         return np.where((node >= 0) & (period >= 0), node * len(self.period) + period, -1)
 
-    def frame_nmp(self, frame: pd.DataFrame, node: str, material: str = "material",
-                  period: str = "period") -> np.ndarray:
-        return self.nmp(self.code(self.node, frame[node]),
+    def frame_node_material_period(self, frame: pd.DataFrame, node: str,
+                                   material: str = "material",
+                                   period: str = "period") -> np.ndarray:
+        return self.node_material_period(self.code(self.node, frame[node]),
                         self.code(self.material, frame[material]),
                         self.code(self.period, frame[period]))
 
-    def frame_np(self, frame: pd.DataFrame, node: str, period: str = "period") -> np.ndarray:
-        return self.np_(self.code(self.node, frame[node]), self.code(self.period, frame[period]))
+    def frame_node_period(self, frame: pd.DataFrame, node: str,
+                          period: str = "period") -> np.ndarray:
+        return self.node_period(self.code(self.node, frame[node]),
+                                self.code(self.period, frame[period]))
 
 
 def _nan(values) -> np.ndarray:
@@ -103,6 +106,9 @@ class SourcingModel:
 
 
 def build_model(net: Network) -> SourcingModel:
+    """The LP of one scenario's network (docs/modelling.md): flow, process activity, unmet
+    demand and stockpile level columns; balance, capacity, demand, stockpile and rule rows.
+    The returned tables say what each column is, for the report."""
     lp = LinearModel()
     periods = pd.DataFrame({"period": net.periods, "t": np.arange(len(net.periods))})
     flows = net.flows
@@ -126,8 +132,8 @@ def build_model(net: Network) -> SourcingModel:
     codes = _Codes(net)
     from_kind = flows["from_kind"].to_numpy(object)
     to_kind = flows["to_kind"].to_numpy(object)
-    out_key = codes.nmp(codes.f_from, codes.f_material, codes.f_period)
-    in_key = codes.nmp(codes.f_to, codes.f_material, codes.f_period)
+    out_key = codes.node_material_period(codes.f_from, codes.f_material, codes.f_period)
+    in_key = codes.node_material_period(codes.f_to, codes.f_material, codes.f_period)
 
     def flows_at(side: str, kind: str, keys: np.ndarray, by_period: bool = False):
         """(flow positions, rows): flows out of (side "from") or into (side "to") `kind`
@@ -135,7 +141,7 @@ def build_model(net: Network) -> SourcingModel:
         node, node_kind, full = ((codes.f_from, from_kind, out_key) if side == "from"
                                  else (codes.f_to, to_kind, in_key))
         pos = np.flatnonzero(node_kind == kind)
-        left = codes.np_(node[pos], codes.f_period[pos]) if by_period else full[pos]
+        left = codes.node_period(node[pos], codes.f_period[pos]) if by_period else full[pos]
         i, r = _pairs(left, keys)
         return pos[i], r
 
@@ -145,14 +151,14 @@ def build_model(net: Network) -> SourcingModel:
             ("supplier_max", offers["capacity_t"].notna(), LE, "capacity_t"),
             ("supplier_min", offers["min_t"] > 0, GE, "min_t")):
         keys = offers[mask.to_numpy()].reset_index(drop=True)
-        f, r = flows_at("from", SUPPLIER, codes.frame_nmp(keys, "node"))
+        f, r = flows_at("from", SUPPLIER, codes.frame_node_material_period(keys, "node"))
         lp.add_rows(family, keys.rename(columns={"node": "supplier"}), sense,
                     keys[bound].to_numpy(float), r, f_col[f], 1.0)
 
     # Site balances: inflow of each input = activity using it; outflow ≤ yield × activity.
     inputs_ = activity[["site", "input_material", "period"]].drop_duplicates()
     inputs_ = inputs_.reset_index(drop=True).rename(columns={"input_material": "material"})
-    f, r = flows_at("to", SITE, codes.frame_nmp(inputs_, "site"))
+    f, r = flows_at("to", SITE, codes.frame_node_material_period(inputs_, "site"))
     k, r2 = _join(activity.rename(columns={"input_material": "material"}), inputs_,
                   ["site", "material", "period"])
     lp.add_rows("site_input", inputs_, EQ, 0.0, np.concatenate([r, r2]),
@@ -163,7 +169,7 @@ def build_model(net: Network) -> SourcingModel:
         net.outputs[["process_id", "output_material", "yield"]], on="process_id")
     made = made.rename(columns={"output_material": "material"})
     products = made[["site", "material", "period"]].drop_duplicates().reset_index(drop=True)
-    f, r = flows_at("from", SITE, codes.frame_nmp(products, "site"))
+    f, r = flows_at("from", SITE, codes.frame_node_material_period(products, "site"))
     k, r2 = _join(made, products, ["site", "material", "period"])
     lp.add_rows("site_output", products, LE, 0.0, np.concatenate([r, r2]),
                 np.concatenate([f_col[f], made["_z"].to_numpy()[k]]),
@@ -175,7 +181,7 @@ def build_model(net: Network) -> SourcingModel:
     lp.add_rows("site_capacity", keys, LE, keys["capacity_t"].to_numpy(float), r, z_col[k], 1.0)
 
     # Demand: deliveries + unmet = quantity.
-    f, r = flows_at("to", CUSTOMER, codes.frame_nmp(demand, "customer"))
+    f, r = flows_at("to", CUSTOMER, codes.frame_node_material_period(demand, "customer"))
     ru = np.flatnonzero(soft)
     lp.add_rows("demand", demand, EQ, demand["quantity_t"].to_numpy(float),
                 np.concatenate([r, ru]), np.concatenate([f_col[f], u_col]), 1.0)
@@ -184,7 +190,7 @@ def build_model(net: Network) -> SourcingModel:
     keys = levels[["stockpile", "period", "t", "initial_t", "max_release_t"]]
     rows_l = np.arange(len(keys))
     prev = np.flatnonzero(keys["t"].to_numpy() > 0)
-    level_key = codes.frame_np(keys, "stockpile")
+    level_key = codes.frame_node_period(keys, "stockpile")
     f_in, r_in = flows_at("to", STOCKPILE, level_key, by_period=True)
     f_out, r_out = flows_at("from", STOCKPILE, level_key, by_period=True)
     rhs = np.where(keys["t"].to_numpy() == 0, keys["initial_t"].to_numpy(float), 0.0)
@@ -194,7 +200,8 @@ def build_model(net: Network) -> SourcingModel:
                 np.concatenate([np.ones(len(rows_l)), -np.ones(len(prev)), -np.ones(len(r_in)),
                                 np.ones(len(r_out))]))
     release = keys[keys["max_release_t"].notna()].reset_index(drop=True)
-    f, r = flows_at("from", STOCKPILE, codes.frame_np(release, "stockpile"), by_period=True)
+    f, r = flows_at("from", STOCKPILE, codes.frame_node_period(release, "stockpile"),
+                    by_period=True)
     lp.add_rows("stockpile_release", release, LE, release["max_release_t"].to_numpy(float), r,
                 f_col[f], 1.0)
     # The floor is a row, not a bound, so that its shadow price can be reported and it
@@ -208,8 +215,8 @@ def build_model(net: Network) -> SourcingModel:
     caps = net.lane_caps.merge(periods[["period"]], how="cross")
     cap_from, cap_to = codes.code(codes.node, caps["from"]), codes.code(codes.node, caps["to"])
     cap_node = np.where((cap_from >= 0) & (cap_to >= 0), len(codes.node) * cap_from + cap_to, -1)
-    i, r = _pairs(codes.np_(len(codes.node) * codes.f_from + codes.f_to, codes.f_period),
-                  codes.np_(cap_node, codes.code(codes.period, caps["period"])))
+    i, r = _pairs(codes.node_period(len(codes.node) * codes.f_from + codes.f_to, codes.f_period),
+                  codes.node_period(cap_node, codes.code(codes.period, caps["period"])))
     cap_material = codes.code(codes.material, caps["material"])  # -1 where blank
     same = caps["material"].isna().to_numpy()[r] | (codes.f_material[i] == cap_material[r])
     lp.add_rows("lane_cap", caps, LE, caps["max_t"].to_numpy(float), r[same],

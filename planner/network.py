@@ -1,4 +1,4 @@
-"""Nodes, arcs and per-period flow candidates from the validated tables (SPEC §2).
+"""Nodes, arcs and per-period flow candidates from the validated tables (docs/model.md, Sets).
 
 Everything here is a vectorised pandas join: arcs are all (provider, taker) pairs
 of a material, priced by Lanes, else Freight, else 0 within one country; closed
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .inputs import ROW, Inputs
 from .scenarios import applies
-from .validate import Inputs
-from .workbook import ROW
 
 SUPPLIER, SITE, CUSTOMER, STOCKPILE = "supplier", "site", "customer", "stockpile"
 
@@ -90,7 +89,10 @@ def _pick(frame: pd.DataFrame, table: pd.DataFrame, keys: list[str], value: str,
     return frame.merge(right, on=keys, how="left")
 
 
-def _price_arcs(arcs: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+def _priced(arcs: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    """`arcs` with their freight per t: a Lanes cost for the pair (for the material, else
+    for all), else a Freight cost for the country pair (likewise), else 0 within one
+    country; NaN where none is known."""
     lanes = inputs["Lanes"]
     freight = inputs["Freight"]
     priced = lanes[lanes["cost_per_t"].notna()]
@@ -111,15 +113,28 @@ def _price_arcs(arcs: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     cost = (arcs["_lane_m"].astype(float).fillna(arcs["_lane"].astype(float))
             .fillna(arcs["_freight_m"].astype(float)).fillna(arcs["_freight"].astype(float))
             .fillna(domestic))
-    arcs = arcs.assign(freight=cost).drop(columns=["_lane_m", "_lane", "_freight_m", "_freight"])
-    arcs = arcs[arcs["freight"].notna()]
+    return arcs.assign(freight=cost).drop(columns=["_lane_m", "_lane", "_freight_m",
+                                                   "_freight"])
+
+
+def _closed(arcs: pd.DataFrame, inputs: Inputs) -> np.ndarray:
+    """Which `arcs` a Lanes row with allowed = no closes."""
+    lanes = inputs["Lanes"]
     closed = lanes[lanes["allowed"].eq(False)]
     shut = arcs.merge(closed[closed["material"].notna()][["from", "to", "material"]]
                       .drop_duplicates(), on=["from", "to", "material"], how="left",
                       indicator=True)["_merge"].eq("both").to_numpy().copy()
     shut |= arcs.merge(closed[closed["material"].isna()][["from", "to"]].drop_duplicates(),
-                       on=["from", "to"], how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    return arcs[~shut].reset_index(drop=True)
+                       on=["from", "to"], how="left",
+                       indicator=True)["_merge"].eq("both").to_numpy()
+    return shut
+
+
+def _price_arcs(arcs: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    """The open arcs among `arcs` whose freight is known, with it."""
+    arcs = _priced(arcs, inputs)
+    arcs = arcs[arcs["freight"].notna()].reset_index(drop=True)
+    return arcs[~_closed(arcs, inputs)].reset_index(drop=True)
 
 
 def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
@@ -138,9 +153,11 @@ def build_flows(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
 
 def build_arcs(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
                processes: pd.DataFrame, outputs: pd.DataFrame,
-               stockpiles: pd.DataFrame, to_customers_only: bool = False) -> pd.DataFrame:
+               stockpiles: pd.DataFrame, to_customers_only: bool = False,
+               unpriced: bool = False) -> pd.DataFrame:
     """Open, priced arcs (from, to, material, kinds, countries, freight), for any period:
-    every provider and taker of a material, less closed and unpriced lanes."""
+    every provider and taker of a material, less closed and unpriced lanes (with
+    `unpriced`: every such pair, before pricing)."""
     demand = inputs["Demand"]
     providers = pd.concat([
         offers[["supplier", "material"]].drop_duplicates().set_axis(["from", "material"], axis=1),
@@ -169,7 +186,7 @@ def build_arcs(inputs: Inputs, nodes: pd.DataFrame, offers: pd.DataFrame,
                 & ~((arcs["from_kind"] == STOCKPILE) & (arcs["to_kind"] == STOCKPILE))]
     arcs["from_country"] = arcs["from"].map(country)
     arcs["to_country"] = arcs["to"].map(country)
-    return _price_arcs(arcs, inputs)
+    return arcs if unpriced else _price_arcs(arcs, inputs)
 
 
 def _period_table(arcs: pd.DataFrame, arc_keys: list[str], frame: pd.DataFrame,
@@ -233,6 +250,48 @@ def demand_routes(inputs: Inputs) -> set[tuple[str, str, str]]:
     return set(zip(flows["to"], flows["material"], flows["period"]))
 
 
+def stranded(inputs: Inputs) -> pd.DataFrame:
+    """Providers (a supplier's offer, a site's output, a stockpile) of a material that has
+    takers, with no open, priced arc to any of them: one row per (from, material) with
+    from_kind, from_country, `takers` (to ids) and `missing`: the country pairs among
+    their candidate arcs that neither Freight nor Lanes prices (empty when closed lanes
+    are the cause)."""
+    processes, outputs = _processes(inputs)
+    candidates = build_arcs(inputs, _nodes(inputs), _offers(inputs), processes, outputs,
+                            _stockpiles(inputs), unpriced=True)
+    columns = ["from", "material", "from_kind", "from_country", "takers", "missing"]
+    if candidates.empty:
+        return pd.DataFrame(columns=columns)
+    candidates = _priced(candidates.reset_index(drop=True), inputs)
+    open_ = candidates["freight"].notna().to_numpy() & ~_closed(candidates, inputs)
+    provider = pd.MultiIndex.from_frame(candidates[["from", "material"]])
+    served = provider[open_].unique()
+    cut = candidates[~provider.isin(served)]
+    rows = []
+    for (node, material), arcs in cut.groupby(["from", "material"], sort=False):
+        unpriced = arcs[arcs["freight"].isna()]
+        missing = sorted(set(zip(unpriced["from_country"], unpriced["to_country"])))
+        rows.append((node, material, arcs["from_kind"].iloc[0], arcs["from_country"].iloc[0],
+                     list(dict.fromkeys(arcs["to"])), missing))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def stranded_sentence(row: dict) -> str:
+    """What a `stranded` row (as a dict) means, for a buyer: "no Freight row (nor Lanes
+    cost) CL -> AU: Atacama's spodumene SC6 cannot reach Kwinana"."""
+    takers = list(row["takers"])
+    reach = " or ".join(takers[:3]) if len(takers) <= 3 else \
+        f"{', '.join(takers[:3])} or {len(takers) - 3} more"
+    missing = row["missing"]
+    if missing:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in missing[:4]) + \
+            (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+        why = f"no Freight row (nor Lanes cost) {pairs}"
+    else:
+        why = "every lane is closed (Lanes allowed = no)"
+    return f"{why}: {row['from']}'s {row['material']} cannot reach {reach}"
+
+
 def process_routes(inputs: Inputs, rows: pd.DataFrame) -> pd.DataFrame:
     """(from, to, material): site `from`, making `material` by one of the Processes `rows`,
     can send it to site `to`, which takes it by one of `rows`, on the arcs the model builds:
@@ -260,6 +319,10 @@ def process_routes(inputs: Inputs, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_network(inputs: Inputs, scenario: str = "base") -> Network:
+    """The network of one scenario: `inputs` holds its data (`scenarios.scenario_inputs`),
+    `scenario` names it for the rules scoped to scenarios. Nodes, offers per period,
+    processes and their outputs, stockpiles, demand, and the flow candidates (priced arcs
+    expanded to the periods in which they can carry material)."""
     offers = _offers(inputs)
     processes, outputs = _processes(inputs)
     stockpiles = _stockpiles(inputs)

@@ -1,7 +1,6 @@
-"""Plan a workbook end to end: validated inputs -> network -> model -> solve -> report.
-
-A pure function of its inputs (`plan`), plus `plan_sheets` giving the tables of
-the plan workbook; reading and writing files is left to the caller.
+"""The pipeline: a workbook loaded and checked (`load`), then each scenario's inputs ->
+network -> model -> solve -> report (`plan`), and the tables of the plan workbook
+(`plan_sheets`). Writing files is left to the caller.
 """
 from __future__ import annotations
 
@@ -14,20 +13,87 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 import pulp
 
 from . import __version__
-from .diagnose import DIAGNOSIS_COLUMNS, diagnose
+from .diagnose import diagnose
 from .model import build_model
 from .network import build_network
-from .report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS,
-                     SUMMARY_COLUMNS, UNMET_COLUMNS, UTILIZATION_COLUMNS, ScenarioReport,
-                     comparison, scenario_report)
-from .scenarios import scenario_inputs
+from .report import ScenarioReport, clean, comparison, scenario_report
+from .sheets import FLOWS, FLOWS_PART_NOTE, FLOWS_SPLIT_NOTE, PLAN_SHEETS, SUMMARY
+from .errors import ERROR, WARNING, InputError, Problem
+from .inputs import ROW, Inputs
+from .loops import gain_loops
+from .network import SITE, STOCKPILE, SUPPLIER, demand_routes, stranded, stranded_sentence
+from .rule_costs import rule_costs
+from .scenarios import add_scenarios, scenario_inputs
 from .solve import SolveOptions, Status, solve, usable_cpus
-from .validate import Inputs
+from .validate import validate
+from .workbook import RawWorkbook, read_workbook
+
+
+def load(path: Path) -> Inputs:
+    """Read and check the workbook at `path`. Raises InputError listing every error (and
+    the warnings)."""
+    raw, problems = read_workbook(Path(path))
+    return checked(raw, problems)
+
+
+def checked(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
+    """The `Inputs` of workbook tables as read, once every check has run: the base data,
+    the scenarios, then what needs the network (loops that make material, demand no route
+    reaches). Raises InputError listing every error."""
+    inputs = validate(raw, problems)
+    add_scenarios(inputs, problems)
+    if any(p.severity == ERROR for p in problems):
+        raise InputError(problems)
+    inputs.warnings = [p for p in problems if p.severity == WARNING]
+    loops = gain_loops(inputs)
+    inputs.warnings.extend(stranded_warnings(inputs) + unreachable_demand(inputs))
+    if loops:
+        raise InputError(loops + inputs.warnings)
+    return inputs
+
+
+def stranded_warnings(inputs: Inputs) -> list[Problem]:
+    """A warning at the row of every offer, site output or stockpile that can reach no
+    taker of its material because no Freight or Lanes cost is known (or lanes are closed):
+    the model leaves it out without a word otherwise."""
+    where = {SUPPLIER: ("Suppliers", "supplier", "material"),
+             SITE: ("Processes", "site", "output_material"),
+             STOCKPILE: ("Stockpiles", "stockpile", "material")}
+    found = []
+    for r in stranded(inputs).to_dict("records"):
+        sheet, node, material = where[r["from_kind"]]
+        frame = inputs[sheet]
+        rows = frame[ROW][(frame[node] == r["from"]) & (frame[material] == r["material"])]
+        table = inputs.read_tables.get(sheet)
+        problem = Problem(WARNING, stranded_sentence(r), sheet) if table is None else \
+            table.problem(stranded_sentence(r), int(rows.iloc[0]) if len(rows) else None,
+                          material, r["material"], WARNING)
+        found.append(problem)
+    return found
+
+
+def unreachable_demand(inputs: Inputs) -> list[Problem]:
+    """Demand rows no arc can reach in the base data: they will be unmet (or infeasible)."""
+    reached = demand_routes(inputs)
+    demand = inputs["Demand"]
+    table = inputs.read_tables["Demand"]
+    default = inputs.settings.unmet_penalty
+    return [table.problem(f"no supplier, site or stockpile can ship {m!r} to {c!r} in {p!r} "
+                          f"(check Freight and Lanes); "
+                          + ("this demand will be unmet" if penalty is not None or default
+                             is not None else "the plan will be infeasible unless this row "
+                             "gets an unmet_penalty"), row, "material", m, WARNING)
+            for row, c, m, p, q, penalty in zip(demand[ROW], demand["customer"],
+                                                demand["material"], demand["period"],
+                                                demand["quantity_t"], demand["unmet_penalty"])
+            if (c, m, p) not in reached and (q or 0) > 0]
+
 
 @dataclass
 class Plan:
@@ -42,20 +108,26 @@ class Plan:
 
 def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
                    data: str | None = None) -> tuple[ScenarioReport, dict]:
-    """Build, solve and report one scenario, named `name`, on the data of workbook scenario
-    `data` (default: `name`). Never raises for one scenario's failure, so the other
-    scenarios of a run complete. A scenario that is not optimal gets a Diagnosis table;
-    with `best_effort`, an infeasible one also gets the least-bad plan."""
+    """Build, solve and report one scenario, named `name`, on `inputs`: the data of workbook
+    scenario `data` (default: `name`; see `scenario_inputs`). Never raises for one
+    scenario's failure, so the other scenarios of a run complete. A scenario that is not
+    optimal gets a Diagnosis table; with `best_effort`, an infeasible one also gets the
+    least-bad plan."""
     data = data or name
     start = time.perf_counter()
     try:
-        sm = build_model(build_network(scenario_inputs(inputs, inputs.changes, data), data))
+        sm = build_model(build_network(inputs, data))
         network_s = time.perf_counter() - start
         solution = solve(sm.lp, options)
         start = time.perf_counter()
         report = scenario_report(name, sm, solution)
+        if solution.ok and options.rule_costs != "none":
+            costs = rule_costs(sm, solution, options, options.rule_costs)
+            limits = report.tables["Limits"]
+            found = limits["rule"].map(costs) if len(limits) else limits["rule"]
+            limits["cost_of_rule"] = [None if pd.isna(c) else float(clean(c)) for c in found]
         if not solution.ok:
-            diagnosis, relaxed = diagnose(name, sm, solution, options)
+            diagnosis, relaxed = diagnose(name, sm, solution, options, inputs)
             if options.best_effort and relaxed is not None:
                 report = scenario_report(name, sm, relaxed)
                 report.status = solution.status.value
@@ -83,16 +155,25 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
     return report, info
 
 
-Task = tuple[str, Inputs, str]  # (name shown, inputs, workbook scenario whose data it uses)
+Task = tuple[str, Inputs, str]  # (name shown, its inputs, workbook scenario whose rules apply)
+
+
+# A scenario solved serially in less than this is not worth a worker process: starting
+# one (a fresh interpreter importing pandas and the solver) costs about a second, and its
+# inputs are copied to it (bench/RESULTS.md, "Scenarios in parallel").
+PARALLEL_AFTER_S = 2.0
 
 
 def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
               progress: Callable[[ScenarioReport, dict], None] | None = None
               ) -> list[tuple[ScenarioReport, dict]]:
-    """Solve every task, on up to `jobs` processes (default: one per CPU); results in task
-    order whatever order they finish in; `progress` is called for each in task order, as
-    soon as it and every task before it are done."""
-    jobs = min(jobs or usable_cpus(), len(tasks))
+    """Solve every task; results in task order; `progress` is called for each in task
+    order, as soon as it and every task before it are done.
+
+    `jobs`: processes solving tasks at once. By default, tasks are solved one after another
+    while each takes less than PARALLEL_AFTER_S, and the rest on one process per CPU once
+    one takes longer: so the default is never much slower than serial on small models,
+    and uses every CPU on large ones."""
     done: dict[int, tuple[ScenarioReport, dict]] = {}
     reported = 0
 
@@ -103,8 +184,22 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                 progress(*done[reported])
             reported += 1
 
-    if jobs <= 1:
+    first = 0
+    if jobs is None:
+        jobs = usable_cpus()
         for i, (name, inputs, data) in enumerate(tasks):
+            if jobs <= 1:
+                break
+            start = time.perf_counter()
+            done[i] = solve_scenario(name, inputs, options, data)
+            report_ready()
+            first = i + 1
+            if time.perf_counter() - start > PARALLEL_AFTER_S:
+                break
+    rest = list(enumerate(tasks))[first:]
+    jobs = min(jobs, len(rest))
+    if jobs <= 1:
+        for i, (name, inputs, data) in rest:
             done[i] = solve_scenario(name, inputs, options, data)
             report_ready()
     else:
@@ -117,7 +212,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                                  initializer=signal.signal,
                                  initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
             futures = {pool.submit(solve_scenario, name, inputs, options, data): i
-                       for i, (name, inputs, data) in enumerate(tasks)}
+                       for i, (name, inputs, data) in rest}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 report_ready()
@@ -140,7 +235,8 @@ def plan(inputs: Inputs, options: SolveOptions | None = None,
     options = options or options_for(inputs)
     chosen = {n.lower() for n in scenarios} if scenarios else None
     names = [n for n in inputs.scenarios if chosen is None or n.lower() in chosen]  # base first
-    results = run_tasks([(n, inputs, n) for n in names], options, jobs, progress)
+    results = run_tasks([(n, scenario_inputs(inputs, n), n) for n in names], options, jobs,
+                        progress)
     return Plan(inputs, [r for r, _ in results], [i for _, i in results])
 
 
@@ -149,29 +245,31 @@ FLOWS_PER_SHEET = 1_000_000  # Excel holds 1,048,576 rows a sheet, header and no
 
 def _flow_sheets(flows: pd.DataFrame, currency: str) -> dict[str, tuple[str, pd.DataFrame]]:
     """Flows on one sheet, or on `Flows`, `Flows 2`, ... when Excel's row limit needs it."""
-    note = ("Tonnes shipped per period on each arc (flows above 1e-6 t). "
-            f"freight_cost and purchase_cost are totals in {currency}.")
+    note = FLOWS.note_for(currency=currency)
     if len(flows) <= FLOWS_PER_SHEET:
         return {"Flows": (note, flows)}
     parts = range(0, len(flows), FLOWS_PER_SHEET)
     return {("Flows" if i == 0 else f"Flows {k + 1}"):
-            (f"{note} Part {k + 1} of {len(parts)}: rows {i + 1:,} to "
-             f"{min(i + FLOWS_PER_SHEET, len(flows)):,} of {len(flows):,}.",
+            (note + " " + FLOWS_PART_NOTE.format(part=k + 1, parts=len(parts), first=i + 1,
+                                                 last=min(i + FLOWS_PER_SHEET, len(flows)),
+                                                 total=len(flows)),
              flows.iloc[i:i + FLOWS_PER_SHEET].reset_index(drop=True))
             for k, i in enumerate(parts)}
 
 
 def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
-    """The plan workbook's sheets as (note, table), in order."""
+    """The plan workbook's sheets as (note, table), in the order and with the columns and
+    notes that planner/sheets.py declares; money in the Settings currency."""
     currency = result.inputs.settings.currency
     reports = result.reports
 
-    def stacked(sheet: str, columns: list[str]) -> pd.DataFrame:
+    def stacked(sheet: str) -> pd.DataFrame:
         parts = [r.tables[sheet] for r in reports if sheet in r.tables]
         parts = [p for p in parts if len(p)]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        return (pd.concat(parts, ignore_index=True) if parts
+                else pd.DataFrame(columns=PLAN_SHEETS[sheet].names))
 
-    summary = pd.DataFrame([r.summary_row() for r in reports], columns=SUMMARY_COLUMNS)
+    summary = pd.DataFrame([r.summary_row() for r in reports], columns=SUMMARY.names)
     summary["message"] = [r.message for r in reports]
     info = pd.DataFrame(result.run_info)
     info["input_file"] = result.inputs.path.name
@@ -181,35 +279,18 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
     info["highspy_version"] = metadata.version("highspy")
     info["python"] = platform.python_version()
     info["created_utc"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    flows = _flow_sheets(stacked("Flows", FLOW_COLUMNS), currency)
-    note = f"One row per scenario. Money in {currency}, quantities in t."
+    flows = _flow_sheets(stacked("Flows"), currency)
+    summary_note = SUMMARY.note_for(currency=currency)
     if len(flows) > 1:
-        note += (f" Flows exceed one sheet's rows and are split over {len(flows)} sheets: "
-                 f"{', '.join(flows)}.")
-    return {
-        "Summary": (note, summary),
-        **flows,
-        "Comparison": ("Each scenario against base: change in cost components and unmet t, "
-                       "each material's top-country share per stage over the horizon, and the "
-                       "20 flows that changed most (t).", comparison(reports)),
-        "Mix": ("Share of each country per stage (supply = sold by suppliers and released by "
-                "stockpiles; processing = shipped out of sites; delivery = received by "
-                "customers, by shipping country) and the stage's HHI (0-10,000).",
-                stacked("Mix", MIX_COLUMNS)),
-        "Limits": ("Every rule instance (Limits, Restrictions, lane caps, stockpile floors). "
-                   f"shadow_price = change in total cost ({currency}) per t added to the rule's "
-                   "right-hand side (member tonnes for share rules, max_t for quotas and lanes, "
-                   "the level for floors): <= 0 for max rules, >= 0 for min rules. "
-                   "value_of_1pt = cost saved if a share bound were loosened by one percentage "
-                   "point, |shadow_price| x stage volume x 0.01 (first-order estimate).",
-                   stacked("Limits", LIMIT_COLUMNS)),
-        "Diagnosis": ("Why a scenario has no optimal plan, and the smallest changes found that "
-                      "would make it plannable (each in its own units).",
-                      stacked("Diagnosis", DIAGNOSIS_COLUMNS)),
-        "Unmet": ("Demand left undelivered, t, and its penalty cost.",
-                  stacked("Unmet", UNMET_COLUMNS)),
-        "Utilization": ("Used versus capacity per period: supplier sales, site and process "
-                        "input, stockpile end level, lane flow. Blank capacity = unlimited.",
-                        stacked("Utilization", UTILIZATION_COLUMNS)),
-        "Run info": ("Input, versions, model size and seconds per scenario.", info),
-    }
+        summary_note += " " + FLOWS_SPLIT_NOTE.format(parts=len(flows), names=", ".join(flows))
+    tables = {"Summary": summary, "Comparison": comparison(reports), "Run info": info}
+    sheets: dict[str, tuple[str, pd.DataFrame]] = {}
+    for name, sheet in PLAN_SHEETS.items():
+        if name == "Flows":
+            sheets.update(flows)
+        elif name == "Summary":
+            sheets[name] = (summary_note, summary)
+        else:
+            sheets[name] = (sheet.note_for(currency=currency),
+                            tables[name] if name in tables else stacked(name))
+    return sheets

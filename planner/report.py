@@ -1,4 +1,5 @@
-"""Solved values into the plan's tables (SPEC §3): Summary, Flows, Unmet, Utilization.
+"""Solved values into the plan's tables (docs/model.md, plan workbook): Summary, Flows, Unmet,
+Utilization.
 
 Values are read only from an OPTIMAL solution; every number is cleaned of
 solver dust (1e-12, -0.0) before it reaches a table.
@@ -13,29 +14,27 @@ import pandas as pd
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
 from .rules import STAGE_FLOWS
+from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, STAGES, SUMMARY, UNMET,
+                     UTILIZATION)
 from .solve import Solution
 
 TOL = 1e-6  # tonnes or money below this are reported as 0
 
-COST_COLUMNS = ["purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
-                "unmet_cost"]
-SUMMARY_COLUMNS = ["scenario", "status", "total_cost", *COST_COLUMNS, "unmet_t"]
-FLOW_COLUMNS = ["scenario", "period", "material", "from", "from_kind", "from_country", "to",
-                "to_kind", "to_country", "quantity_t", "freight_cost", "freight_per_t",
-                "unit_cost", "purchase_cost"]
-UNMET_COLUMNS = ["scenario", "customer", "country", "material", "period", "demand_t",
-                 "delivered_t", "unmet_t", "unmet_penalty", "unmet_cost"]
-LIMIT_COLUMNS = ["scenario", "rule", "type", "stage", "by", "material", "period", "customer",
-                 "member", "volume_t", "stage_volume_t", "share", "bound", "sense", "binds",
-                 "shadow_price", "value_of_1pt"]
-MIX_COLUMNS = ["scenario", "period", "material", "stage", "country", "quantity_t", "share",
-               "stage_total_t", "hhi"]
-UTILIZATION_COLUMNS = ["scenario", "period", "kind", "id", "material", "used_t", "capacity_t",
-                       "utilization"]
+# The tables' columns, as planner/sheets.py declares the plan's sheets.
+SUMMARY_COLUMNS = SUMMARY.names
+FIGURE_COLUMNS = [c.name for c in FIGURES]   # a scenario's costs and unmet t
+FLOW_COLUMNS = FLOWS.names
+UNMET_COLUMNS = UNMET.names
+LIMIT_COLUMNS = LIMITS.names
+MIX_COLUMNS = MIX.names
+UTILIZATION_COLUMNS = UTILIZATION.names
+COMPARISON_COLUMNS = COMPARISON.names
 
 
 def clean(values) -> np.ndarray:
-    """Round to 6 decimals, zero what is below TOL, and drop negative zeros (PITFALLS #8)."""
+    """Round to 6 decimals, zero what is below TOL, and drop negative zeros: both solvers
+    return -0.0 and 1e-12 dust in values and duals, shown as "-0" and caught by "< 0"
+    formats (`+ 0.0` turns -0.0 into 0.0)."""
     v = np.asarray(values, float)
     v = np.where(np.abs(v) < TOL, 0.0, np.round(v, 6))
     return v + 0.0
@@ -46,12 +45,12 @@ class ScenarioReport:
     name: str
     status: str
     message: str
-    costs: dict[str, float] = field(default_factory=dict)   # SUMMARY_COLUMNS numbers
+    costs: dict[str, float] = field(default_factory=dict)   # FIGURE_COLUMNS
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def summary_row(self) -> dict:
         row = {"scenario": self.name, "status": self.status}
-        row.update({c: self.costs.get(c) for c in SUMMARY_COLUMNS[2:]})
+        row.update({c: self.costs.get(c) for c in FIGURE_COLUMNS})
         return row
 
 
@@ -191,7 +190,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             busy = level > TOL
         # A rule binds when it is at its bound and either carries volume or costs money.
         table = table.assign(scenario=name, shadow_price=dual,
-                             binds=np.where(at_bound & (busy | (dual != 0)), "yes", "no"))
+                             binds=at_bound & (busy | (dual != 0)))
         parts.append(table.reindex(columns=LIMIT_COLUMNS))
     if not parts:
         return pd.DataFrame(columns=LIMIT_COLUMNS)
@@ -207,7 +206,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
 def _mix(name: str, flows: pd.DataFrame) -> pd.DataFrame:
     """Each country's tonnes and share per (period, material, stage), and the stage's HHI."""
     moved = flows[flows["quantity_t"] > 0]
-    parts = [moved[test(moved)].assign(stage=stage) for stage, test in STAGE_FLOWS.items()]
+    parts = [moved[STAGE_FLOWS[stage](moved)].assign(stage=stage) for stage in STAGES]
     staged = pd.concat(parts, ignore_index=True)
     if staged.empty:
         return pd.DataFrame(columns=MIX_COLUMNS)
@@ -222,26 +221,40 @@ def _mix(name: str, flows: pd.DataFrame) -> pd.DataFrame:
     mix["quantity_t"] = clean(mix["quantity_t"])
     mix["stage_total_t"] = clean(mix["stage_total_t"])
     order = {p: i for i, p in enumerate(flows["period"].drop_duplicates())}
-    stage_order = {s: i for i, s in enumerate(STAGE_FLOWS)}
+    stage_order = {s: i for i, s in enumerate(STAGES)}
     mix = mix.assign(scenario=name, _p=mix["period"].map(order), _s=mix["stage"].map(stage_order))
     mix = mix.sort_values(["_p", "material", "_s", "quantity_t", "country"],
                           ascending=[True, True, True, False, True])
     return mix[MIX_COLUMNS].reset_index(drop=True)
 
 
-COMPARISON_COLUMNS = ["scenario", "section", "item", "base_value", "value", "change", "detail"]
+def horizon_shares(mix: pd.DataFrame | None) -> pd.DataFrame:
+    """Each country's share of a material's tonnes at a stage over the whole horizon, from
+    one scenario's Mix rows: columns material, stage, country, quantity_t, share; materials
+    in first-seen order, stages in the plan's order (STAGES), then the largest share first
+    (a tie goes to the first country in alphabetical order)."""
+    columns = ["material", "stage", "country", "quantity_t", "share"]
+    if mix is None or mix.empty or not {"material", "stage", "country", "quantity_t"} <= set(mix):
+        return pd.DataFrame(columns=columns)
+    quantity = pd.to_numeric(mix["quantity_t"], errors="coerce").fillna(0.0)
+    total = quantity.groupby([mix["material"], mix["stage"], mix["country"]],
+                             sort=False).sum()
+    stage_total = total.groupby(level=["material", "stage"], sort=False).transform("sum")
+    share = (total / stage_total.where(stage_total > 0)).fillna(0.0)
+    table = pd.DataFrame({"quantity_t": total, "share": share}).reset_index()
+    materials = {m: i for i, m in enumerate(dict.fromkeys(mix["material"]))}
+    stages = {s: i for i, s in enumerate(STAGES)}
+    table = table.assign(_m=table["material"].map(materials),
+                         _s=table["stage"].map(stages).fillna(len(stages)))
+    table = table.sort_values(["_m", "_s", "share", "country"],
+                              ascending=[True, True, False, True], kind="stable")
+    return table[columns].reset_index(drop=True)
 
 
-def _top_shares(report: ScenarioReport) -> pd.DataFrame:
-    """Per (material, stage) over the horizon: the largest country's share."""
-    mix = report.tables.get("Mix")
-    if mix is None or mix.empty:
-        return pd.DataFrame(columns=["material", "stage", "country", "share"])
-    total = mix.groupby(["material", "stage", "country"], sort=False)["quantity_t"].sum()
-    share = total / total.groupby(level=["material", "stage"]).transform("sum")
-    top = share.reset_index(name="share").sort_values(["share", "country"],
-                                                      ascending=[False, True])
-    return top.drop_duplicates(["material", "stage"])
+def top_shares(mix: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (material, stage), over the whole horizon: the largest country and its share
+    (`horizon_shares`' first row for the pair)."""
+    return horizon_shares(mix).drop_duplicates(["material", "stage"]).reset_index(drop=True)
 
 
 def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
@@ -250,7 +263,7 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
     if base is None or base.status != "optimal":
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     rows = []
-    base_top = _top_shares(base).set_index(["material", "stage"])
+    base_top = top_shares(base.tables.get("Mix")).set_index(["material", "stage"])
     base_flows = base.tables["Flows"].groupby(["period", "material", "from", "to"])[
         "quantity_t"].sum()
     for r in reports:
@@ -260,12 +273,12 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
             rows.append({"scenario": r.name, "section": "status", "item": "status",
                          "detail": f"{r.status}: {r.message}"})
             continue
-        for metric in SUMMARY_COLUMNS[2:]:
+        for metric in FIGURE_COLUMNS:
             b, v = base.costs[metric], r.costs[metric]
             rows.append({"scenario": r.name, "section": "cost" if metric != "unmet_t"
                          else "unmet", "item": metric, "base_value": b, "value": v,
                          "change": float(clean(v - b))})
-        top = _top_shares(r).set_index(["material", "stage"])
+        top = top_shares(r.tables.get("Mix")).set_index(["material", "stage"])
         for key in sorted(set(base_top.index) | set(top.index), key=str):
             b = base_top.loc[key] if key in base_top.index else None
             v = top.loc[key] if key in top.index else None

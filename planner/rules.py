@@ -1,5 +1,5 @@
-"""Diversification limits and trade restrictions as rows of the LP (SPEC §1 Limits,
-Restrictions, Groups; §2 last bullet).
+"""Diversification limits and trade restrictions as rows of the LP (docs/model.md, 4.6-4.8;
+the Limits, Restrictions and Groups sheets in docs/workbook.md).
 
 Share rules use one stage-volume column per scope (rule, material, period,
 customer): V = Σ stage flows, then member − max_share·V ≤ 0 and
@@ -21,6 +21,8 @@ from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
 ALL = "all"      # Limits period: the whole horizon
 EACH = "each"    # Limits customer: every customer separately
 
+# The flows counted at each stage, looked up by the stage's name; the order the plan shows
+# stages in is sheets.STAGES.
 STAGE_FLOWS = {
     "supply": lambda f: f["from_kind"].isin([SUPPLIER, STOCKPILE]),
     "processing": lambda f: f["from_kind"] == SITE,

@@ -1,4 +1,4 @@
-"""What-if scenarios (SPEC §1 Scenarios): parse the changes, check them against the base
+"""What-if scenarios (docs/workbook.md, Scenarios): parse the changes, check them against the base
 data, and derive each scenario's inputs from the base.
 
 A change selects rows of one sheet with `where` conditions (all must hold; text
@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .cells import coerce
 from .errors import ERROR, WARNING, Problem
-from .workbook import ROW, coerce
+from .inputs import BASE, ROW, Inputs, Table
 
-BASE = "base"
 EXCEPT = "except:"  # a rule's scenario cell "except: a; b" = every scenario but a and b
 _PROCESS_LEVEL = ("cost_per_t", "capacity_t")
 
@@ -176,7 +176,7 @@ def apply_changes(tables: dict[str, pd.DataFrame], changes: list[Change],
         hit = _matches(frame, change.where)
         if change.sheet == "Processes" and change.column in _PROCESS_LEVEL:
             # cost and capacity belong to the whole process: a change to one output row of
-            # a co-product process applies to all its rows, which must agree (SPEC §1).
+            # a co-product process applies to all its rows, which must agree (docs/workbook.md).
             named = frame["process"].notna().to_numpy()
             keys = set(zip(frame["site"][hit & named], frame["process"][hit & named]))
             hit = hit | (named & np.array([k in keys for k in zip(frame["site"],
@@ -228,11 +228,38 @@ def apply_changes(tables: dict[str, pd.DataFrame], changes: list[Change],
     return tables, problems
 
 
-def scenario_inputs(inputs, changes: list[Change], scenario: str):
-    """A copy of `inputs` with the scenario's changes applied (base: unchanged)."""
+def add_scenarios(inputs: Inputs, problems: list[Problem]) -> None:
+    """Parse the Scenarios sheet and apply each scenario's changes to the base tables, once:
+    the scenario names and changes go into `inputs.scenarios` and `inputs.changes`, the
+    changed tables into `inputs.scenario_tables`; problems are added to `problems` at their
+    Scenarios cells."""
+    sheet = schema.SHEETS["Scenarios"]
+    table = inputs.read_tables.get("Scenarios") or Table(sheet, sheet.name, pd.DataFrame(),
+                                                          {}, {})
+
+    def report(message, row, column, value, severity):
+        problems.append(table.problem(message, row, column, value, severity))
+
+    value_header = table.headers.get("value", "value")
+    unreadable = {p.row for p in problems if p.severity == ERROR and p.sheet == table.title
+                  and p.column == value_header}
+    frame = inputs["Scenarios"]
+    inputs.changes = parse_changes(frame, report, unreadable)
+    inputs.scenarios = scenario_names(frame, inputs["Limits"], inputs["Restrictions"])
+    for name in inputs.scenarios[1:]:
+        tables, found = apply_changes(inputs.tables, inputs.changes, name)
+        inputs.scenario_tables[name] = {k: v for k, v in tables.items()
+                                        if v is not inputs.tables[k]}
+        for p in found:  # located through the sheet's headers, as every other problem
+            report(p.message, p.row, p.column, p.value, p.severity)
+
+
+def scenario_inputs(inputs: Inputs, scenario: str) -> Inputs:
+    """The inputs of one scenario: its changed tables over the base ones (base: `inputs`
+    itself). The result carries no other scenario's tables."""
     if scenario == BASE:
         return inputs
-    tables, _ = apply_changes(inputs.tables, changes, scenario)
     derived = copy.copy(inputs)
-    derived.tables = tables
+    derived.tables = {**inputs.tables, **inputs.scenario_tables.get(scenario, {})}
+    derived.scenario_tables = {}
     return derived

@@ -1,5 +1,5 @@
-"""Sheets and columns of the input workbook (SPEC §1): the one definition that the
-reader, the validator, the template and the docs all use.
+"""Sheets and columns of the input workbook: the one definition that the reader, the
+validator, the template and the docs all use (docs/workbook.md is generated from it).
 
 No other module spells a column name of the input; they refer to the constants
 in this module's tables through `SHEETS[...]`.
@@ -61,7 +61,7 @@ class Sheet:
 
 def normalise(label: object) -> str:
     """Key for header and sheet-name matching: case, blanks, punctuation and
-    spaces/underscores are ignored (SPEC §1: `Capacity (t)` = `capacity_t`)."""
+    spaces/underscores are ignored (`Capacity (t)` = `capacity_t`, docs/workbook.md)."""
     return re.sub(r"[\W_]+", "", str(label)).lower()
 
 

@@ -61,6 +61,7 @@ class SolveOptions:
     verbose: bool = False
     best_effort: bool = False      # an infeasible scenario still gets its least-bad plan
     relax_first: str = "demand"    # what a diagnosis gives up first: demand or rules
+    rule_costs: str = "binding"    # which rules' total cost is found by solving again
     threads: int | None = None     # blocks of one LP solved at once (default: one per CPU)
 
 
@@ -414,7 +415,8 @@ class SolveRun:
         else:
             values = np.array([v.varValue if v.varValue is not None else np.nan
                                for v in self.columns], float)
-            duals = np.array([c.pi if c.pi is not None else 0.0 for c in self.rows], float)
+            duals = np.array([0.0 if c is None or c.pi is None else c.pi for c in self.rows],
+                             float)
             status, message = _pulp_status(self.prob, self.options.time_limit is not None)
         if status is not Status.OPTIMAL:
             return Solution(status, message, solver, seconds=seconds)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from . import workbook
+from . import output
 
 T = TypeVar("T")
 GRACE_S = 2.0    # for the work to unwind (its pool shut down) once its workers are stopped
@@ -46,7 +46,7 @@ def supervised(work: Callable[[], T], echo: Callable[[str], None]) -> T:
     if threading.current_thread() is not threading.main_thread():
         return work()
     INTERRUPTED.clear()
-    workbook.STOP.clear()
+    output.STOP.clear()
     outcome: dict[str, object] = {}
 
     def target():
@@ -105,14 +105,14 @@ def _abort(signum: int, thread: threading.Thread, private: str | None,
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
     INTERRUPTED.set()
-    workbook.STOP.set()
-    workbook.remove_partial_outputs()
+    output.STOP.set()
+    output.remove_partial_outputs()
     _stop_descendants()
     thread.join(GRACE_S)
     # The process pool, unwound, releases its semaphores when collected; left to the hard
     # exit, Python's resource tracker would clean them up with a warning about leaks.
     gc.collect()
-    workbook.remove_partial_outputs()
+    output.remove_partial_outputs()
     if private:
         shutil.rmtree(private, ignore_errors=True)
     with contextlib.suppress(Exception):

@@ -26,7 +26,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from . import schema
 from .errors import OutputError
 from .excel import HEADER_FILL, guard_text
-from .workbook import save_workbook
+from .output import save_workbook
 
 INSTRUCTIONS = "Instructions"
 LAST_ROW = 5000          # dropdowns and input messages cover rows 2..LAST_ROW
@@ -250,8 +250,7 @@ def _instructions(wb: Workbook) -> None:
         cell = ws.cell(row=i, column=1, value=text or None)
         if font:
             cell.font = font
-    header = ["sheet", "column", "needed", "unit / kind", "what to write", "allowed values",
-              "example"]
+    header = INSTRUCTION_COLUMNS
     for letter, width in zip("ABCDEFG", WIDTHS):
         ws.column_dimensions[letter].width = width
     head_row = len(intro) + 1
@@ -261,12 +260,34 @@ def _instructions(wb: Workbook) -> None:
         cell.fill = HEADER_FILL
     row = head_row + 1
     wrap = Alignment(wrap_text=True, vertical="top")
-    for sheet in schema.SHEETS.values():
-        ws.cell(row=row, column=1, value=sheet.name).font = Font(bold=True)
-        ws.cell(row=row, column=3, value="required sheet" if sheet.required
-                else "optional sheet").font = Font(bold=True)
-        ws.cell(row=row, column=5, value=sheet.description).alignment = wrap
+    for kind, values in instruction_rows():
+        if kind == "sheet":
+            name, needed, description = values
+            ws.cell(row=row, column=1, value=name).font = Font(bold=True)
+            ws.cell(row=row, column=3, value=needed).font = Font(bold=True)
+            ws.cell(row=row, column=5, value=description).alignment = wrap
+        else:
+            for j, value in enumerate(values, start=1):
+                cell = ws.cell(row=row, column=j, value=value or None)
+                guard_text(cell)
+                cell.alignment = wrap
+            _fit_height(ws, row, values)
         row += 1
+    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
+    _landscape(ws)
+
+
+INSTRUCTION_COLUMNS = ["sheet", "column", "needed", "unit / kind", "what to write",
+                       "allowed values", "example"]
+
+
+def instruction_rows():
+    """What the Instructions sheet and docs/workbook.md say, from the schema: ("sheet",
+    (name, needed, description)) before each sheet's ("column", INSTRUCTION_COLUMNS values)
+    rows; the Settings sheet's settings after its columns."""
+    for sheet in schema.SHEETS.values():
+        yield "sheet", (sheet.name, "required sheet" if sheet.required else "optional sheet",
+                        sheet.description)
         example = (examples_of(sheet) or [{}])[0]
         for column in sheet.columns:
             listed = choices_of(sheet.name, column)
@@ -275,25 +296,13 @@ def _instructions(wb: Workbook) -> None:
                        f"ids from {source[0]}.{source[1]}" if source else "")
             needed = ("required, never blank" if column.required and not column.blank_ok else
                       "required column, may be blank" if column.required else "optional")
-            values = [sheet.name, column.name, needed, unit_of(sheet.name, column),
-                      column.description, allowed, example.get(column.name)]
-            for j, value in enumerate(values, start=1):
-                cell = ws.cell(row=row, column=j, value=value)
-                guard_text(cell)
-                cell.alignment = wrap
-            _fit_height(ws, row, values)
-            row += 1
+            yield "column", [sheet.name, column.name, needed, unit_of(sheet.name, column),
+                             column.description, allowed, example.get(column.name)]
         if sheet.name == "Settings":
             for setting in schema.SETTINGS.values():
-                values = ["Settings", f"setting = {setting.name}", "optional",
-                          unit_of("Settings", setting), setting.description,
-                          ", ".join(setting.choices), None]
-                for j, value in enumerate(values, start=1):
-                    ws.cell(row=row, column=j, value=value or None).alignment = wrap
-                _fit_height(ws, row, values)
-                row += 1
-    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
-    _landscape(ws)
+                yield "column", ["Settings", f"setting = {setting.name}", "optional",
+                                 unit_of("Settings", setting), setting.description,
+                                 ", ".join(setting.choices), None]
 
 
 def template_workbook() -> Workbook:

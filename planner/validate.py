@@ -1,51 +1,23 @@
-"""Every problem of an input workbook as (sheet, row, column, message), and the
-validated, typed inputs the model is built from.
-
-`load(path)` is the entry point: it reads, checks everything, and either returns
-`Inputs` or raises `InputError` listing all errors at once (with the warnings).
+"""Every problem of an input workbook's base data as (sheet, row, column, message), and
+the typed `Inputs` the model is built from. Scenario changes are checked by
+`scenarios.add_scenarios`; `plan.load` runs both, then the checks that need the network.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from pathlib import Path
+import difflib
 
 import pandas as pd
 
 from . import schema
-from .errors import ERROR, WARNING, InputError, Problem
-from .scenarios import BASE, Change, apply_changes, parse_changes, scenario_names
-from .workbook import ROW, RawWorkbook, Table, coerce, read_workbook
-
-
-@dataclass
-class Settings:
-    currency: str = schema.DEFAULT_CURRENCY
-    unmet_penalty: float | None = None
-    solver: str | None = None
-    time_limit_s: float | None = None
-
-
-@dataclass
-class Inputs:
-    """Validated tables: every schema column present (blank = None), plus ROW."""
-
-    path: Path
-    sha256: str
-    tables: dict[str, pd.DataFrame]
-    periods: list[str]
-    settings: Settings
-    warnings: list[Problem] = field(default_factory=list)
-    scenarios: list[str] = field(default_factory=lambda: [BASE])  # base first
-    changes: list[Change] = field(default_factory=list)
-    sources: dict[str, Table] = field(default_factory=dict)  # to point at cells later
-
-    def __getitem__(self, sheet: str) -> pd.DataFrame:
-        return self.tables[sheet]
+from .cells import coerce
+from .errors import ERROR, WARNING, Problem
+from .inputs import ROW, Inputs, Settings, Table
+from .workbook import RawWorkbook
 
 
 def period_sort_key(label: str):
-    """Numbers numerically, dates by date, text alphabetically (SPEC §1 Periods)."""
+    """Numbers numerically, dates by date, text alphabetically (docs/modelling.md)."""
     try:
         return (0, float(label), "")
     except ValueError:
@@ -65,6 +37,19 @@ def _full_frame(raw: RawWorkbook, name: str) -> pd.DataFrame:
         if col not in frame.columns:
             frame[col] = None
     return frame[columns].astype(object).where(frame[columns].notna(), None)
+
+
+def did_you_mean(value: str, known) -> str:
+    """' (did you mean X?)' for the known id closest to `value` (ignoring case, spaces and
+    punctuation), or ''."""
+    keys = {schema.normalise(k): k for k in known if k is not None}
+    hit = difflib.get_close_matches(schema.normalise(value), list(keys), n=1, cutoff=0.6)
+    return f" (did you mean {keys[hit[0]]!r}?)" if hit else ""
+
+
+def _listed(labels: list[str], most: int = 8) -> str:
+    shown = ", ".join(labels[:most])
+    return shown + (f", ... ({len(labels)} in all)" if len(labels) > most else "")
 
 
 class _Checker:
@@ -108,8 +93,8 @@ class _Checker:
         frame = self.frames[name]
         for row, value in zip(frame[ROW], frame[column]):
             if value is not None and value not in known:
-                self.add(name, f"unknown {what} {value!r}; define it first or fix the spelling",
-                         row, column, value)
+                self.add(name, f"unknown {what} {value!r}{did_you_mean(value, known)}; "
+                               f"define it first or fix the spelling", row, column, value)
 
     def one_country(self, name: str, id_col: str, what: str):
         frame = self.frames[name]
@@ -346,8 +331,9 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
         for row, period in zip(f[name][ROW], f[name]["period"]):
             if period is not None and period not in known_periods and not (
                     name == "Limits" and period.lower() == "all"):
-                check.add(name, f"unknown period {period!r}; use a period label"
-                          + (", all, " if name == "Limits" else "") + " or leave it blank",
+                check.add(name, f"unknown period {period!r}{did_you_mean(period, periods)}; "
+                          f"use a period label ({_listed(periods)})"
+                          + (", all," if name == "Limits" else "") + " or leave it blank",
                           row, "period", period)
     unreadable_share = check.unreadable("Limits", "min_share", "max_share")
     for r in f["Limits"].to_dict("records"):
@@ -365,14 +351,17 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
             check.add("Limits", "customer applies to the delivery stage only; clear it or set "
                                 "stage to delivery", row, "customer", r["customer"])
         elif r["customer"] not in (None, "each") and r["customer"] not in customers:
-            check.add("Limits", f"unknown customer {r['customer']!r}; use a Demand customer, "
-                                f"each, or leave it blank", row, "customer", r["customer"])
+            check.add("Limits", f"unknown customer {r['customer']!r}"
+                                f"{did_you_mean(r['customer'], customers)}; use a Demand "
+                                f"customer, each, or leave it blank", row, "customer",
+                      r["customer"])
         member, by = r["member"], r["by"]
         if member is not None and by == "group" and member not in groups:
-            check.add("Limits", f"unknown group {member!r}; define it on the Groups sheet",
-                      row, "member", member)
+            check.add("Limits", f"unknown group {member!r}{did_you_mean(member, groups)}; "
+                                f"define it on the Groups sheet", row, "member", member)
         elif member is not None and by == "node" and member not in nodes:
-            check.add("Limits", f"unknown node {member!r}", row, "member", member)
+            check.add("Limits", f"unknown node {member!r}{did_you_mean(member, nodes)}",
+                      row, "member", member)
         elif member is not None and by == "country" and member not in countries:
             check.add("Limits", f"no node is in country {member!r}; the rule matches nothing",
                       row, "member", member, WARNING)
@@ -399,20 +388,9 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
                                           f"the rule matches nothing", row, col, spec, WARNING)
 
 
-def _check_scenarios(check: _Checker) -> tuple[list[str], list[Change]]:
-    frame = check.frames["Scenarios"]
-    changes = parse_changes(frame, lambda message, row, column, value, severity:
-                            check.add("Scenarios", message, row, column, value, severity),
-                            check.unreadable("Scenarios", "value"))
-    names = scenario_names(frame, check.frames["Limits"], check.frames["Restrictions"])
-    for name in names[1:]:
-        _, problems = apply_changes(check.frames, changes, name)
-        for p in problems:  # located through the sheet's headers, as every other problem
-            check.add("Scenarios", p.message, p.row, p.column, p.value, p.severity)
-    return names, changes
-
-
 def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
+    """The base data of `raw` as `Inputs`; every problem found is added to `problems`
+    (nothing is raised: the caller decides once every check has run)."""
     frames = {name: _full_frame(raw, name) for name in schema.SHEETS}
     check = _Checker(raw, frames)
     check.problems = problems
@@ -428,42 +406,6 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_sources(check)
     _check_id_spelling(check)
     _check_rules(check, nodes, periods)
-    names, changes = _check_scenarios(check)
     if not periods and not any(p.severity == ERROR for p in problems):
         check.add("Demand", "no periods: add Demand rows (or a Periods sheet)")
-    if any(p.severity == ERROR for p in problems):
-        raise InputError(problems)
-    return Inputs(raw.path, raw.sha256, frames, periods, settings,
-                  [p for p in problems if p.severity == WARNING], names, changes, raw.tables)
-
-
-def _unreachable_demand(inputs: Inputs) -> list[Problem]:
-    """Demand rows no arc can reach in the base data: they will be unmet (or infeasible)."""
-    from .network import demand_routes  # the network is built from validated inputs
-
-    reached = demand_routes(inputs)
-    demand = inputs["Demand"]
-    table = inputs.sources["Demand"]
-    default = inputs.settings.unmet_penalty
-    return [table.problem(f"no supplier, site or stockpile can ship {m!r} to {c!r} in {p!r} "
-                          f"(check Freight and Lanes); "
-                          + ("this demand will be unmet" if penalty is not None or default
-                             is not None else "the plan will be infeasible unless this row "
-                             "gets an unmet_penalty"), row, "material", m, WARNING)
-            for row, c, m, p, q, penalty in zip(demand[ROW], demand["customer"],
-                                                demand["material"], demand["period"],
-                                                demand["quantity_t"], demand["unmet_penalty"])
-            if (c, m, p) not in reached and (q or 0) > 0]
-
-
-def load(path: Path) -> Inputs:
-    """Read and check the workbook at `path`. Raises InputError listing every error."""
-    from .loops import gain_loops  # searched on the network, built from validated inputs
-
-    raw, problems = read_workbook(Path(path))
-    inputs = validate(raw, problems)
-    loops = gain_loops(inputs)
-    inputs.warnings.extend(_unreachable_demand(inputs))
-    if loops:
-        raise InputError(loops + inputs.warnings)
-    return inputs
+    return Inputs(raw.path, raw.sha256, frames, periods, settings, read_tables=raw.tables)

@@ -1,4 +1,4 @@
-"""Read the input workbook into typed tables (SPEC §1).
+"""Read the input workbook into typed tables (docs/modelling.md, "Reading the workbook").
 
 Each sheet becomes a `Table`: a DataFrame with the schema's column names, cells
 coerced to the column's kind, plus the Excel row number of every record, so
@@ -7,49 +7,21 @@ reported as problems and left blank in the frame.
 """
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import difflib
-import errno
-import gc
 import hashlib
-import io
-import math
-import os
 import re
-import stat
-import sys
-import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
 from python_calamine import CalamineWorkbook
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from . import schema
-from .errors import ERROR, WARNING, InputError, OutputError, Problem
-from .excel import build_plan_workbook
+from .cells import as_label, coerce, visible
+from .errors import ERROR, WARNING, InputError, Problem
+from .inputs import ROW, Table
 from .xlsx import ContainerError, SheetFacts, check_container, sheet_facts, split_ref
-
-ROW = "row"  # column holding the Excel row number of each record
-
-
-@dataclass
-class Table:
-    sheet: schema.Sheet
-    title: str                  # the sheet's name as typed in the file
-    frame: pd.DataFrame         # schema columns present in the file, plus ROW
-    headers: dict[str, str]     # schema column -> header text as typed
-    letters: dict[str, str]     # schema column -> column letter
-
-    def problem(self, message: str, row: int | None = None, column: str | None = None,
-                value: object = None, severity: str = ERROR) -> Problem:
-        return Problem(severity, message, self.title, row,
-                       self.headers.get(column, column) if column else None,
-                       self.letters.get(column) if column else None, value)
 
 
 @dataclass
@@ -67,99 +39,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _number_label(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def as_label(value: object) -> str | None:
-    """Text of an id/period cell: numbers without a trailing .0, dates as ISO dates."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        return None if isinstance(value, float) and math.isnan(value) else _number_label(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    return text or None
-
-
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-
-# C0 and C1 control characters other than tab and newline. Excel keeps them in text (ESC is
-# stored as _x001B_) though they are invisible there; raw, they break the chart writer and
-# drive the terminal. The reader replaces each by the four visible characters \xNN (ESC
-# becomes \x1b), one form for C0 and C1 alike, so the same label reaches the plan, its
-# charts and the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 "
-             "NAK SYN ETB CAN EM SUB ESC FS GS RS US").split()
-
-
-def visible(text: str) -> tuple[str, list[str]]:
-    """`text` with each control character as \\xNN, and the names of those replaced
-    ("ESC (U+001B)"); `text` itself and [] when it has none."""
-    if text.isprintable() or not _CONTROL.search(text):  # isprintable: fast common case
-        return text, []
-    found = dict.fromkeys(_CONTROL.findall(text))
-    names = [(_C0_NAMES[ord(c)] + " " if ord(c) < 32 else "DEL " if ord(c) == 127 else "")
-             + f"(U+{ord(c):04X})" for c in found]
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text), names
-
-
-def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
-    """(typed value, error sentence or None). Blank cells give (None, None)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None, None
-    kind = column.kind
-    if kind in (schema.ID, schema.TEXT, schema.PERIOD):
-        return as_label(value), None
-    if kind == schema.FLAG:
-        text = as_label(value).lower()
-        if text in ("yes", "y", "true", "1"):
-            return True, None
-        if text in ("no", "n", "false", "0"):
-            return False, None
-        return None, "write yes or no"
-    if kind == schema.CHOICE:  # matched like headers: "Unmet penalty" = unmet_penalty
-        found = {schema.normalise(c): c for c in column.choices}.get(schema.normalise(value))
-        if found is not None:
-            return found, None
-        return None, "write one of: " + ", ".join(column.choices)
-    # numeric kinds
-    percent = False
-    if isinstance(value, bool):
-        return None, "write a number, not TRUE/FALSE"
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return None, "write a number, not a date (check the cell's format)"
-    if isinstance(value, str):
-        text = value.strip()
-        if kind == schema.SHARE and text.endswith("%"):
-            text, percent = text[:-1].strip(), True
-        if not _NUMBER_TEXT.match(text):
-            return None, ("write a plain number (no thousands separators, units or words"
-                          + (", e.g. 0.65 or 65%" if kind == schema.SHARE else "")
-                          + "); leave the cell blank where blank is allowed")
-        number = float(text) / (100 if percent else 1)
-    else:
-        number = float(value)
-    if not math.isfinite(number):
-        return None, "write a finite number; leave the cell blank for unlimited"
-    if kind in (schema.NUMBER, schema.SHARE) and number < 0:
-        return None, "must not be negative"
-    if kind == schema.SHARE and number > 1:
-        return None, "a share is a fraction between 0 and 1 (write 0.65 or 65%)"
-    if abs(number) > schema.MAX_MAGNITUDE:
-        return None, (f"{number:g} is beyond what the solver can handle exactly (at most "
-                      f"{schema.MAX_MAGNITUDE:g}); check the units")
-    if 0 < abs(number) < column.least:
-        return None, (f"{number:g} is below {column.least:g}: the solver would silently lose "
-                      f"a coefficient this small (HiGHS drops matrix entries below 1e-9); "
-                      f"check the units")
-    return number + 0.0, None
+# A unit in brackets at the end of a header: `Unit cost (USD/t)`, `Capacity [t]`.
+_UNIT = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 
 
 def _header_row(rows: list[tuple]) -> int | None:
@@ -260,7 +141,8 @@ def read_table(title: str, rows: list[list], sheet: schema.Sheet, problems: list
         text = as_label(label)
         if text is None:
             continue
-        col = wanted.get(schema.normalise(text))
+        col = wanted.get(schema.normalise(text)) or wanted.get(schema.normalise(
+            _UNIT.sub("", text)))  # `Unit cost (USD/t)`: unit_cost, its unit aside
         text = visible(text)[0]  # as the header is shown in messages
         letter = get_column_letter(idx + 1)
         if col is None:
@@ -276,7 +158,8 @@ def read_table(title: str, rows: list[list], sheet: schema.Sheet, problems: list
             table.headers[col.name] = text
             table.letters[col.name] = letter
     unknown = [as_label(h) for h in rows[head]
-               if as_label(h) and schema.normalise(as_label(h)) not in wanted]
+               if as_label(h) and schema.normalise(as_label(h)) not in wanted
+               and schema.normalise(_UNIT.sub("", as_label(h))) not in wanted]
     for col in sheet.columns:
         if col.required and col.name not in positions:
             problems.append(table.problem(f"required column {col.name} is missing; add a "
@@ -291,7 +174,7 @@ def read_table(title: str, rows: list[list], sheet: schema.Sheet, problems: list
     for offset, row in enumerate(rows[head + 1:], start=head + 2):
         cells = marks.get(offset)
         if not cells and not any(as_label(v) for v in row):
-            continue  # fully empty rows are ignored (SPEC §1)
+            continue  # fully empty rows are ignored (docs/workbook.md)
         if offset in totals:
             problems.append(Problem(WARNING, f"row {offset} is the Totals row of the Excel "
                                              f"table {totals[offset]}; it is not read",
@@ -326,7 +209,7 @@ def read_table(title: str, rows: list[list], sheet: schema.Sheet, problems: list
     columns = [ROW] + [c.name for c in sheet.columns if c.name in positions]
     table.frame = pd.DataFrame.from_records(records, columns=columns).astype(object)
     table.frame[ROW] = table.frame[ROW].astype(int)
-    if not records:
+    if not records and sheet.required:  # optional sheets are left so in the template
         problems.append(table.problem("the sheet has a header but no rows", severity=WARNING))
     return table
 
@@ -352,7 +235,8 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
         sheetnames = list(wb.sheet_names)
     except ContainerError as exc:
         raise InputError([Problem(ERROR, str(exc))]) from exc
-    except Exception as exc:  # the parsers raise many kinds (PITFALLS #17)
+    except Exception as exc:  # a corrupt file makes the parsers raise almost any kind
+        # (fuzzing found BadZipFile, ParseError, zlib.error, KeyError, EOFError, TypeError...)
         raise InputError([Problem(ERROR, f"could not read {path.name} as an .xlsx workbook "
                                          f"({type(exc).__name__}); save it from Excel as "
                                          f"'Excel Workbook (.xlsx)' and try again")]) from exc
@@ -394,139 +278,3 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
                                            f"named {sheet.name}" + _closest(sheet.name, unknown),
                                     sheet.name))
     return RawWorkbook(path, digest, tables), problems
-
-
-# Writing the plan ---------------------------------------------------------------------------
-# Set when the process is being interrupted: no plan is saved after it, and files being
-# written are removed (planner/supervise.py). The command line clears it at each start.
-STOP = threading.Event()
-_partial: set[str] = set()      # temporary files being written next to their targets
-_partial_lock = threading.Lock()
-
-
-def remove_partial_outputs() -> None:
-    """Delete every temporary plan file still being written (an interrupt)."""
-    with _partial_lock:
-        for tmp in list(_partial):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        _partial.clear()
-
-
-def check_output(path: Path) -> None:
-    """Refuse, before any work, an output that cannot be written: open in Excel (its lock
-    file exists), not a regular file, or in a folder where no file can be created."""
-    path = Path(path)
-    lock = path.with_name("~$" + path.name)
-    if lock.exists():
-        raise OutputError(f"{path} is open in Excel (lock file {lock.name} exists); close it "
-                          f"and run again")
-    if path.exists() and not path.is_file():
-        what = "a folder" if path.is_dir() else "not a regular file"
-        raise OutputError(f"cannot write {path}: it is {what}; choose a file name ending "
-                          f"in .xlsx")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # the folders on the way are created when the plan is saved
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: {folder} is not a folder")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".~planner-", suffix=".probe", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except PermissionError as exc:
-        raise OutputError(f"cannot write {path}: no permission to create files in the folder "
-                          f"{folder}; choose another -o or ask for write access") from exc
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: cannot create files in the folder {folder} "
-                          f"({_reason(exc)})") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """What went wrong with a write, in words (lxml reports a full disk as 'IO_ENOSPC')."""
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC or "ENOSPC" in str(exc):
-        return "no space left on the device"
-    if code == errno.EFBIG or "EFBIG" in str(exc):
-        return "the file is larger than the file-size limit allows"
-    if code == errno.EDQUOT:
-        return "the disk quota is exhausted"
-    if code == errno.EROFS:
-        return "the file system is read-only"
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{n / 1e3:,.0f} kB"
-
-
-def _in_memory(wb: openpyxl.Workbook) -> tuple[bytes, str | None]:
-    """The workbook's file as bytes, or the reason it could not be made. A save that fails
-    half-way leaves a zip file and sheet writers that try (and fail) to finish when they
-    are collected; those echoes of the one failure are collected here, silently."""
-    buffer = io.BytesIO()
-    hook = sys.unraisablehook
-    sys.unraisablehook = lambda unraisable: None
-    try:
-        try:
-            wb.save(buffer)
-        except Exception as exc:
-            return b"", _reason(exc)
-        finally:
-            gc.collect()
-    finally:
-        sys.unraisablehook = hook
-    return buffer.getvalue(), None
-
-
-def save_workbook(wb: openpyxl.Workbook, path: Path) -> None:
-    """Save atomically: the workbook is built in memory, written to a temporary file in the
-    target folder and renamed into place, so the target is complete or untouched; a full
-    disk or a file-size limit is one plain OutputError and leaves nothing behind."""
-    path = Path(path)
-    check_output(path)
-    data, failure = _in_memory(wb)
-    if failure is not None:  # openpyxl writes each sheet through a file in the temp folder
-        raise OutputError(f"cannot build the plan {path.name}: writing to the temporary folder "
-                          f"{tempfile.gettempdir()} failed ({failure})")
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".~planner-", suffix=".xlsx", dir=path.parent)
-        with _partial_lock:
-            _partial.add(tmp)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())  # a full disk can first show at the flush to disk
-        mode = stat.S_IMODE(os.stat(path).st_mode) if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        with _partial_lock:
-            if STOP.is_set() or tmp not in _partial:
-                raise OutputError(f"interrupted: {path} was not written")
-            os.replace(tmp, path)
-            _partial.discard(tmp)
-            tmp = None
-    except PermissionError as exc:
-        raise OutputError(f"cannot write {path}: permission denied. If the file is open in "
-                          f"Excel, close it and run again") from exc
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({_megabytes(len(data))}): "
-                          f"{_reason(exc)}") from exc
-    finally:
-        if tmp is not None:
-            with _partial_lock:
-                _partial.discard(tmp)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]],
-               currency: str | None = None) -> None:
-    """Write the plan workbook (SPEC §3) with its headlines, formats and charts
-    (planner/excel.py), atomically. `currency` defaults to the one named in the Summary
-    note."""
-    check_output(path)  # before the work of building, as well as at saving
-    if STOP.is_set():
-        raise OutputError(f"interrupted: {path} was not written")
-    save_workbook(build_plan_workbook(sheets, currency), path)

@@ -2,10 +2,12 @@
 
 - `check_container`: refuse what is not a plain .xlsx (old .xls, password-protected files,
   CSV, anything else) with one clear sentence, and refuse zip bombs by decompressing in
-  1 MB chunks up to configurable limits before any XML is parsed (PITFALLS #2).
+  1 MB chunks up to configurable limits before any XML is parsed (a 490 KB file can
+  inflate to 500 MB of XML, and the parsers would hold it all in memory).
 - `sheet_facts`: one streaming pass over each worksheet's XML (defusedxml, so entity
   tricks are refused) for what openpyxl's fast reader does not tell: formulas without a
-  cached value (PITFALLS #3), merged ranges, hidden rows; and hidden sheets. Also what the
+  cached value (value readers return them as blanks, silently, when a library rather
+  than Excel saved the file), merged ranges, hidden rows; and hidden sheets. Also what the
   value reader hides: Excel error values (calamine reads `#N/A` as an empty cell), formulas
   whose cached values the workbook itself declares stale (`fullCalcOnLoad`, written by
   programs that do not calculate), formulas reading another workbook, and the Totals rows

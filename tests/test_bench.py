@@ -1,6 +1,6 @@
 """The fast model builder against a straightforward reference, and the benchmark's smoke run.
 
-`reference_model` builds SPEC §2's model (with the formulation the planner documents:
+`reference_model` builds the model of docs/model.md (with the formulation it documents:
 stage-volume columns for share rules, restriction and floor rows) directly from the
 network tables, one PuLP constraint at a time with per-constraint expressions, and
 names every column and row by what it means. The planner's LinearModel — its raw
@@ -24,7 +24,7 @@ import pytest
 from planner.lp import EQ, GE, LE
 from planner.model import build_model
 from planner.network import CUSTOMER, SITE, STOCKPILE, SUPPLIER, build_arcs, build_network
-from planner.validate import load
+from planner.plan import load
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -280,7 +280,7 @@ def _lp_keys(sm):
             ["rule", "material", "period", "customer"]].itertuples(index=False)],
     }
     col_keys = [None] * lp.n_cols
-    for block, (start, n) in lp.blocks.items():
+    for block, (start, n) in lp.variables.items():
         keys = tables[block]()
         assert len(keys) == n, block
         col_keys[start:start + n] = keys

@@ -1,7 +1,10 @@
-"""The command line as a user meets it: exit statuses (SPEC §4), files written or not."""
+"""The command line as a user meets it: exit statuses (README.md), files written or not."""
 from __future__ import annotations
 
 import hashlib
+import shlex
+import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +12,8 @@ from click.testing import CliRunner
 from planner import __version__
 from planner.cli import main
 from wb import make_workbook, read_plan_sheet
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
 
 SHEETS = {
     "Suppliers": [{"supplier": "mine", "country": "AU", "material": "ore", "capacity_t": 100,
@@ -122,6 +127,36 @@ def test_unwritable_output_exits_4(tmp_path):
 def test_help_has_an_example(args):
     result = _run(*args)
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def _examples(help_text: str) -> list[list[str]]:
+    """The commands under "Example:" in a help text, continuation lines joined."""
+    lines = help_text.split("Example:", 1)[1].split("\n\n", 1)[0].splitlines()
+    commands, current = [], ""
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        current += " " + text.rstrip("\\").strip()
+        if not text.endswith("\\"):
+            if current.strip():
+                commands.append(shlex.split(current)[1:])  # without "planner"
+            current = ""
+    return commands
+
+
+def test_every_help_example_runs_on_the_shipped_example(tmp_path, monkeypatch):
+    (tmp_path / "inputs").mkdir()
+    shutil.copy(EXAMPLE, tmp_path / "inputs" / "example.xlsx")
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    for command in ([], ["run"], ["validate"], ["template"], ["frontier"]):
+        for example in _examples(_run(*command, "--help").output):
+            result = _run(*example, "--jobs", "1") if example[0] in ("run", "frontier") \
+                else _run(*example)
+            assert result.exit_code == 0, (example, result.output)
+            ran.append(example[0])
+    assert sorted(set(ran)) == ["frontier", "run", "template", "validate"]
+    assert (tmp_path / "outputs" / "plan.xlsx").is_file()
+    assert (tmp_path / "inputs" / "my-case.xlsx").is_file()
 
 
 def test_version():

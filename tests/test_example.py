@@ -107,10 +107,15 @@ def test_every_figure_of_the_workbook_has_a_source_row():
         wb.close()
     assert numbers == len(rows)
     assert {r["basis"] for r in rows} <= {"published", "rounded", "derived", "assumed"}
+    confidence = set(DATA.CONFIDENCE.values())
     for r in rows:
         assert r["source"], r
         if r["basis"] != "assumed":
-            assert "DOMAIN" in r["source"] and r["year"] and r["tag"], r
+            # the public source itself (who published what: "Publisher, title: figure"),
+            # its year and how sure the figure is, in words
+            assert ": " in r["source"] and r["year"] and r["tag"], r
+            for tag in r["tag"].split(" | "):
+                assert set(tag.split(" / ")) <= confidence, r
 
 
 # --- validation and solve status -----------------------------------------------------

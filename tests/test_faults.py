@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from planner import workbook
+from planner import output
 from planner.cli import main
 from planner.supervise import alive, descendants
 from wb import make_workbook, read_plan_sheet
@@ -120,13 +120,13 @@ def test_an_interrupt_while_saving_keeps_the_old_plan_and_removes_the_partial_fi
     class Interrupted(openpyxl.Workbook):
         def save(self, target):
             super().save(target)
-            workbook.STOP.set()  # the signal arrives while the file is being written
+            output.STOP.set()  # the signal arrives while the file is being written
 
     try:
-        with pytest.raises(workbook.OutputError, match="interrupted"):
-            workbook.save_workbook(Interrupted(), old)
+        with pytest.raises(output.OutputError, match="interrupted"):
+            output.save_workbook(Interrupted(), old)
     finally:
-        workbook.STOP.clear()
+        output.STOP.clear()
     assert _sha(old) == before
     assert _leftovers(tmp_path) == []
 
@@ -231,14 +231,14 @@ def test_a_read_only_folder_is_about_permissions_before_solving(tmp_path, monkey
     inp = make_workbook(tmp_path / "in.xlsx", SHEETS)
     folder = tmp_path / "shared"
     folder.mkdir()
-    real = workbook.tempfile.mkstemp
+    real = output.tempfile.mkstemp
 
     def refuse(*args, dir=None, **kwargs):
         if dir is not None and Path(dir) == folder:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         return real(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(workbook.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(output.tempfile, "mkstemp", refuse)
     result = _run("run", inp, "-o", folder / "plan.xlsx", "--jobs", "1")
     _assert_one_plain_line(result, "no permission", str(folder))
     assert "Excel" not in result.output and "optimal" not in result.output

@@ -5,8 +5,8 @@ calculation written next to it, never from a planner run. Each instance was also
 re-solved with a separate, minimal PuLP formulation outside the repository
 (HiGHS and CBC both agreed with the numbers here) before the planner existed.
 
-Each test writes an input workbook (SPEC section 1), runs `planner run` as a
-user would, and reads the plan back (SPEC section 3). All tests run with both
+Each test writes an input workbook (docs/workbook.md), runs `planner run` as a
+user would, and reads the plan back (docs/model.md, plan workbook). All tests run with both
 solvers: HiGHS and CBC must report the same optimum.
 """
 from __future__ import annotations
@@ -498,6 +498,6 @@ def test_stockpile_max_release_binds_default_penalty(tmp_path, solver):
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_stockpile_floor_makes_hard_demand_infeasible(tmp_path, solver):
-    # SPEC section 4: exit 3 = plan written, some scenario not optimal.
+    # Exit status 3 (README.md) = plan written, some scenario not optimal.
     out, _ = run_plan(tmp_path, stockpile_workbook(p2_capacity=40, max_release=40), solver, expect_exit=3)
     assert base_summary(out)["status"] == "infeasible"

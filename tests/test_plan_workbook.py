@@ -4,6 +4,7 @@ and (where LibreOffice is installed) that it renders to PDF with a page for ever
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -11,13 +12,40 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli import main
-from planner.report import (FLOW_COLUMNS, LIMIT_COLUMNS, MIX_COLUMNS, SUMMARY_COLUMNS,
-                            UNMET_COLUMNS, UTILIZATION_COLUMNS)
-from planner.workbook import write_plan
+from planner.output import write_plan
 from render import charts_by_sheet, first_page_with, pdf_pages, resolve, to_pdf
 from wb import make_workbook, read_plan_sheet
 
 SPEC_SHEETS = ["Summary", "Flows", "Mix", "Limits", "Unmet", "Utilization", "Run info"]
+ROOT = Path(__file__).resolve().parents[1]
+
+# Every table sheet of the plan and its columns, in order, as docs/model.md (section 6)
+# names them. Written out here, not imported from the planner: a change of the plan's
+# contract must show as a failing test.
+PLAN_COLUMNS = {
+    "Summary": ["scenario", "status", "total_cost", "purchase_cost", "processing_cost",
+                "freight_cost", "stockpile_cost", "unmet_cost", "unmet_t", "message"],
+    "Flows": ["scenario", "period", "material", "from", "from_kind", "from_country", "to",
+              "to_kind", "to_country", "quantity_t", "freight_cost", "freight_per_t",
+              "unit_cost", "purchase_cost"],
+    "Comparison": ["scenario", "section", "item", "base_value", "value", "change", "detail"],
+    "Mix": ["scenario", "period", "material", "stage", "country", "quantity_t", "share",
+            "stage_total_t", "hhi"],
+    "Limits": ["scenario", "rule", "type", "stage", "by", "material", "period", "customer",
+               "member", "volume_t", "stage_volume_t", "share", "bound", "sense", "binds",
+               "shadow_price", "value_of_1pt", "cost_of_rule"],
+    "Diagnosis": ["scenario", "status", "kind", "rule", "material", "period", "customer",
+                  "member", "current", "needed", "change", "unit", "explanation"],
+    "Unmet": ["scenario", "customer", "country", "material", "period", "demand_t",
+              "delivered_t", "unmet_t", "unmet_penalty", "unmet_cost"],
+    "Utilization": ["scenario", "period", "kind", "id", "material", "used_t", "capacity_t",
+                    "utilization"],
+    "Run info": ["scenario", "status", "message", "solver", "time_limit_s", "variables",
+                 "constraints", "nonzeros", "model_s", "solve_s", "report_s", "seconds",
+                 "input_file", "input_sha256", "planner_version", "pulp_version",
+                 "highspy_version", "python", "created_utc"],
+}
+SUMMARY_COLUMNS = PLAN_COLUMNS["Summary"][:-1]  # without message: the columns with figures
 
 # Two mines for one plant over two periods; China capped at half the supply. Base, by hand:
 # per period 40 t CN (5 + 5 freight) and 40 t AU (10 + 5) = 1,000 EUR, 2,000 in all; the cap
@@ -85,9 +113,8 @@ def test_sheets_in_meeting_order_with_the_spec_columns(book, plan_path):
     names = book.sheetnames
     assert names[0] == "Summary" and names[1] == "Charts" and names[-1] == "Chart data"
     assert set(SPEC_SHEETS) <= set(names)
-    for sheet, columns in [("Summary", SUMMARY_COLUMNS), ("Flows", FLOW_COLUMNS),
-                           ("Mix", MIX_COLUMNS), ("Limits", LIMIT_COLUMNS),
-                           ("Unmet", UNMET_COLUMNS), ("Utilization", UTILIZATION_COLUMNS)]:
+    for sheet in ("Summary", "Flows", "Mix", "Limits", "Unmet", "Utilization"):
+        columns = PLAN_COLUMNS[sheet]
         ws = book[sheet]
         header = [c.value for c in ws[header_row(ws)] if c.value is not None]
         assert header[:len(columns)] == columns, sheet
@@ -105,7 +132,7 @@ def test_every_table_has_a_bold_frozen_filtered_header_and_a_note_above(book):
             continue
         ws = book[name]
         h = header_row(ws)
-        # SPEC §3: nothing above the header has a `scenario` cell; data follow directly
+        # docs/model.md: nothing above the header has a `scenario` cell; data follow directly
         for row in ws.iter_rows(max_row=h - 1):
             assert all(c.value != "scenario" for c in row), name
         assert h >= 2 and isinstance(ws.cell(1, 1).value, str) and ws.cell(1, 1).value, name
@@ -153,8 +180,10 @@ def test_summary_headlines_say_status_cost_unmet_binding_rule_and_top_shares(boo
     assert "base: optimal. Total cost 2,000 EUR; all demand met." in joined
     assert "no CN: optimal. Total cost 41,800 EUR (+1990.0% against base); 40 t of demand " \
            "left unmet (penalty 40,000 EUR), see Unmet." in joined
-    assert "Costliest binding rule: CN cap [ore, P1, CN]: loosening its share bound by one " \
-           "percentage point would save at most about 4 EUR (2 rule instances bind in all" in joined
+    # without the cap CN sells all 80 t a period at 10: 1,600 EUR, so the cap costs 400
+    assert "Costliest rule: CN cap: without it the plan would cost 400 EUR less; at the " \
+           "margin, loosening its share bound by one percentage point would save at most " \
+           "about 4 EUR (2 rule instances bind in all" in joined
     # a tie goes to the first country in alphabetical order
     assert "Largest single-country shares (whole horizon): ore: supply AU 50%, delivery " \
            "AU 50%." in joined
@@ -228,6 +257,9 @@ def test_conditional_formats_for_full_capacity_and_binding_rules(book):
     (rule,) = [r for cf in ws.conditional_formatting for r in cf.rules]
     binds = openpyxl.utils.get_column_letter([c.value for c in ws[h]].index("binds") + 1)
     assert rule.type == "expression" and rule.formula == [f'${binds}{h + 1}="yes"']
+    # binds is written as the words the rule tests: base's cap binds in both periods
+    assert sorted((c.value, c.data_type) for c in column_cells(ws, "binds")) == [
+        ("no", "s"), ("no", "s"), ("yes", "s"), ("yes", "s")]
 
 
 def _sheets(**frames):
@@ -236,19 +268,97 @@ def _sheets(**frames):
             for name, frame in frames.items()}
 
 
+@pytest.fixture(scope="module")
+def example_plan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("example") / "example-plan.xlsx"
+    result = CliRunner().invoke(main, ["run", str(ROOT / "inputs" / "example.xlsx"), "-o",
+                                       str(out), "--jobs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_every_sheet_of_the_example_plan_has_its_columns_in_order(example_plan):
+    wb = openpyxl.load_workbook(example_plan, read_only=True)
+    try:
+        assert wb.sheetnames == ["Summary", "Charts", *list(PLAN_COLUMNS)[1:], "Chart data"]
+        for name, columns in PLAN_COLUMNS.items():
+            rows = wb[name].iter_rows(values_only=True)
+            header = next(row for row in rows if "scenario" in row)
+            assert [v for v in header if v is not None] == columns, name
+    finally:
+        wb.close()
+
+
+def test_flags_read_as_yes_and_no_and_units_follow_the_row(tmp_path):
+    """The tables hold typed values (binds is True/False); the plan shows the words, and
+    where a column's unit depends on the row, so does its format."""
+    limits = pd.DataFrame([
+        {"scenario": "base", "rule": "cap", "type": "limit", "volume_t": 40.0, "bound": 0.5,
+         "binds": True, "shadow_price": -5.0},
+        {"scenario": "base", "rule": "licence", "type": "quota", "volume_t": 10.0,
+         "bound": 60.0, "binds": False, "shadow_price": 0.0}])
+    comparison = pd.DataFrame([
+        {"scenario": "s", "section": "cost", "item": "total_cost", "base_value": 10.0,
+         "value": 12.0, "change": 2.0},
+        {"scenario": "s", "section": "top share", "item": "ore / supply", "base_value": 0.5,
+         "value": 1.0, "change": 0.5},
+        {"scenario": "s", "section": "unmet", "item": "unmet_t", "base_value": 0.0,
+         "value": 40.0, "change": 40.0},
+        {"scenario": "s", "section": "flow", "item": "P1 ore: a -> b", "base_value": 40.0,
+         "value": 0.0, "change": -40.0}])
+    diagnosis = pd.DataFrame([
+        {"scenario": "s", "status": "infeasible", "kind": "relaxation", "current": 100.0,
+         "needed": 60.0, "change": -40.0, "unit": "t", "explanation": "x"},
+        {"scenario": "s", "status": "infeasible", "kind": "relaxation", "current": 0.65,
+         "needed": 1.0, "change": 0.35, "unit": "share", "explanation": "y"}])
+    out = tmp_path / "p.xlsx"
+    write_plan(out, _sheets(Limits=limits, Comparison=comparison, Diagnosis=diagnosis), "EUR")
+    wb = openpyxl.load_workbook(out)
+    binds = column_cells(wb["Limits"], "binds")
+    assert [(c.value, c.data_type) for c in binds] == [("yes", "s"), ("no", "s")]
+    assert [c.number_format for c in column_cells(wb["Limits"], "bound")] == ["0.0%",
+                                                                              "#,##0.0"]
+    for column in ("base_value", "value", "change"):
+        assert [c.number_format for c in column_cells(wb["Comparison"], column)] == [
+            '#,##0 "EUR"', "0.0%", "#,##0.0", "#,##0.0"], column
+    for column in ("current", "needed", "change"):
+        assert [c.number_format for c in column_cells(wb["Diagnosis"], column)] == [
+            "#,##0.0", "0.0%"], column
+    assert [r["binds"] for r in read_plan_sheet(out, "Limits")] == ["yes", "no"]
+
+
+def test_money_is_labelled_in_the_currency_given_not_read_from_the_notes(tmp_path):
+    summary = pd.DataFrame([{"scenario": "base", "status": "optimal", "total_cost": 10.0,
+                             "purchase_cost": 10.0, "processing_cost": 0.0,
+                             "freight_cost": 0.0, "stockpile_cost": 0.0, "unmet_cost": 0.0,
+                             "unmet_t": 0.0}])
+    flows = pd.DataFrame([{"scenario": "base", "period": "P1", "material": "ore",
+                           "quantity_t": 1.0, "freight_cost": 2.0, "unit_cost": 10.0}])
+    out = tmp_path / "p.xlsx"
+    # the notes say USD (or nothing): the currency argument alone labels the money
+    write_plan(out, _sheets(Summary=summary, Flows=flows), "EUR")
+    wb = openpyxl.load_workbook(out)
+    assert column_cells(wb["Summary"], "total_cost")[0].number_format == '#,##0 "EUR"'
+    assert column_cells(wb["Flows"], "freight_cost")[0].number_format == '#,##0 "EUR"'
+    assert column_cells(wb["Flows"], "unit_cost")[0].number_format == '#,##0.00 "EUR"'
+    ws = wb["Summary"]
+    text = " ".join(str(ws.cell(r, 1).value) for r in range(1, header_row(ws)))
+    assert "Total cost 10 EUR" in text
+
+
 def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_path):
     summary = pd.DataFrame([{"scenario": "=1+1", "status": "optimal", "total_cost": 10.0,
                              "purchase_cost": 10.0, "processing_cost": 0.0,
                              "freight_cost": 0.0, "stockpile_cost": 0.0, "unmet_cost": 0.0,
                              "unmet_t": 0.0}])
     limits = pd.DataFrame([{"scenario": "=1+1", "rule": "=HYPERLINK(\"http://x\")",
-                            "type": "quota", "binds": "yes", "shadow_price": -3.0,
+                            "type": "quota", "binds": True, "shadow_price": -3.0,
                             "volume_t": 5.0, "bound": 5.0}])
     flows = pd.DataFrame([{"scenario": "=1+1", "period": "@P1", "material": "-ore",
                            "from": "#N/A", "quantity_t": float("nan"),
                            "freight_cost": float("inf")}])
     out = tmp_path / "p.xlsx"
-    write_plan(out, _sheets(Summary=summary, Limits=limits, Flows=flows))
+    write_plan(out, _sheets(Summary=summary, Limits=limits, Flows=flows), "USD")
     wb = openpyxl.load_workbook(out)
     for ws in wb:
         for row in ws.iter_rows():
@@ -271,7 +381,7 @@ def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_p
 def test_empty_tables_keep_their_header_and_filter(tmp_path):
     out = tmp_path / "p.xlsx"
     write_plan(out, _sheets(Summary=pd.DataFrame(columns=SUMMARY_COLUMNS),
-                            Unmet=pd.DataFrame(columns=UNMET_COLUMNS)))
+                            Unmet=pd.DataFrame(columns=PLAN_COLUMNS["Unmet"])), "USD")
     wb = openpyxl.load_workbook(out)
     ws = wb["Unmet"]
     h = header_row(ws)
@@ -311,8 +421,8 @@ def test_a_scenario_without_a_plan_is_said_so_first_and_nothing_breaks(tmp_path)
                                "change": 0.35, "unit": "share", "explanation": "x"}])
     out = tmp_path / "p.xlsx"
     write_plan(out, _sheets(Summary=summary, Diagnosis=diagnosis,
-                            Mix=pd.DataFrame(columns=MIX_COLUMNS),
-                            Limits=pd.DataFrame(columns=LIMIT_COLUMNS)))
+                            Mix=pd.DataFrame(columns=PLAN_COLUMNS["Mix"]),
+                            Limits=pd.DataFrame(columns=PLAN_COLUMNS["Limits"])), "USD")
     wb = openpyxl.load_workbook(out)
     ws = wb["Summary"]
     text = [ws.cell(r, 1).value for r in range(1, header_row(ws))]
@@ -323,3 +433,38 @@ def test_a_scenario_without_a_plan_is_said_so_first_and_nothing_breaks(tmp_path)
     assert [s for s in wb.sheetnames] == ["Summary", "Diagnosis", "Mix", "Limits"]
     (chart,) = charts_by_sheet(out)["Summary"]  # the cost chart, with a blank bar
     assert resolve(wb, chart["series"][0]["cat_ref"]) == ["base", "embargo"]
+
+
+def test_number_formats_are_numbered_in_row_order(tmp_path):
+    """The writer makes a table's cells a column at a time; the formats still get their ids
+    in the order of their first number row by row, so that the file does not depend on it."""
+    import zipfile
+
+    flows = pd.DataFrame([{"scenario": "base", "quantity_t": None, "freight_cost": 2.0},
+                          {"scenario": "base", "quantity_t": 1.0, "freight_cost": 3.0}])
+    out = tmp_path / "p.xlsx"
+    write_plan(out, {"Flows": ("Flows.", flows)}, "EUR")
+    with zipfile.ZipFile(out) as z:
+        styles = z.read("xl/styles.xml").decode()
+    money, tonnes = styles.find('formatCode="#,##0 &quot;EUR&quot;"'), \
+        styles.find('formatCode="#,##0.0"')
+    assert 0 < money < tonnes, styles[:400]
+
+
+def test_the_declarations_hold_together():
+    from planner import excel, schema, sheets
+
+    assert sheets.STAGES == schema.SHEETS["Limits"].column("stage").choices
+    for sheet in [*sheets.PLAN_SHEETS.values(), *sheets.FRONTIER_SHEETS.values()]:
+        assert sheet.names[0] == "scenario" and len(set(sheet.names)) == len(sheet.names)
+        for column in sheet.columns:
+            kind = column.kind
+            kinds = [k for _, k in kind.kinds] + [kind.otherwise] \
+                if isinstance(kind, sheets.PerRow) else [kind]
+            assert set(kinds) <= set(sheets.KINDS), (sheet.name, column.name)
+            if isinstance(kind, sheets.PerRow):
+                assert sheet.column(kind.by) is not None, (sheet.name, column.name)
+        for key in [*sheet.order, *sheet.highlights]:
+            assert sheet.column(key.column) is not None, (sheet.name, key)
+        assert all(h.look in excel.LOOKS for h in sheet.highlights), sheet.name
+    assert sheets.declared("Flows 2") is sheets.FLOWS and sheets.declared("Charts") is None

@@ -1,4 +1,5 @@
-"""SPEC §1 header, sheet-name, blank and percentage rules: every variant reads the same."""
+"""The header, sheet-name, blank and percentage rules of docs/workbook.md: every variant
+reads the same."""
 from __future__ import annotations
 
 import copy
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from openpyxl.worksheet.table import Table
 
 from planner.cli import main
-from planner.validate import load
+from planner.plan import load
 from test_validation import VALID, add_row, edit
 from wb import make_workbook, read_plan_sheet
 
@@ -49,7 +50,7 @@ def test_header_and_sheet_variants_read_the_same(tmp_path, sheet_names, headers)
 
 def test_percentages_and_share_text_are_fractions(tmp_path):
     from planner import schema
-    from planner.workbook import coerce
+    from planner.cells import coerce
 
     share = schema.Column("max_share", schema.SHARE, "")
     assert coerce(0.65, share) == (0.65, None)
@@ -82,7 +83,7 @@ def test_periods_sort_numbers_numerically_without_a_periods_sheet(tmp_path):
 
 def test_choices_match_like_headers():
     from planner import schema
-    from planner.workbook import coerce
+    from planner.cells import coerce
 
     setting = schema.SHEETS["Settings"].column("setting")
     assert coerce("Unmet penalty", setting) == ("unmet_penalty", None)

@@ -6,7 +6,7 @@ Each instance (with and without its rule, and with the bound moved by one step) 
 re-solved beforehand with a separate, minimal PuLP formulation outside the repository
 (HiGHS and CBC both agreed with the numbers here, shadow prices by finite difference).
 
-Conventions checked (SPEC section 1 Limits / Restrictions, section 2 last bullet, and the
+Conventions checked (docs/model.md: the Limits and Restrictions rows, 4.6-4.8, and the
 Limits / Mix plan sheets):
   * shadow_price = d(total cost) / d(right-hand side), money per t: <= 0 for a max rule
     (max_share, quota, lane cap), >= 0 for a min_share rule. For a share rule the

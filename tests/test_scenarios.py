@@ -1,5 +1,6 @@
-"""Scenarios (SPEC §1 Scenarios sheet, the `scenario` column of Limits and Restrictions,
-§3 plan sheets, §4 `--scenario`): what-if runs solved side by side.
+"""Scenarios (the Scenarios sheet and the `scenario` column of Limits and Restrictions in
+docs/workbook.md, the plan sheets in docs/model.md, `--scenario` in README.md): what-if
+runs solved side by side.
 
 Every expected number is worked out by hand in the comments next to it (and was
 re-solved with a separate minimal PuLP model outside the repository); none comes
@@ -25,7 +26,7 @@ from wb import make_workbook, read_plan_sheet
 
 TOL = 1e-6
 PLAN_SHEETS = ["Summary", "Flows", "Comparison", "Mix", "Limits", "Unmet", "Utilization",
-               "Run info"]  # SPEC §3
+               "Run info"]  # docs/model.md, plan workbook
 COST_COLUMNS = ("purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
                 "unmet_cost")
 COMPARISON_COLUMNS = ["scenario", "section", "item", "base_value", "value", "change", "detail"]
@@ -506,7 +507,7 @@ def test_summary_lists_base_first_whatever_the_option_order(hand, tmp_path):
 
 def test_change_to_one_row_of_a_co_product_process_changes_the_process(tmp_path):
     # CHAIN with process p at R making metal 0.5 and slag 0.5 per t ore, 4 per t of input,
-    # capacity 100 t of input (both rows, as they must agree, SPEC §1 Processes).
+    # capacity 100 t of input (both rows, as they must agree, docs/workbook.md).
     # A change to cost_per_t or capacity_t on the slag row alone changes the process:
     #   dear: cost 14: metal (10 + 14) / 0.5 = 48 per t: 30 from P (60) + 30 x 48 (1440) = 1500.
     #   half: capacity 50 -> 25 t metal: 60 + 25 x 28 (700) + 5 unmet x 100 (500) = 1260.
@@ -530,7 +531,7 @@ def test_change_to_one_row_of_a_co_product_process_changes_the_process(tmp_path)
 
 
 def test_scenario_cannot_make_a_yield_zero(tmp_path):
-    # SPEC §1: validation rejects yields <= 0; a scenario that multiplies or sets a number
+    # docs/workbook.md: validation rejects yields <= 0; a scenario that multiplies or sets a number
     # out of range is already an error naming the Scenarios row (e.g. a negative unit_cost).
     # (Before the fix: exit 0, and y0 planned with a process that makes nothing.)
     sheets = dict(CHAIN_SHEETS, Scenarios=[change("y0", "Processes", None, "yield", "set", 0)])
@@ -638,7 +639,7 @@ def instances(draw):
 
 
 def oracle_base_cost(sheets) -> float:
-    """An independent minimal LP of the base (SPEC §2 for this family): the scenario-scoped
+    """An independent minimal LP of the base (docs/model.md for this family): the scenario-scoped
     rules must not touch it."""
     freight = {(f["from_country"], f["to_country"]): f["cost_per_t"]
                for f in sheets.get("Freight", [])}

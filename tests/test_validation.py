@@ -1,5 +1,6 @@
 """Bad input never crashes: every broken workbook gets exit status 1 and a message naming
-sheet, row and column; nothing is written and the input is unchanged (SPEC §1, §4)."""
+sheet, row and column; nothing is written and the input is unchanged (docs/workbook.md;
+exit statuses in README.md)."""
 from __future__ import annotations
 
 import copy
@@ -553,3 +554,32 @@ def test_a_scenario_that_makes_a_loop_gain_is_refused(tmp_path):
              "sheet Processes, row 2, column yield (D)",
              "in scenario 'new lane', processes form a loop that makes material from nothing: "
              + LOOP_2X2)
+
+
+def test_unknown_ids_get_a_did_you_mean_and_periods_their_labels(tmp_path):
+    sheets = copy.deepcopy(VALID)
+    edit("Limits", 0, period="Q 1")(sheets)
+    add_row("Lanes", **{"from": "mil", "to": "plant", "cost_per_t": 1})(sheets)
+    result = _invoke("validate", make_workbook(tmp_path / "in.xlsx", sheets))
+    assert result.exit_code == 1
+    assert ("unknown period 'Q 1' (did you mean 'Q1'?); use a period label (Q1), all, or "
+            "leave it blank") in result.output
+    assert "unknown node 'mil' (did you mean 'mill'?)" in result.output
+
+
+def test_headers_with_a_unit_in_brackets_are_recognised(tmp_path):
+    """`Unit cost (USD/t)` is unit_cost and `Capacity [t]` capacity_t: the same plan as the
+    plain headers (checked against the valid workbook's cost)."""
+    sheets = copy.deepcopy(VALID)
+    rename_column("Suppliers", "unit_cost", "Unit cost (USD/t)")(sheets)
+    rename_column("Suppliers", "capacity_t", "Capacity [t]")(sheets)
+    renamed = make_workbook(tmp_path / "units.xlsx", sheets)
+    plain = make_workbook(tmp_path / "plain.xlsx", VALID)
+    costs = []
+    for inp in (renamed, plain):
+        out = tmp_path / f"{inp.stem}-plan.xlsx"
+        result = _invoke("run", inp, "-o", out, "--jobs", "1")
+        assert result.exit_code == 0, result.output
+        assert "unknown column" not in result.output
+        costs.append(read_plan_sheet(out, "Summary")[0]["total_cost"])
+    assert costs[0] == costs[1]

@@ -29,7 +29,8 @@ def make_workbook(path: Path, sheets: dict[str, list[dict]]) -> Path:
 
 
 def read_plan_sheet(path: Path, sheet: str) -> list[dict]:
-    """Rows of a plan sheet as dicts; the header is the first row with a `scenario` cell (SPEC §3)."""
+    """Rows of a plan sheet as dicts; the header is the first row with a `scenario` cell
+    (docs/model.md)."""
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         rows = list(wb[sheet].iter_rows(values_only=True))

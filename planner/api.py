@@ -1,0 +1,145 @@
+"""The library API: sourcing plans from pandas DataFrames, as the command line makes them
+from files.
+
+    from planner import api
+
+    tables = api.read("inputs/example.xlsx")    # sheet name -> DataFrame
+    tables["Demand"]["quantity_t"] *= 1.1       # what if demand grows by 10%?
+    plan = api.plan(tables)                     # sheet name -> DataFrame
+    plan["Summary"][["scenario", "status", "total_cost"]]
+    api.write(plan, "outputs/what-if.xlsx")
+
+The input tables are the sheets of the input workbook (docs/workbook.md): one DataFrame
+per sheet, one column per header (matched loosely: `Capacity (t)` is `capacity_t`), one
+row per row; blanks are None or NaN. The plan's tables are the sheets of the plan
+workbook (docs/plan-workbook.md). Problems are raised as `InputError`, whose `problems`
+list every (sheet, row, column, message); rows are numbered as in a sheet whose header is
+row 1, so the DataFrame's first row is row 2.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from .errors import ERROR, WARNING, InputError, Problem
+from .inputs import ROW, Inputs
+from .output import write_plan
+from .plan import Plan, checked, options_for, plan_sheets
+from .plan import load as load_file
+from .plan import plan as solve_plan
+from .report import ScenarioReport
+from .workbook import RawWorkbook, read_table, read_workbook
+
+__all__ = ["InputError", "Inputs", "PlanTables", "read", "load", "plan", "write"]
+
+
+class PlanTables(dict):
+    """The plan's tables (sheet name -> DataFrame, in the plan workbook's order), with the
+    notes above each table, the currency, and the `Plan` they were made from."""
+
+    def __init__(self, result: Plan):
+        sheets = plan_sheets(result)
+        super().__init__((name, frame) for name, (_, frame) in sheets.items())
+        self.notes = {name: note for name, (note, _) in sheets.items()}
+        self.currency = result.inputs.settings.currency
+        self.result = result
+
+    @property
+    def all_optimal(self) -> bool:
+        return self.result.all_optimal
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return self.result.inputs.warnings
+
+
+def read(path: str | Path) -> dict[str, pd.DataFrame]:
+    """The input workbook at `path` as DataFrames, one per sheet the planner knows, with the
+    columns named as in docs/workbook.md and every cell typed (numbers as floats, blanks as
+    None). Raises InputError when a cell cannot be read (the base data is not otherwise
+    checked here: `plan` checks everything)."""
+    raw, problems = read_workbook(Path(path))
+    if any(p.severity == ERROR for p in problems):
+        raise InputError(problems)
+    return {name: table.frame.drop(columns=[ROW]).reset_index(drop=True)
+            for name, table in raw.tables.items()}
+
+
+def load(source) -> Inputs:
+    """Checked `Inputs` from an input workbook's path or from DataFrames (see `plan`);
+    `Inputs` are returned as they are. Raises InputError listing every problem; the
+    warnings are in `Inputs.warnings`."""
+    if isinstance(source, Inputs):
+        return source
+    if isinstance(source, (str, Path)):
+        return load_file(Path(source))
+    return _from_tables(source)
+
+
+def _from_tables(tables: Mapping[str, pd.DataFrame], name: str = "tables") -> Inputs:
+    problems: list[Problem] = []
+    read_tables = {}
+    digest = hashlib.sha256()
+    by_key = {schema.normalise(s.name): s for s in schema.SHEETS.values()}
+    for title, frame in tables.items():
+        sheet = by_key.get(schema.normalise(title))
+        if sheet is None:
+            if schema.normalise(title) not in map(schema.normalise, schema.INFO_SHEETS):
+                problems.append(Problem(WARNING, "unknown sheet, ignored by the planner",
+                                        str(title)))
+            continue
+        frame = pd.DataFrame(frame)
+        cells = frame.astype(object).where(frame.notna(), None)
+        rows = [list(map(str, frame.columns))] + cells.to_numpy().tolist()
+        read_tables[sheet.name] = read_table(str(title), rows, sheet, problems)
+        digest.update(f"{title}\n{frame.to_csv(index=False)}".encode())
+    for sheet in schema.SHEETS.values():
+        if sheet.required and sheet.name not in read_tables:
+            problems.append(Problem(ERROR, f"required sheet {sheet.name} is missing", sheet.name))
+    return checked(RawWorkbook(Path(name), digest.hexdigest(), read_tables), problems)
+
+
+def plan(source, scenarios: list[str] | None = None, *, solver: str | None = None,
+         time_limit: float | None = None, jobs: int | None = 1, best_effort: bool = False,
+         relax_first: str = "demand", rule_costs: str = "binding", verbose: bool = False,
+         progress: Callable[[ScenarioReport, dict], None] | None = None) -> PlanTables:
+    """Solve base and every scenario of `source` (or only `scenarios`, matched ignoring
+    case) and return the plan's tables.
+
+    `source`: a mapping of sheet name -> DataFrame, an input workbook's path, or `Inputs`
+    from `load`. Required sheets: the Suppliers sheet (columns supplier, country, material, capacity_t,
+    unit_cost) and the Demand sheet (customer, country, material, period, quantity_t); the
+    other sheets and optional columns as in docs/workbook.md. `solver` and `time_limit`
+    override the Settings sheet; `jobs` scenarios are solved at once (None: one per CPU; in
+    processes when above 1: call from under `if __name__ == "__main__":` in a script);
+    `progress(report, info)` is called for each scenario in order as it is done.
+    `best_effort`, `relax_first`: as `planner run --best-effort / --relax-first`;
+    `rule_costs`: which rules' total cost (Limits `cost_of_rule`) is found by solving
+    without them: "binding" (those with a nonzero shadow price; the others cost exactly
+    nothing), "all" or "none".
+
+    Raises InputError (with every problem) when the tables cannot be planned, and
+    ValueError for a scenario the tables do not name. A scenario that is not optimal is
+    not an error: its `status` in the Summary says why, and the Diagnosis table what
+    would make it plannable."""
+    inputs = load(source)
+    if scenarios is not None:
+        known = {n.lower() for n in inputs.scenarios}
+        unknown = [n for n in scenarios if n.lower() not in known]
+        if unknown:
+            raise ValueError(f"no scenario named {', '.join(map(repr, unknown))}; the "
+                             f"workbook has: {', '.join(inputs.scenarios)}")
+    options = options_for(inputs, solver, time_limit, best_effort=best_effort,
+                          relax_first=relax_first, rule_costs=rule_costs, verbose=verbose)
+    return PlanTables(solve_plan(inputs, options, scenarios, jobs, progress))
+
+
+def write(plan_tables: PlanTables, path: str | Path) -> None:
+    """Write the plan workbook (formats, headlines, charts) to `path`, atomically: the file
+    is complete or untouched. Raises OutputError when it cannot be written."""
+    sheets = {name: (plan_tables.notes.get(name), frame) for name, frame in plan_tables.items()}
+    write_plan(Path(path), sheets, plan_tables.currency)

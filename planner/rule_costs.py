@@ -1,0 +1,49 @@
+"""What each rule costs in total: the plan's cost minus the cost of the same plan without
+that rule (all of a Limits or Restrictions row's instances together), by solving again.
+
+A shadow price is the marginal view (cost per tonne or per percentage point of the bound);
+this is the whole rule. By LP duality a rule whose every instance has a zero shadow price
+costs exactly nothing (the optimum stays optimal without it), so by default only rules with
+a nonzero shadow price are solved again ("binding"); "all" solves every rule again (a
+check, slower), "none" leaves the column blank (large models).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .model import SourcingModel
+from .solve import Solution, SolveOptions, solve
+
+RULE_COSTS = ("none", "binding", "all")
+RULE_FAMILIES = ("share_max", "share_min", "restriction")  # rows of Limits and Restrictions
+DUAL_TOL = 1e-9
+
+
+def rule_rows(sm: SourcingModel) -> dict[str, np.ndarray]:
+    """Rule name -> the LP rows of all its instances."""
+    found: dict[str, list[np.ndarray]] = {}
+    for family in RULE_FAMILIES:
+        if family not in sm.lp.families:
+            continue
+        rows = sm.lp.rows_of(family)
+        names = sm.lp.families[family].keys["rule"].to_numpy(object)
+        for rule in pd.unique(names):
+            found.setdefault(rule, []).append(rows[names == rule])
+    return {rule: np.concatenate(parts) for rule, parts in found.items()}
+
+
+def rule_costs(sm: SourcingModel, sol: Solution, options: SolveOptions,
+               which: str = "binding") -> dict[str, float | None]:
+    """Rule name -> the plan's total cost less its cost without the rule (None when the
+    plan without it could not be solved to optimality). `sol` must be optimal."""
+    if which == "none" or not sol.ok:
+        return {}
+    costs: dict[str, float | None] = {}
+    for rule, rows in rule_rows(sm).items():
+        if which == "binding" and not (np.abs(sol.duals[rows]) > DUAL_TOL).any():
+            costs[rule] = 0.0
+            continue
+        without = solve(sm.lp.relaxed(rows), options)
+        costs[rule] = max(sol.objective - without.objective, 0.0) if without.ok else None
+    return costs

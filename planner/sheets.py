@@ -1,0 +1,225 @@
+"""Sheets and columns of the plan workbook: one declaration per sheet, as planner/schema.py
+is for the input workbook.
+
+For each sheet: its columns in order and the kind of value each holds (tonnes, money, a
+share, ... or a unit that depends on the row), the note above its table, the order its rows
+are shown in, and which cells are highlighted. The report builds its tables with these
+columns, the pipeline fills in the notes, and the writer (planner/excel.py) formats, sorts
+and highlights from these declarations alone. docs/plan-workbook.md shows the result.
+
+The tables hold typed values (numbers, booleans, ids); how a value looks is the writer's
+business: a FLAG is True/False in the tables and the words yes/no in the plan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .schema import FLAG, ID, SHARE, TEXT
+
+# The stages of a material's journey, in the order the plan shows them everywhere (Mix,
+# Comparison, headlines, charts). The input's Limits `stage` takes the same words.
+STAGES = ("supply", "processing", "delivery")
+
+# Kinds of plan value (ID, TEXT, SHARE and FLAG mean what they mean in the input schema).
+TONNES = "tonnes"
+MONEY = "money"        # in the Settings currency
+PRICE = "price"        # money per t
+INDEX = "index"        # the HHI, 0 to 10,000
+COUNT = "count"
+SECONDS = "seconds"
+NUMBER = "number"      # a plain number whose unit is said beside it
+KINDS = (ID, TEXT, FLAG, SHARE, TONNES, MONEY, PRICE, INDEX, COUNT, SECONDS, NUMBER)
+
+
+@dataclass(frozen=True)
+class PerRow:
+    """The kind of a column whose unit depends on the row: looked up by the value in
+    column `by`, else `otherwise`."""
+
+    by: str
+    kinds: tuple[tuple[str, str], ...]   # (value of `by`, kind)
+    otherwise: str
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str | PerRow
+
+
+# Directions of a presentation sort key.
+FIRST_SEEN = "as first seen"      # keeps the plan's order of scenarios and periods
+ALPHABETICAL = "alphabetical"
+LARGEST_FIRST = "largest first"
+
+
+@dataclass(frozen=True)
+class Order:
+    column: str
+    direction: str
+    blank: float = 0.0               # LARGEST_FIRST: where a blank cell sorts, as a number
+
+
+# Tests of a highlight (conditional format), on the column's cells.
+AT_LEAST = "at least"             # values: (low,)
+BETWEEN = "between"               # values: (low, high), both included
+EQUALS = "equals"                 # values: (value,)
+NONE_OF = "none of"               # values: the values that are not highlighted
+
+
+@dataclass(frozen=True)
+class Highlight:
+    column: str
+    test: str
+    values: tuple
+    look: str                         # "at capacity", "near capacity", "binding", "not optimal"
+    whole_row: bool = False           # the table's row, not only the cell
+    stop: bool = False                # no later highlight applies to a cell this one marks
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    note: str                         # str.format template: {currency} and the like
+    columns: tuple[Column, ...]
+    order: tuple[Order, ...] = ()     # presentation order; () keeps the report's order
+    highlights: tuple[Highlight, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def note_for(self, **values) -> str:
+        return self.note.format(**values)
+
+
+def _columns(*pairs: tuple[str, str | PerRow]) -> tuple[Column, ...]:
+    return tuple(Column(name, kind) for name, kind in pairs)
+
+
+COST_PARTS = ("purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
+              "unmet_cost")   # total_cost is their sum
+# A scenario's figures: its total cost, the parts, and the tonnes left unmet.
+FIGURES = _columns(("total_cost", MONEY), *((c, MONEY) for c in COST_PARTS),
+                   ("unmet_t", TONNES))
+NOT_OPTIMAL = Highlight("status", NONE_OF, ("optimal", ""), "not optimal")
+
+SUMMARY = Sheet(
+    "Summary", "One row per scenario. Money in {currency}, quantities in t.",
+    _columns(("scenario", ID), ("status", ID)) + FIGURES + _columns(("message", TEXT)),
+    highlights=(NOT_OPTIMAL,))
+
+FLOWS = Sheet(
+    "Flows", "Tonnes shipped per period on each arc (flows above 1e-6 t). freight_cost and "
+             "purchase_cost are totals in {currency}.",
+    _columns(("scenario", ID), ("period", ID), ("material", ID), ("from", ID),
+             ("from_kind", ID), ("from_country", ID), ("to", ID), ("to_kind", ID),
+             ("to_country", ID), ("quantity_t", TONNES), ("freight_cost", MONEY),
+             ("freight_per_t", PRICE), ("unit_cost", PRICE), ("purchase_cost", MONEY)),
+    order=(Order("scenario", FIRST_SEEN), Order("period", FIRST_SEEN),
+           Order("material", ALPHABETICAL), Order("quantity_t", LARGEST_FIRST)))
+# Flows beyond one sheet's rows go on Flows 2, Flows 3, ...; their notes get these.
+FLOWS_SPLIT_NOTE = ("Flows exceed one sheet's rows and are split over {parts} sheets: "
+                    "{names}.")                    # added to the Summary note
+FLOWS_PART_NOTE = "Part {part} of {parts}: rows {first:,} to {last:,} of {total:,}."
+
+_BY_SECTION = PerRow("section", (("cost", MONEY), ("top share", SHARE)), TONNES)
+COMPARISON = Sheet(
+    "Comparison", "Each scenario against base: change in cost components and unmet t, each "
+                  "material's top-country share per stage over the horizon, and the 20 flows "
+                  "that changed most (t).",
+    _columns(("scenario", ID), ("section", ID), ("item", TEXT), ("base_value", _BY_SECTION),
+             ("value", _BY_SECTION), ("change", _BY_SECTION), ("detail", TEXT)))
+
+MIX = Sheet(
+    "Mix", "Share of each country per stage (supply = sold by suppliers and released by "
+           "stockpiles; processing = shipped out of sites; delivery = received by customers, "
+           "by shipping country) and the stage's HHI (0-10,000).",
+    _columns(("scenario", ID), ("period", ID), ("material", ID), ("stage", ID),
+             ("country", ID), ("quantity_t", TONNES), ("share", SHARE),
+             ("stage_total_t", TONNES), ("hhi", INDEX)))
+
+LIMITS = Sheet(
+    "Limits", "Every rule instance (Limits, Restrictions, lane caps, stockpile floors). "
+              "shadow_price = change in total cost ({currency}) per t added to the rule's "
+              "right-hand side (member tonnes for share rules, max_t for quotas and lanes, the "
+              "level for floors): <= 0 for max rules, >= 0 for min rules. value_of_1pt = cost "
+              "saved if a share bound were loosened by one percentage point, |shadow_price| x "
+              "stage volume x 0.01 (first-order estimate): both are the marginal view. "
+              "cost_of_rule = what the whole rule (a Limits or Restrictions row, all its "
+              "instances) costs: the total cost less the total cost without it, solved again "
+              "({currency}).",
+    _columns(("scenario", ID), ("rule", ID), ("type", ID), ("stage", ID), ("by", ID),
+             ("material", ID), ("period", ID), ("customer", ID), ("member", ID),
+             ("volume_t", TONNES), ("stage_volume_t", TONNES), ("share", SHARE),
+             ("bound", PerRow("type", (("limit", SHARE),), TONNES)), ("sense", ID),
+             ("binds", FLAG), ("shadow_price", PRICE), ("value_of_1pt", MONEY),
+             ("cost_of_rule", MONEY)),
+    highlights=(Highlight("binds", EQUALS, (True,), "binding", whole_row=True),))
+
+_BY_UNIT = PerRow("unit", (("t", TONNES), ("share", SHARE)), NUMBER)
+DIAGNOSIS = Sheet(
+    "Diagnosis", "Why a scenario has no optimal plan, and the smallest changes found that "
+                 "would make it plannable (each in its own units).",
+    _columns(("scenario", ID), ("status", ID), ("kind", ID), ("rule", ID), ("material", ID),
+             ("period", ID), ("customer", ID), ("member", ID), ("current", _BY_UNIT),
+             ("needed", _BY_UNIT), ("change", _BY_UNIT), ("unit", ID), ("explanation", TEXT)))
+
+UNMET = Sheet(
+    "Unmet", "Demand left undelivered, t, and its penalty cost.",
+    _columns(("scenario", ID), ("customer", ID), ("country", ID), ("material", ID),
+             ("period", ID), ("demand_t", TONNES), ("delivered_t", TONNES),
+             ("unmet_t", TONNES), ("unmet_penalty", PRICE), ("unmet_cost", MONEY)),
+    order=(Order("scenario", FIRST_SEEN), Order("unmet_t", LARGEST_FIRST)))
+
+UTILIZATION = Sheet(
+    "Utilization", "Used versus capacity per period: supplier sales, site and process input, "
+                   "stockpile end level, lane flow. Blank capacity = unlimited.",
+    _columns(("scenario", ID), ("period", ID), ("kind", ID), ("id", ID), ("material", ID),
+             ("used_t", TONNES), ("capacity_t", TONNES), ("utilization", SHARE)),
+    # most loaded first; unlimited capacity (no utilization) after every loaded one
+    order=(Order("scenario", FIRST_SEEN), Order("period", FIRST_SEEN),
+           Order("utilization", LARGEST_FIRST, blank=-1.0), Order("used_t", LARGEST_FIRST)),
+    highlights=(Highlight("utilization", AT_LEAST, (0.999,), "at capacity", stop=True),
+                Highlight("utilization", BETWEEN, (0.9, 0.999), "near capacity")))
+
+RUN_INFO = Sheet(
+    "Run info", "Input, versions, model size and seconds per scenario.",
+    _columns(("scenario", ID), ("status", ID), ("message", TEXT), ("solver", ID),
+             ("time_limit_s", SECONDS), ("variables", COUNT), ("constraints", COUNT),
+             ("nonzeros", COUNT), ("model_s", SECONDS), ("solve_s", SECONDS),
+             ("report_s", SECONDS), ("seconds", SECONDS), ("input_file", TEXT),
+             ("input_sha256", ID), ("planner_version", ID), ("pulp_version", ID),
+             ("highspy_version", ID), ("python", ID), ("created_utc", ID)),
+    highlights=(NOT_OPTIMAL,))
+
+# The plan workbook's sheets, in the order of the workbook.
+PLAN_SHEETS: dict[str, Sheet] = {s.name: s for s in (
+    SUMMARY, FLOWS, COMPARISON, MIX, LIMITS, DIAGNOSIS, UNMET, UTILIZATION, RUN_INFO)}
+
+# `planner frontier`: the sweep, then the Summary of its points.
+FRONTIER = Sheet(
+    "Frontier", "Max share of {who} in {material} at the {stage} stage, swept from {start:g} "
+                "to {stop:g}. Money in {currency}; marginal_cost_per_pt = extra cost per "
+                "percentage point of tightening; tightest feasible cap: {tightest}.",
+    _columns(("scenario", ID), ("point", ID), ("cap", SHARE), ("status", ID),
+             ("total_cost", MONEY), ("cost_increase", MONEY), ("marginal_cost_per_pt", MONEY),
+             ("unmet_t", TONNES), ("member_share", SHARE), ("hhi", INDEX), ("note", TEXT)))
+FRONTIER_SUMMARY = Sheet(
+    "Summary", "One row per sweep point (scenario = the cap).",
+    _columns(("scenario", ID), ("status", ID)) + FIGURES, highlights=(NOT_OPTIMAL,))
+FRONTIER_SHEETS: dict[str, Sheet] = {s.name: s for s in (FRONTIER, FRONTIER_SUMMARY)}
+
+
+def declared(title: str) -> Sheet | None:
+    """The declaration of a plan or frontier sheet by its title (both Summaries show the same
+    kinds); `Flows 2`, `Flows 3`, ... are the Flows continued. None for other sheets."""
+    if title == FRONTIER.name:
+        return FRONTIER
+    if title in PLAN_SHEETS:
+        return PLAN_SHEETS[title]
+    base, _, part = title.rpartition(" ")
+    return FLOWS if base == FLOWS.name and part.isdigit() else None

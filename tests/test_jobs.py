@@ -1,0 +1,73 @@
+"""How scenarios are spread over processes by default: serially while they are quick (a
+worker process costs more than a small scenario), on every CPU once one is slow; progress
+always in workbook order."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from planner import plan as pipeline
+from planner.solve import SolveOptions
+
+
+class RecordingPool(ThreadPoolExecutor):
+    """Stands in for the process pool: runs in threads, remembers what it was given."""
+    made: list = []
+
+    def __init__(self, workers, mp_context=None, initializer=None, initargs=()):
+        super().__init__(workers)
+        RecordingPool.made.append(workers)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Scenarios that return their own name at once; the pool and CPUs as recorded."""
+    RecordingPool.made = []
+    monkeypatch.setattr(pipeline, "solve_scenario",
+                        lambda name, inputs, options, data: (name, {}))
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", RecordingPool)
+    monkeypatch.setattr(pipeline, "usable_cpus", lambda: 2)
+
+
+def _tasks(times):
+    return [(f"s{i}", t, f"s{i}") for i, t in enumerate(times)]
+
+
+def _run(monkeypatch, times, jobs=None):
+    """Run tasks whose (fake) solves take `times` seconds each."""
+    ticks = []
+    now = 0.0
+    for t in times:  # perf_counter read before and after each serial solve
+        ticks += [now, now + t]
+        now += t
+    it = iter(ticks + [now] * 100)
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: next(it))
+    seen = []
+    results = pipeline.run_tasks(_tasks(times), SolveOptions(), jobs,
+                                 lambda name, info: seen.append(name))
+    return results, seen
+
+
+def test_quick_scenarios_stay_serial(fake, monkeypatch):
+    results, seen = _run(monkeypatch, [0.1, 0.1, 0.1, 0.1])
+    assert RecordingPool.made == []
+    assert seen == ["s0", "s1", "s2", "s3"] == [r[0] for r in results]
+
+
+def test_a_slow_scenario_sends_the_rest_to_every_cpu(fake, monkeypatch):
+    results, seen = _run(monkeypatch, [0.1, pipeline.PARALLEL_AFTER_S + 1, 5, 5, 5])
+    assert RecordingPool.made == [2]          # after s1, the three left on 2 processes
+    assert seen == ["s0", "s1", "s2", "s3", "s4"] == [r[0] for r in results]
+
+
+def test_the_last_scenario_alone_gets_no_pool(fake, monkeypatch):
+    _run(monkeypatch, [0.1, pipeline.PARALLEL_AFTER_S + 1, 5])
+    assert RecordingPool.made == []
+
+
+def test_jobs_given_are_taken_as_given(fake, monkeypatch):
+    _run(monkeypatch, [0.1, 0.1, 0.1], jobs=2)
+    assert RecordingPool.made == [2]
+    _run(monkeypatch, [9, 9, 9], jobs=1)
+    assert RecordingPool.made == [2]

@@ -1,0 +1,79 @@
+"""What each rule costs in total (Limits cost_of_rule): the plan's cost less its cost
+without the rule, checked against hand-solved plans and against a scenario that drops the
+rule; ranked first in the Summary headline and on the terminal."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planner import api
+from planner.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
+
+# 100 t of ore for a Japanese plant: CN ore lands at 10/t, AU ore at 15/t. Capping China at
+# 60% of supply moves 40 t to Australia: 60 x 10 + 40 x 15 = 1,200 against 1,000 without
+# the cap, so the cap costs 200 in total (5 per t at the margin). A 90% cap on Australia
+# binds nothing: it costs 0.
+TABLES = {
+    "Suppliers": pd.DataFrame({"supplier": ["cn-mine", "au-mine"], "country": ["CN", "AU"],
+                               "material": ["ore", "ore"], "capacity_t": [None, None],
+                               "unit_cost": [8, 10]}),
+    "Demand": pd.DataFrame({"customer": ["plant"], "country": ["JP"], "material": ["ore"],
+                            "period": ["Q1"], "quantity_t": [100]}),
+    "Freight": pd.DataFrame({"from_country": ["CN", "AU"], "to_country": ["JP", "JP"],
+                             "cost_per_t": [2, 5]}),
+    "Limits": pd.DataFrame({"rule": ["CN cap", "AU cap"], "stage": ["supply", "supply"],
+                            "by": ["country", "country"], "member": ["CN", "AU"],
+                            "max_share": [0.6, 0.9]}),
+}
+
+
+def _costs(plan) -> dict:
+    limits = plan["Limits"]
+    return dict(zip(limits["rule"], limits["cost_of_rule"]))
+
+
+@pytest.mark.parametrize("which", ["binding", "all"])
+def test_a_cap_costs_what_the_hand_solved_plans_differ_by(which):
+    plan = api.plan(TABLES, rule_costs=which)
+    assert plan["Summary"]["total_cost"].iloc[0] == pytest.approx(1200)
+    costs = _costs(plan)
+    assert costs["CN cap"] == pytest.approx(200) and costs["AU cap"] == 0
+
+
+def test_none_leaves_the_column_blank():
+    costs = _costs(api.plan(TABLES, rule_costs="none"))
+    assert all(pd.isna(c) for c in costs.values())
+
+
+def test_japans_target_costs_what_the_scenario_without_it_saves():
+    plan = api.plan(api.read(EXAMPLE), ["base", "no-jp-target"])
+    summary = plan["Summary"].set_index("scenario")["total_cost"]
+    limits = plan["Limits"]
+    base = limits[(limits["scenario"] == "base") & (limits["rule"] == "JP REE 50%")]
+    assert base["cost_of_rule"].nunique() == 1  # one value for all the rule's instances
+    assert base["cost_of_rule"].iloc[0] == pytest.approx(
+        summary["base"] - summary["no-jp-target"], abs=1.0)
+
+
+def test_the_headline_and_the_terminal_lead_with_the_costliest_rule(tmp_path):
+    out = tmp_path / "plan.xlsx"
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE), "-o", str(out), "--jobs", "1",
+                                       "--scenario", "base"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    first = lines[lines.index(next(ln for ln in lines if ln.startswith("rules in base"))) + 1]
+    plan = api.plan(api.read(EXAMPLE), ["base"])
+    costs = plan["Limits"].dropna(subset=["cost_of_rule"])
+    top = costs.sort_values("cost_of_rule", ascending=False).iloc[0]
+    assert first.startswith(f"  {top['rule']}: {top['cost_of_rule']:,.0f} USD in total")
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out, read_only=True)["Summary"]
+    text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c)
+    assert f"Costliest rule: {top['rule']}: without it the plan would cost" in text
+    assert "Costliest binding rule: floor AU-reserve" not in text
