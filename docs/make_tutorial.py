@@ -90,15 +90,16 @@ def fresh_run(workdir: Path) -> Run:
     return Run(plan, text, ran.returncode)
 
 
-def read_sheet(path: Path, sheet: str) -> pd.DataFrame:
-    """A plan sheet's table: the header is the first row with a `scenario` cell (docs/model.md)."""
+def read_sheet(path: Path, sheet: str, first: str = "scenario") -> pd.DataFrame:
+    """A plan sheet's table: the header is the first row with a `scenario` cell (for the
+    Sourcing cross table, `material`), the data end at a blank row (docs/model.md)."""
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         rows = list(wb[sheet].iter_rows(values_only=True))
     finally:
         wb.close()
     for i, row in enumerate(rows):
-        if "scenario" in row:
+        if first in row:
             header = list(row)
             data = []
             for values in rows[i + 1:]:
@@ -108,7 +109,7 @@ def read_sheet(path: Path, sheet: str) -> pd.DataFrame:
             keep = [j for j, h in enumerate(header) if h is not None]
             return pd.DataFrame([[r[j] for j in keep] for r in data],
                                 columns=[header[j] for j in keep])
-    raise ValueError(f"sheet {sheet} of {path} has no header row with a 'scenario' column")
+    raise ValueError(f"sheet {sheet} of {path} has no header row with a {first!r} column")
 
 
 def read_input_sheet(path: Path, sheet: str) -> pd.DataFrame:
@@ -182,6 +183,7 @@ def facts(run: Run) -> dict[str, str]:
     limits = read_sheet(plan, "Limits")
     unmet = read_sheet(plan, "Unmet")
     comparison = read_sheet(plan, "Comparison")
+    sourcing = read_sheet(plan, "Sourcing", "material")
     f: dict[str, str] = {}
 
     # --- the input workbook
@@ -214,15 +216,27 @@ def facts(run: Run) -> dict[str, str]:
     claim(base["unmet_t"] == 0, "base meets all demand")
     claim(sorted(summary.index) == sorted(ORDER), "the example has the scenarios of ORDER")
     rows = []
+    claim(all(abs(summary["change_vs_base"] - (summary["total_cost"] - base["total_cost"]))
+              < 1e-3), "change_vs_base is the change in total cost against base")
     for name, r in summary.loc[ORDER].iterrows():
-        change = "" if name == BASE else dmusd(r["total_cost"] - base["total_cost"])
+        change = "" if name == BASE else dmusd(r["change_vs_base"])
         rows.append([f"`{name}`", r["status"], f"{r['total_cost'] / 1e6:,.1f}", change,
                      f"{r['unmet_t']:,.1f}"])
     f["summary_table"] = md_table(["scenario", "status", "total cost (USD m)",
                                    "change vs base", "unmet (t)"], rows, "llrrr")
 
     def delta(name: str) -> float:
-        return float(summary.loc[name, "total_cost"] - base["total_cost"])
+        return float(summary.loc[name, "change_vs_base"])
+
+    # --- Sourcing: the largest mine of the base plan, over the year
+    mines = sourcing[(sourcing["period"] == "all") & (sourcing["kind"] == "supplier")]
+    top = mines.loc[mines[BASE].astype(float).idxmax()]
+    f["top_mine"], f["top_mine_material"] = str(top["id"]), str(top["material"])
+    f["top_mine_t"] = tonnes(round(float(top[BASE])))
+    spodumene = mines[mines["material"] == "spodumene SC6"]
+    claim(len(spodumene) == 2 and set(spodumene["country"]) == {"AU"},
+          "spodumene comes from two Australian mines")
+    f["spodumene_t"] = tonnes(round(float(spodumene[BASE].astype(float).sum())))
 
     # --- Mix (base, whole year)
     nd = _annual_shares(mix, BASE, NDPR, "delivery")

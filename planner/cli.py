@@ -344,6 +344,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
           --by country --member CN --from 1.0 --to 0.3 --steps 15
     """
     from .frontier import FrontierError, Sweep, frontier as sweep_frontier, frontier_sheets
+    from .frontier import verdict as frontier_verdict
 
     output = _output_path(input_path, output, "frontier")
 
@@ -359,9 +360,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
         write_plan(output, frontier_sheets(inputs, result), inputs.settings.currency)
         if not quiet:
             say(_frontier_text(result.table))
-            say("tightest feasible cap: " + ("none found (see the notes)"
-                                             if result.tightest is None
-                                             else f"{result.tightest:.4f}"))
+            say(frontier_verdict(result))
             say(f"frontier written to {output}")
 
     _guarded(debug, work)

@@ -25,7 +25,7 @@ from .lp import LE, LinearModel
 from .model import SourcingModel
 from .inputs import Inputs
 from .network import CUSTOMER, stranded, stranded_sentence
-from .report import clean
+from .report import rounded
 from .sheets import DIAGNOSIS
 from .solve import Solution, SolveOptions, Status, solve
 
@@ -305,5 +305,5 @@ def diagnose(name: str, sm: SourcingModel, sol: Solution,
     table["scenario"], table["status"] = name, sol.status.value
     for column in ("current", "needed", "change"):  # no solver dust in the plan
         values = pd.to_numeric(table[column], errors="coerce")
-        table[column] = [None if pd.isna(v) else float(clean(v)) for v in values]
+        table[column] = [None if pd.isna(v) else float(rounded(v)) for v in values]
     return table, relaxed if relaxed is not None and relaxed.ok else None

@@ -25,14 +25,22 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import (CharacterProperties, Paragraph, ParagraphProperties,
+                                   RegularTextRun)
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 
-from .headlines import headlines
-from .report import horizon_shares
+from .headlines import headlines, nothing_to_report, top_shares
+from .network import SUPPLIER
+from .report import ALL_PERIODS, horizon_shares
 from .sheets import (ALPHABETICAL, AT_LEAST, BETWEEN, COST_PARTS, COUNT, EQUALS, FIRST_SEEN,
                      FLAG, INDEX, LARGEST_FIRST, MONEY, NONE_OF, NUMBER, PRICE, SECONDS, SHARE,
                      STAGES, TONNES, PerRow, Sheet, declared)
@@ -52,7 +60,23 @@ MAX_MIX_CHARTS = 6        # scenarios with a sourcing-mix chart (base first)
 MAX_UTIL_SERIES = 3       # scenarios side by side in the utilisation chart (base first)
 MAX_SERIES = 12           # countries per mix chart (the rest summed as "other")
 TOP_LOADED = 15           # suppliers and sites in the utilisation chart
-FREEZE_POINTS = 450       # Summary: freeze at the header only if what is above fits a screen
+MAX_SOURCE_SERIES = 4     # scenarios in the suppliers' tonnes chart (base, then the most moved)
+MAX_SOURCES = 30          # suppliers in that chart (the most tonnes)
+LOG_SPAN = 100            # tonnes spanning more than this factor are drawn on a log scale
+DATA_HEADER_ROW = 2       # the Chart data sheet's one header row
+# Summary: a scenario's lines are cells side by side, of about these shares of the width
+LINE_CELLS = (0.38, 0.32, 0.30)
+LINE_LABELS = ("result against base", "costliest rule: what it costs",
+               "largest country share against base")
+MILLIONS_NOTE = "Money in millions (m); the cells hold the full amounts."
+SHARE_ROWS = 10           # base's largest shares: more materials than this, two tables
+SUMMARY_MARGINS = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.3,
+                              footer=0.3)  # inches
+CHART_CM = (11.5, 8.0)    # the Summary's cost chart at least this wide and tall
+MILLION = 1e6             # money on the Summary in millions once an amount reaches this
+PRINT_PAGES = 2           # a long table prints its first rows on this many pages
+PAGE_POINTS = (734, 451)  # A4 landscape inside the default margins (0.75 and 1 inch), pt
+ROW_POINTS = 15           # Excel's default row height, pt
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", start_color="DCE6F1", end_color="DCE6F1")
@@ -191,34 +215,63 @@ def column_values(series: pd.Series) -> list:
 
 
 # Formats -------------------------------------------------------------------------------
-def money_format(currency: str | None, decimals: int = 0) -> str:
+def _label(text: str) -> str:
+    """Text that can stand in quotes inside a number format."""
+    return text.replace('"', "").replace("\\", "")
+
+
+def money_format(currency: str | None, decimals: int = 0, millions: bool = False) -> str:
+    """Whole units (or `decimals`), or millions with one decimal: the cell keeps the full
+    amount, the two trailing commas of the format divide it by a million on screen."""
+    if millions:
+        return f'#,##0.0,, "m {_label(currency)}"' if currency else '#,##0.0,, "m"'
     base = "#,##0" + ("." + "0" * decimals if decimals else "")
     if not currency:
         return base
-    label = currency.replace('"', "").replace("\\", "")
-    return f'{base} "{label}"'
+    return f'{base} "{_label(currency)}"'
 
 
-def kind_format(kind: str, currency: str | None) -> str | None:
+def signed(fmt: str) -> str:
+    """A change's format: +x, -x, and 0 without a sign."""
+    return f"+{fmt};-{fmt};{fmt}"
+
+
+def kind_format(kind: str, currency: str | None, millions: bool = False) -> str | None:
     """The number format of a kind of value; None for ids, text and flags."""
     if kind == MONEY:
-        return money_format(currency)
+        return money_format(currency, millions=millions)
     if kind == PRICE:
         return money_format(currency, 2)
     return FORMATS.get(kind)
 
 
+def in_millions(sheet: Sheet | None, frame: pd.DataFrame) -> bool:
+    """Whether the sheet shows its money in millions: it says so, and an amount reaches a
+    million."""
+    if sheet is None or not sheet.millions:
+        return False
+    money = [c.name for c in sheet.columns if c.kind == MONEY and c.name in frame]
+    if not money:
+        return False
+    values = frame[money].apply(pd.to_numeric, errors="coerce").abs().to_numpy(float)
+    return bool(np.isfinite(values).any() and np.nanmax(values) >= MILLION)
+
+
 def column_formats(sheet: Sheet | None, frame: pd.DataFrame, column: str,
-                   currency: str | None) -> str | list | None:
+                   currency: str | None, millions: bool = False) -> str | list | None:
     """The format of a column as its sheet declares it: one format, or one per row for a
-    column whose unit depends on the row (Limits.bound, Comparison and Diagnosis values).
-    None for a column the sheet does not declare."""
+    column whose unit depends on the row (Limits.bound, Comparison and Diagnosis values);
+    a cross table's scenario columns have the sheet's `per_scenario` kind. None for a
+    column the sheet does not declare."""
     declared_column = sheet.column(column) if sheet is not None else None
     if declared_column is None:
+        if sheet is not None and sheet.per_scenario and column not in sheet.names:
+            return kind_format(sheet.per_scenario, currency)
         return None
     kind = declared_column.kind
     if not isinstance(kind, PerRow):
-        return kind_format(kind, currency)
+        fmt = kind_format(kind, currency, millions)
+        return signed(fmt) if fmt and declared_column.signed else fmt
     if kind.by not in frame:
         return None
     key = frame[kind.by].astype(str)
@@ -227,19 +280,26 @@ def column_formats(sheet: Sheet | None, frame: pd.DataFrame, column: str,
                      kind_format(kind.otherwise, currency)).tolist()
 
 
+_NUMBER_FORMAT = re.compile(r'#,##0(?:\.(0+))?(,*)')
+
+
 def shown_length(value: object, fmt: str | None) -> int:
-    """About how many characters a value takes on screen in its format."""
+    """About how many characters a value takes on screen in its format (the first section
+    of a signed one, plus the sign)."""
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return len(str(value))
+    sign = 1 if fmt and ";" in fmt else 0
+    fmt = fmt.split(";", 1)[0].lstrip("+") if fmt else fmt
     if fmt == SHARE_FORMAT:
-        return 7
-    if fmt and "#,##0" in fmt:
-        decimals = len(fmt.split(".", 1)[1].split(" ")[0]) if "." in fmt else 0
-        text = f"{value:,.{min(decimals, 3)}f}"
+        return 7 + sign
+    found = _NUMBER_FORMAT.search(fmt) if fmt else None
+    if found:
+        decimals = len(found.group(1) or "")
+        text = f"{value / 1000 ** len(found.group(2)):,.{min(decimals, 3)}f}"
         label = re.search(r'"(.*)"', fmt)
-        return len(text) + (len(label.group(1)) + 1 if label else 0)
+        return len(text) + sign + (len(label.group(1)) + 1 if label else 0)
     return len(f"{value:.6g}")
 
 
@@ -274,7 +334,7 @@ def presentation_order(sheet: Sheet | None, frame: pd.DataFrame) -> pd.DataFrame
 
 # Tables --------------------------------------------------------------------------------
 @dataclass
-class Table:
+class Placed:
     """Where a frame landed on a sheet."""
 
     ws: object
@@ -340,7 +400,7 @@ def write_lines(ws, row: int, lines: list[tuple[str, Font | None, int]], width_c
 
 
 def write_table(ws, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
-                currency: str | None) -> Table:
+                currency: str | None) -> Placed:
     """Header at `start_row`, data directly below: formats per column as `sheet` declares
     them, flags as yes/no, text guarded."""
     columns = [str(c) for c in frame.columns]
@@ -348,7 +408,8 @@ def write_table(ws, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
         cell = put_text(ws, start_row, j, name, HEADER_FONT)
         cell.fill = HEADER_FILL
         cell.border = HEADER_BORDER
-    formats = [column_formats(sheet, frame, name, currency) for name in columns]
+    millions = in_millions(sheet, frame)
+    formats = [column_formats(sheet, frame, name, currency, millions) for name in columns]
     # Values converted a column at a time (exactly `cell_value`), flags to their words;
     # cells made a column at a time, already carrying their format (no second look-up per
     # cell); then rows go in with ws.append right below the header (the last row written
@@ -363,7 +424,7 @@ def write_table(ws, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
         cells = [column_cells(ws, column, fmt) for column, fmt in zip(values, formats)]
         for row in zip(*cells) if cells else [()] * len(frame):
             ws.append(row)
-    table = Table(ws, columns, start_row, len(frame))
+    table = Placed(ws, columns, start_row, len(frame))
     for j, width in enumerate(_widths(columns, values, formats), start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
     if columns:
@@ -371,15 +432,27 @@ def write_table(ws, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
     return table
 
 
-def _page_setup(ws, title_row: int | None = None) -> None:
-    """Landscape, one page wide, the header repeated on every printed page."""
+def _page_setup(ws, title_row: int | None = None, pages: int = 0) -> None:
+    """Landscape, one page wide (and at most `pages` tall, 0: as many as it takes), the
+    header repeated on every printed page."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = pages
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     if title_row:
         ws.print_title_rows = f"{title_row}:{title_row}"
+
+
+def printed_rows(ws, n_columns: int, above: int) -> int:
+    """About how many table rows PRINT_PAGES landscape pages hold at the scale that fits
+    the table's width, its header repeated on each and `above` rows on the first, in
+    Excel's 15 pt rows (LibreOffice's are lower: it fits them in fewer pages)."""
+    width = sum((ws.column_dimensions[get_column_letter(j)].width or 9) * 7 + 5
+                for j in range(1, n_columns + 1)) * 0.75          # pixels to points
+    scale = min(1.0, PAGE_POINTS[0] / max(width, 1.0))
+    per_page = int(PAGE_POINTS[1] / (ROW_POINTS * scale))
+    return max(1, PRINT_PAGES * (per_page - 1) - above)
 
 
 def _table_width(ws, n_columns: int) -> float:
@@ -389,8 +462,10 @@ def _table_width(ws, n_columns: int) -> float:
 
 def write_sheet(ws, title: str, note: str | None, frame: pd.DataFrame,
                 currency: str | None, above: list[tuple[str, Font | None, int]] = (),
-                freeze: bool = True) -> Table:
-    """A plan sheet: the one-line note (and any headline paragraphs), then the table."""
+                freeze: bool = True) -> Placed:
+    """A plan sheet: the one-line note (and any headline paragraphs), then the table. A
+    table longer than PRINT_PAGES printed pages prints its first rows only (the biggest
+    items, as sorted), and the note says so."""
     sheet = declared(title)
     if sheet is not None and sheet.name == title:  # Flows 2, ...: kept in the split's order
         frame = presentation_order(sheet, frame)
@@ -398,10 +473,17 @@ def write_sheet(ws, title: str, note: str | None, frame: pd.DataFrame,
     start = len(lines) + 1
     table = write_table(ws, sheet, frame, start, currency)
     n = max(len(table.columns), 6)
+    shown = printed_rows(ws, len(table.columns), start)
+    pages = 0
+    if note and table.n_rows > shown:
+        lines[0] = (f"{note} Printing shows the first {shown:,} of {table.n_rows:,} rows; "
+                    f"filter, then print the selection, for others.", NOTE_FONT, 0)
+        ws.print_area = f"A1:{table.last_letter}{table.header_row + shown}"
+        pages = PRINT_PAGES
     write_lines(ws, 1, lines, _table_width(ws, n), n)
     if freeze:
         ws.freeze_panes = f"A{table.first_row}"
-    _page_setup(ws, table.header_row)
+    _page_setup(ws, table.header_row, pages)
     return table
 
 
@@ -415,7 +497,7 @@ def _literal(value: object) -> str:
     return str(value)
 
 
-def _conditional(sheet: Sheet | None, table: Table) -> None:
+def _conditional(sheet: Sheet | None, table: Placed) -> None:
     """The sheet's declared highlights, each one rule over its column (or the table's
     rows)."""
     if sheet is None or table.n_rows == 0:
@@ -469,15 +551,35 @@ def _bar_chart(title: str, kind: str, grouping: str, value_format: str,
     return chart
 
 
-def cost_chart(summary: Table, currency: str | None) -> BarChart | None:
+def _small_text(points: int) -> RichText:
+    """Axis or legend text in `points`."""
+    font = CharacterProperties(sz=points * 100)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=font), endParaRPr=font)])
+
+
+def _small_title(text: str, points: int = 11) -> Title:
+    """A chart title in `points` (the default is large for a chart on a busy page)."""
+    font = CharacterProperties(sz=points * 100, b=True)
+    return Title(tx=Text(rich=RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=font),
+                                                    r=[RegularTextRun(rPr=font, t=text)])])),
+                 overlay=False)
+
+
+def cost_chart(summary: Placed, currency: str | None,
+               millions: bool = False) -> BarChart | None:
     """Stacked columns: each scenario's total cost split into its components, straight
-    from the Summary table's cells."""
+    from the Summary table's cells (in millions, as the table shows them)."""
     ws = summary.ws
     parts = [c for c in COST_PARTS if c in summary.columns]
     if summary.n_rows == 0 or not parts or "scenario" not in summary.columns:
         return None
-    chart = _bar_chart(f"Cost by component per scenario ({currency or 'money'})", "col",
-                       "stacked", "#,##0", currency)
+    unit = f"m {currency}" if millions and currency else "m" if millions else currency
+    chart = _bar_chart(f"Cost by component per scenario ({unit or 'money'})", "bar",
+                       "stacked", '#,##0,,' if millions else "#,##0", unit)
+    chart.title = _small_title(f"Cost by component per scenario ({unit or 'money'})")
+    chart.gapWidth = 40
+    # small print, so that every scenario keeps its label in a chart the page has room for
+    chart.x_axis.txPr = chart.y_axis.txPr = chart.legend.txPr = _small_text(9)
     for name in parts:
         col = summary.col(name)
         chart.add_data(Reference(ws, min_col=col, max_col=col, min_row=summary.header_row,
@@ -547,26 +649,80 @@ def loaded_pivot(util: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
     return peak.reset_index()
 
 
-def _block(ws, row: int, title: str, header: list[str], rows: list[list], fmt: str) -> tuple:
-    """A titled little table on the Chart data sheet: (header row, last row, next free row)."""
-    put_text(ws, row, 1, title, LEAD_FONT)
-    header_row = row + 1
-    for j, name in enumerate(header, start=1):
-        cell = put_text(ws, header_row, j, name, HEADER_FONT)
+def source_pivot(sourcing: pd.DataFrame | None) -> pd.DataFrame:
+    """The suppliers' tonnes over the whole horizon, from the Sourcing table: a label per
+    supplier and material, then the first planned scenario (base) and the scenarios whose
+    suppliers' tonnes differ from it most (MAX_SOURCE_SERIES columns at most); the
+    MAX_SOURCES suppliers with the most tonnes, in the table's order."""
+    sheet = declared("Sourcing")
+    if sourcing is None or sourcing.empty or not set(sheet.names) <= set(sourcing.columns):
+        return pd.DataFrame()
+    names = [c for c in sourcing.columns if c not in sheet.names]
+    rows = sourcing[(sourcing["period"].astype(str) == ALL_PERIODS)
+                    & (sourcing["kind"] == SUPPLIER)]
+    values = rows[names].apply(pd.to_numeric, errors="coerce")
+    planned = [n for n in names if values[n].notna().any()]
+    if rows.empty or not planned:
+        return pd.DataFrame()
+    first = planned[0]
+    moved = {n: float((values[n] - values[first]).abs().sum()) for n in planned[1:]}
+    chosen = [first] + [n for n in sorted(moved, key=lambda n: -moved[n])
+                        if moved[n] > 0][:MAX_SOURCE_SERIES - 1]
+    largest = set(values[chosen].max(axis=1).nlargest(MAX_SOURCES).index)
+    keep = [i for i in rows.index if i in largest]
+    out = pd.DataFrame({"label": rows.loc[keep, "id"].astype(str) + " ("
+                        + rows.loc[keep, "material"].astype(str) + ")"})
+    for name in chosen:
+        out[name] = values.loc[keep, name]
+    return out.reset_index(drop=True)
+
+
+def _data_table(ws, column: int, header: list[str], rows: list[list],
+                formats: list[str | None]) -> tuple[int, int]:
+    """A table on the Chart data sheet, its header on DATA_HEADER_ROW from `column` on, the
+    tables side by side: (first data row, last data row)."""
+    for j, name in enumerate(header, start=column):
+        cell = put_text(ws, DATA_HEADER_ROW, j, name, HEADER_FONT)
         cell.fill = HEADER_FILL
         cell.border = HEADER_BORDER
-    for i, values in enumerate(rows, start=header_row + 1):
-        for j, value in enumerate(values, start=1):
+    for i, values in enumerate(rows, start=DATA_HEADER_ROW + 1):
+        for j, (value, fmt) in enumerate(zip(values, formats), start=column):
             cell = ws.cell(row=i, column=j, value=cell_value(value))
-            if isinstance(cell.value, (int, float)):
+            if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                 cell.number_format = fmt
             else:
                 guard_text(cell)
-    last = header_row + len(rows)
-    return header_row, last, last + 2
+    return DATA_HEADER_ROW + 1, DATA_HEADER_ROW + len(rows)
 
 
-def frontier_charts(table: Table, frame: pd.DataFrame, currency: str | None) -> None:
+def _titled(series, ws, row: int, column: int) -> None:
+    """A series named by a cell that is not right above its values."""
+    ref = f"{quote_sheetname(ws.title)}!${get_column_letter(column)}${row}"
+    series.tx = SeriesLabel(strRef=StrRef(ref))
+
+
+def sourcing_chart(table: Placed, data, column: int, first: int, last: int,
+                   names: list[str], log_from: float | None) -> None:
+    """Horizontal bars: each supplier's tonnes over the horizon, one bar per scenario shown,
+    beside the Sourcing table; on a log scale from `log_from` t when that is given."""
+    title = "Tonnes over the horizon by supplier" + (" (log scale)" if log_from else "")
+    chart = _bar_chart(title, "bar", "clustered", "#,##0", "t over the horizon")
+    chart.title = _small_title(title, 12)
+    chart.add_data(Reference(data, min_col=column + 1, max_col=column + len(names),
+                             min_row=DATA_HEADER_ROW, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(data, min_col=column, max_col=column, min_row=first,
+                                   max_row=last))
+    if log_from:
+        chart.y_axis.scaling.logBase = 10
+        chart.y_axis.scaling.min = log_from
+    chart.gapWidth = 40
+    chart.width = 22
+    chart.height = min(max(8.0, 0.3 * (last - first + 1) * max(1, len(names)) ** 0.5 + 4),
+                       24.0)
+    table.ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{table.header_row}")
+
+
+def frontier_charts(table: Placed, frame: pd.DataFrame, currency: str | None) -> None:
     """Cost against cap and HHI against cap, over the sweep points (the first rows), loose
     cap on the left; placed beside the Frontier table."""
     n = int((frame["point"] == "sweep").sum()) if "point" in frame else 0
@@ -592,28 +748,86 @@ def frontier_charts(table: Table, frame: pd.DataFrame, currency: str | None) -> 
         ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{3 + 19 * i}")
 
 
-def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
+def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Placed],
                currency: str | None) -> None:
-    """Cost chart on Summary; sourcing-mix and utilisation charts on a Charts sheet placed
-    right after Summary, fed by the Chart data sheet at the end; the frontier's curves."""
+    """Sourcing-mix and utilisation charts on a Charts sheet placed after Summary (and
+    Sourcing), the suppliers' tonnes beside the Sourcing table, all fed by the Chart data
+    sheet at the end; the frontier's curves. (The cost chart is the Summary's.)"""
     if "Frontier" in tables:
         frontier_charts(tables["Frontier"], sheets["Frontier"][1], currency)
-    summary_table = tables.get("Summary")
     summary = sheets.get("Summary", (None, pd.DataFrame()))[1]
-    if summary_table is not None:
-        chart = cost_chart(summary_table, currency)
-        if chart is not None:
-            summary_table.ws.add_chart(chart, f"A{summary_table.last_row + 3}")
     scenarios = _optimal_scenarios(summary)
     countries, mixes = mix_pivot(sheets.get("Mix", (None, pd.DataFrame()))[1],
                                  scenarios[:MAX_MIX_CHARTS])
     loaded = loaded_pivot(sheets.get("Utilization", (None, pd.DataFrame()))[1],
                           scenarios[:MAX_UTIL_SERIES])
+    sources = source_pivot(sheets.get("Sourcing", (None, None))[1]) \
+        if "Sourcing" in tables else pd.DataFrame()
+    if not mixes and loaded.empty and sources.empty:
+        return
+    data = wb.create_sheet(CHART_DATA_SHEET)
+    # The tables side by side under one header row: the frozen header fits every one.
+    column, widths, n_rows = 1, [], 0
+    mix_rows = {}
+    if mixes:
+        rows = []
+        for scenario, entries in mixes.items():
+            mix_rows[scenario] = (DATA_HEADER_ROW + 1 + len(rows),
+                                  DATA_HEADER_ROW + len(rows) + len(entries))
+            rows += [[scenario, label, *[shares[c] or None for c in countries]]
+                     for label, shares in entries]
+        _data_table(data, column, ["scenario", "material / stage", *countries], rows,
+                    [None, None] + [SHARE_FORMAT] * len(countries))
+        widths += [16, 32] + [9] * len(countries) + [3]
+        n_rows = max(n_rows, len(rows))
+        column += len(countries) + 3
+    util_column = column
+    util_names = [c for c in loaded.columns if c not in ("label", "kind")]
+    if not loaded.empty:
+        rows = [[r["label"], r["kind"], *[None if pd.isna(r[n]) else float(r[n])
+                                           for n in util_names]]
+                for r in loaded.to_dict("records")]
+        util_rows = _data_table(data, column, ["supplier or site", "kind", *util_names], rows,
+                                [None, None] + [SHARE_FORMAT] * len(util_names))
+        widths += [30, 9] + [max(12, len(n) + 2) for n in util_names] + [3]
+        n_rows = max(n_rows, len(rows))
+        column += len(util_names) + 3
+    source_column = column
+    source_names = [c for c in sources.columns if c != "label"]
+    log = None
+    if not sources.empty:
+        values = sources[source_names].to_numpy(float)
+        positive = values[np.isfinite(values) & (values > 0)]
+        if len(positive) and positive.max() > LOG_SPAN * positive.min():
+            log = 10.0 ** math.floor(math.log10(positive.min()))  # the smallest bar shows
+        # zero has no place on a log scale: a supplier not used is a missing bar
+        rows = [[label, *[None if pd.isna(v) or (log and v <= 0) else float(v) for v in r]]
+                for label, r in zip(sources["label"], values.tolist())]
+        source_rows = _data_table(data, column, ["supplier (material)", *source_names], rows,
+                                  [None] + [FORMATS[TONNES]] * len(source_names))
+        widths += [34] + [max(12, len(n) + 2) for n in source_names]
+        n_rows = max(n_rows, len(rows))
+    for j, width in enumerate(widths, start=1):
+        data.column_dimensions[get_column_letter(j)].width = width
+    note = ("The numbers behind the charts, side by side: each country's share of a "
+            "material's stage tonnes over the whole horizon and the peak utilisation of the "
+            f"most loaded suppliers and sites ({CHARTS_SHEET} sheet); the suppliers' tonnes "
+            "over the whole horizon (Sourcing sheet).")
+    shown = printed_rows(data, max(1, len(widths)), DATA_HEADER_ROW)
+    if n_rows > shown:
+        note += (f" Printing shows the first {shown:,} of {n_rows:,} rows.")
+        data.print_area = f"A1:{get_column_letter(max(1, len(widths)))}{DATA_HEADER_ROW + shown}"
+    write_lines(data, 1, [(note, NOTE_FONT, 0)], 120, min(max(1, len(widths)), 16))
+    data.freeze_panes = f"A{DATA_HEADER_ROW + 1}"
+    _page_setup(data, DATA_HEADER_ROW, PRINT_PAGES if n_rows > shown else 0)
+    if not sources.empty:
+        sourcing_chart(tables["Sourcing"], data, source_column, *source_rows, source_names,
+                       log)
     if not mixes and loaded.empty:
         return
-    charts = wb.create_sheet(CHARTS_SHEET, index=wb.sheetnames.index("Summary") + 1
-                             if "Summary" in wb.sheetnames else None)
-    data = wb.create_sheet(CHART_DATA_SHEET)
+    after = "Sourcing" if "Sourcing" in wb.sheetnames else "Summary"
+    charts = wb.create_sheet(CHARTS_SHEET, index=wb.sheetnames.index(after) + 1
+                             if after in wb.sheetnames else None)
     shown = ", ".join(list(mixes)[:MAX_MIX_CHARTS])
     more = (f" Mix charts are drawn for the first {MAX_MIX_CHARTS} optimal scenarios."
             if len(scenarios) > MAX_MIX_CHARTS else "")
@@ -625,13 +839,7 @@ def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
         f"Utilisation: peak used/capacity over the periods of the {TOP_LOADED} most loaded "
         f"suppliers and sites. The numbers are on the {CHART_DATA_SHEET} sheet." + more,
         NOTE_FONT, 0)], 160, 16)
-    write_lines(data, 1, [(f"The numbers behind the charts on the {CHARTS_SHEET} sheet: shares "
-                           "of each stage's tonnes (whole horizon) and peak utilisation.",
-                           NOTE_FONT, 0)], 120, 12)
-    data.column_dimensions["A"].width = 34
-    for j in range(2, max(len(countries), MAX_UTIL_SERIES + 1) + 2):
-        data.column_dimensions[get_column_letter(j)].width = 12
-    row, anchor = 3, 3
+    anchor = 3
 
     def place(chart):
         """Each chart on its own printed page: a page break above every chart but the first."""
@@ -641,89 +849,212 @@ def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Table],
         charts.add_chart(chart, f"A{anchor}")
         anchor += int(chart.height / 0.53) + 3   # rows of 15 pt are about 0.53 cm
 
-    for scenario, rows in mixes.items():
-        header_row, last, row = _block(
-            data, row, f"Sourcing mix, {scenario}: share of stage tonnes by country",
-            ["material / stage", *countries],
-            [[label] + [shares[c] or None for c in countries] for label, shares in rows],
-            SHARE_FORMAT)
+    for scenario, (first, last) in mix_rows.items():
         chart = _bar_chart(f"Sourcing mix by country, {scenario}", "bar", "percentStacked",
                            "0%", "share of the stage's tonnes")
-        chart.add_data(Reference(data, min_col=2, max_col=1 + len(countries),
-                                 min_row=header_row, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(data, min_col=1, max_col=1, min_row=header_row + 1,
+        chart.add_data(Reference(data, min_col=3, max_col=2 + len(countries),
+                                 min_row=first, max_row=last), titles_from_data=False)
+        for k, series in enumerate(chart.series):
+            _titled(series, data, DATA_HEADER_ROW, 3 + k)
+        chart.set_categories(Reference(data, min_col=2, max_col=2, min_row=first,
                                        max_row=last))
         chart.gapWidth = 40
-        chart.width, chart.height = 24, min(max(8.0, 0.6 * len(rows) + 4), 18.0)
+        chart.width, chart.height = 24, min(max(8.0, 0.6 * (last - first + 1) + 4), 18.0)
         place(chart)
     if not loaded.empty:
-        names = [c for c in loaded.columns if c not in ("label", "kind")]
-        header_row, last, row = _block(
-            data, row, "Peak utilisation (used / capacity) of the most loaded suppliers and sites",
-            ["supplier or site", "kind", *names],
-            [[r["label"], r["kind"], *[None if pd.isna(r[n]) else float(r[n]) for n in names]]
-             for r in loaded.to_dict("records")], SHARE_FORMAT)
+        first, last = util_rows
         chart = _bar_chart("Utilisation of the most loaded suppliers and sites", "bar",
                            "clustered", "0%", "peak used / capacity")
-        chart.add_data(Reference(data, min_col=3, max_col=2 + len(names), min_row=header_row,
-                                 max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(data, min_col=1, max_col=1, min_row=header_row + 1,
-                                       max_row=last))
+        chart.add_data(Reference(data, min_col=util_column + 2,
+                                 max_col=util_column + 1 + len(util_names),
+                                 min_row=DATA_HEADER_ROW, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(data, min_col=util_column, max_col=util_column,
+                                       min_row=first, max_row=last))
         chart.y_axis.scaling.min = 0
-        peak = pd.to_numeric(loaded[names].stack(), errors="coerce").max()
+        peak = pd.to_numeric(loaded[util_names].stack(), errors="coerce").max()
         if peak <= 1.0 + 1e-9:
             chart.y_axis.scaling.max = 1
         chart.gapWidth = 60
         chart.width = 24
-        chart.height = min(max(8.0, 0.4 * len(loaded) * max(1, len(names)) + 4), 18.0)
+        chart.height = min(max(8.0, 0.4 * len(loaded) * max(1, len(util_names)) + 4), 18.0)
         place(chart)
     _page_setup(charts)
-    _page_setup(data)
 
 
 # The workbook --------------------------------------------------------------------------
-def _summary_lines(sheets: dict, currency: str | None) -> list[tuple[str, Font | None, int]]:
-    summary = sheets["Summary"][1]
+def _merged(ws, row: int, first: int, last: int, text: object, font: Font | None = None,
+            indent: int = 0) -> int:
+    """Text in a row's cells `first` to `last` merged, wrapped; the lines it needs there."""
+    cell = put_text(ws, row, first, text, font)
+    cell.alignment = Alignment(wrap_text=True, vertical="top", indent=indent)
+    if last > first:
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    width = sum(ws.column_dimensions[get_column_letter(j)].width or 9
+                for j in range(first, last + 1))
+    # text runs narrower than the digit widths columns are measured in
+    return max(1, math.ceil(len(str(text or "")) * 0.85 / max(width - 1 - 2 * indent, 8)))
 
-    def frame(name):
+
+def _cm(ws, first: int, last: int) -> float:
+    """About how wide columns `first` to `last` are on screen, in cm."""
+    return sum((ws.column_dimensions[get_column_letter(j)].width or 9) * 7 + 5
+               for j in range(first, last + 1)) * 2.54 / 96
+
+
+def _line_cells(ws, n_columns: int) -> list[tuple[int, int]]:
+    """Columns 2 to `n_columns` cut into one group per share of LINE_CELLS, of about that
+    share of their width: (first, last column) of each cell of a scenario's lines."""
+    widths = [ws.column_dimensions[get_column_letter(j)].width or 9
+              for j in range(2, n_columns + 1)]
+    total, groups, first, done = sum(widths), [], 2, 0.0
+    for k in range(len(LINE_CELLS)):
+        if k == len(LINE_CELLS) - 1:
+            groups.append((first, n_columns))
+            break
+        last, width = first, widths[first - 2]
+        while last < n_columns - (len(LINE_CELLS) - 1 - k) \
+                and done + width + widths[last - 1] / 2 <= total * sum(LINE_CELLS[:k + 1]):
+            width += widths[last - 1]
+            last += 1
+        groups.append((first, last))
+        done += width
+        first = last + 1
+    return groups
+
+
+def _share_cells(ws, row: int, top: pd.DataFrame, groups: int,
+                 start: int) -> tuple[int, int]:
+    """Base's largest country share per material (rows) and stage (columns), the
+    materials split into `groups` tables side by side from column `start` on: each cell
+    the share, its number format naming the country ("CN 87%"). Returns (the next free
+    row, the last column)."""
+    stages = [s for s in STAGES if s in set(top["stage"])]
+    by_material = {}
+    for r in top.itertuples(index=False):
+        by_material.setdefault(r.material, {})[r.stage] = (r.country, float(r.share))
+    materials = list(by_material)
+    per_group = math.ceil(len(materials) / groups)
+    longest = max(len(str(m)) for m in materials)
+    for k in range(groups):
+        column = start + k * (1 + len(stages))
+        _widen(ws, column, min(longest + 2, 30))
+        for j in range(column + 1, column + 1 + len(stages)):
+            _widen(ws, j, 10)
+        for j, name in enumerate(["material", *stages], start=column):
+            cell = put_text(ws, row, j, name, HEADER_FONT)
+            cell.fill = HEADER_FILL
+            cell.border = HEADER_BORDER
+        for i, material in enumerate(materials[k * per_group:(k + 1) * per_group],
+                                     start=row + 1):
+            put_text(ws, i, column, material)
+            for j, stage in enumerate(stages, start=column + 1):
+                if stage in by_material[material]:
+                    country, share = by_material[material][stage]
+                    cell = ws.cell(row=i, column=j, value=cell_value(share))
+                    cell.number_format = f'"{_label(str(country))} "0%'
+                    cell.alignment = Alignment(horizontal="left")
+    return row + 1 + per_group, start + groups * (1 + len(stages)) - 1
+
+
+def _widen(ws, column: int, width: float) -> None:
+    letter = get_column_letter(column)
+    ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+
+
+def write_summary(ws, sheets: dict, note: str | None, frame: pd.DataFrame,
+                  currency: str | None, idle: dict[str, str]) -> Placed:
+    """Summary, top to bottom, on one screen and one printed page: the title and note; the
+    KPI table; per scenario one row of short cells (result, costliest rule, largest
+    shares against base); the sheets with nothing to report; base's largest country
+    share per material and stage, with the cost chart beside it."""
+    def frame_of(name):
         return sheets.get(name, (None, None))[1]
 
-    lines = []
-    info = frame("Run info")
-    source = None
-    if info is not None and len(info) and "input_file" in info:
-        source = str(info["input_file"].iloc[0])
-    lines.append((f"Sourcing plan{' for ' + source if source else ''}", TITLE_FONT, 0))
-    for head in headlines(summary, frame("Limits"), frame("Mix"), frame("Diagnosis"),
-                          currency):
-        lines.append((head.lines[0], LEAD_FONT, 0))
-        lines.extend((text, None, 1) for text in head.lines[1:])
-    return lines
+    info = frame_of("Run info")
+    source = str(info["input_file"].iloc[0]) \
+        if info is not None and len(info) and "input_file" in info else None
+    title = f"Sourcing plan{' for ' + source if source else ''}"
+    millions = in_millions(declared("Summary"), frame)
+    text = " ".join(t for t in (note, MILLIONS_NOTE if millions else None) if t)
+    table = write_sheet(ws, "Summary", None, frame, currency,
+                        [(title, TITLE_FONT, 0)] + ([(text, NOTE_FONT, 0)] if text else []))
+    n = max(len(table.columns), 6)
+    mix = frame_of("Mix")
+    base_top = top_shares(mix, "base") if mix is not None else pd.DataFrame()
+    row = table.last_row + 2
+    heads = headlines(frame, frame_of("Limits"), mix, frame_of("Diagnosis"), currency,
+                      info, millions)
+    groups = _line_cells(ws, n)
+    if heads:
+        for (first, last), label in zip(groups, LINE_LABELS):
+            _merged(ws, row, first, last, label, HEADER_FONT)
+        row += 1
+    for head in heads:
+        put_text(ws, row, 1, head.scenario, LEAD_FONT).alignment = Alignment(vertical="top")
+        shares = head.shares if head.shares is not None else \
+            ("the table below" if head.scenario == "base" and len(base_top) else "")
+        needed = [_merged(ws, row, first, last, text)
+                  for (first, last), text in zip(groups, (head.result, head.rule, shares))]
+        ws.row_dimensions[row].height = max(needed) * 14.5 + 1
+        row += 1
+    if idle:
+        names = [f"{name} ({why})" for name, why in idle.items()]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        where = "its sheet is" if len(names) == 1 else "their sheets are"
+        needed = _merged(ws, row, 1, n, f"Nothing to report on {listed}: {where} at the end "
+                                        f"of the workbook.", NOTE_FONT)
+        ws.row_dimensions[row].height = needed * 14.5 + 1
+        row += 1
+    row += 0 if idle else 1
+    chart = cost_chart(table, currency, millions)
+    # The cost chart on the left, base's largest shares beside it (two tables side by
+    # side when the materials are many, so that the page stays short).
+    last = 0
+    if chart is not None:
+        last = 1
+        while _cm(ws, 1, last) < CHART_CM[0]:
+            last += 1
+    end = row + int(CHART_CM[1] / 0.53) if chart is not None else row
+    if len(base_top):
+        tables = 2 if base_top["material"].nunique() > SHARE_ROWS else 1
+        stop = last + tables * (1 + base_top["stage"].nunique())
+        _merged(ws, row, last + 1, stop, "Largest country share in base, whole horizon",
+                LEAD_FONT)
+        shares_end, _ = _share_cells(ws, row + 1, base_top, tables, last + 1)
+        end = max(end, shares_end)
+    if chart is not None:
+        chart.width = _cm(ws, 1, last) - 0.2
+        chart.height = max(CHART_CM[1], (end - row) * 0.53 - 0.2)
+        ws.add_chart(chart, f"A{row}")
+    _page_setup(ws, table.header_row, 1)
+    ws.page_margins = SUMMARY_MARGINS      # one page: the margins give it room
+    return table
 
 
 def build_plan_workbook(sheets: dict[str, tuple[str | None, pd.DataFrame]],
                         currency: str | None) -> Workbook:
     """The plan workbook of `sheets` (title -> (note, table), in order), money labelled in
-    `currency` (the Settings currency)."""
+    `currency` (the Settings currency). Sheets with nothing to report come last."""
     wb = Workbook()
     wb.remove(wb.active)
-    tables: dict[str, Table] = {}
-    for title, (note, frame) in sheets.items():
+    tables: dict[str, Placed] = {}
+    idle = nothing_to_report({title: frame for title, (_, frame) in sheets.items()})
+
+    def write(title, note, frame):
         ws = wb.create_sheet(title)
         if title == "Summary":
-            lines = _summary_lines(sheets, currency)
-            # Title first, then the sheet's note, then the headlines.
-            above = [lines[0]] + ([(note, NOTE_FONT, 0)] if note else []) + lines[1:]
-            table = write_sheet(ws, title, None, frame, currency, above + [("", None, 0)])
-            above_points = sum(ws.row_dimensions[r].height or 15
-                               for r in range(1, table.header_row + 1))
-            if above_points > FREEZE_POINTS:
-                ws.freeze_panes = None  # a frozen block taller than a screen hides the rest
+            table = write_summary(ws, sheets, note, frame, currency, idle)
         else:
             table = write_sheet(ws, title, note, frame, currency)
         _conditional(declared(title), table)
         tables[title] = table
+
+    for title, (note, frame) in sheets.items():
+        if title not in idle:
+            write(title, note, frame)
     add_charts(wb, sheets, tables, currency)
+    for title in idle:
+        write(title, *sheets[title])
     if wb.sheetnames:
         wb.active = 0
     return wb

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .plan import run_tasks
-from .report import ScenarioReport, clean, horizon_shares
+from .report import TOL, ScenarioReport, horizon_shares, rounded
 from .sheets import FRONTIER, FRONTIER_SUMMARY
 from .inputs import BASE, ROW, Inputs
 from .solve import SolveOptions
@@ -46,8 +46,9 @@ class Sweep:
 class Frontier:
     sweep: Sweep
     table: pd.DataFrame
-    tightest: float | None        # tightest feasible cap found (None: none feasible)
+    tightest: float | None        # tightest cap that holds (None: none holds)
     reports: list[ScenarioReport]
+    stops: bool = False           # the sweep found caps that do not hold below `tightest`
 
 
 def check_sweep(inputs: Inputs, sweep: Sweep) -> None:
@@ -97,62 +98,91 @@ def _point(sweep: Sweep, cap: float, report: ScenarioReport, kind: str) -> dict:
     share = pd.to_numeric(mine["share"], errors="coerce").max() if len(mine) else None
     share = None if share is None or pd.isna(share) else share  # the highest, over periods
     row.update(total_cost=report.costs["total_cost"], unmet_t=report.costs["unmet_t"],
-               member_share=None if share is None else float(clean(share)),
-               hhi=float(clean(((shares["share"] * 100) ** 2).sum())))
+               member_share=None if share is None else float(rounded(share)),
+               hhi=float(rounded(((shares["share"] * 100) ** 2).sum())))
     return row
+
+
+def _holds(report: ScenarioReport) -> bool:
+    """A cap holds when the plan under it is optimal and meets all demand (soft demand can
+    keep a plan optimal while the cap leaves buyers short)."""
+    return report.status == "optimal" and report.costs.get("unmet_t", 0.0) <= TOL
+
+
+def cap_label(cap: float) -> str:
+    """A cap as the terminal, the sheets and the scenario names show it: 30%, 47.5%."""
+    return f"{cap * 100:.4g}%"
 
 
 def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | None = None,
              progress=None) -> Frontier:
-    """Solve the sweep's points in parallel, then bisect between the tightest feasible and
-    the loosest infeasible point (serially: each step depends on the last)."""
+    """Solve the sweep's points (in parallel when they are slow), then, if the sweep found
+    where caps stop holding (a cap below the tightest that holds is infeasible or leaves
+    demand unmet), bisect between the two (serially: each step depends on the last)."""
     check_sweep(inputs, sweep)
     caps = sweep.caps()
-    tasks = [(f"cap {cap:.4g}", _with_cap(inputs, sweep, cap), BASE) for cap in caps]
+    tasks = [(f"cap {cap_label(cap)}", _with_cap(inputs, sweep, cap), BASE) for cap in caps]
     results = run_tasks(tasks, options, jobs, progress)
     rows = [_point(sweep, cap, r, "sweep") for cap, (r, _) in zip(caps, results)]
     reports = [r for r, _ in results]
-    feasible = [c for c, (r, _) in zip(caps, results) if r.status == "optimal"]
-    infeasible = [c for c, (r, _) in zip(caps, results) if r.status == "infeasible"]
-    tightest = min(feasible) if feasible else None
-    below = [c for c in infeasible if tightest is not None and c < tightest]
-    if tightest is not None and below:
+    holding = [c for c, (r, _) in zip(caps, results) if _holds(r)]
+    tightest = min(holding) if holding else None
+    below = [c for c, (r, _) in zip(caps, results)
+             if tightest is not None and c < tightest and not _holds(r)]
+    found = bool(below)
+    if found:
         lo, hi = max(below), tightest
         best = None
         for _ in range(BISECTION_STEPS):
             mid = (lo + hi) / 2
-            (report, _), = run_tasks([(f"cap {mid:.6g}", _with_cap(inputs, sweep, mid), BASE)],
-                                     options, 1)
-            if report.status == "optimal":
+            (report, _), = run_tasks([(f"cap {cap_label(mid)}", _with_cap(inputs, sweep, mid),
+                                       BASE)], options, 1)
+            if _holds(report):
                 hi, best = mid, (mid, report)
             else:
                 lo = mid
         if best is not None:
             tightest = best[0]
-            rows.append(_point(sweep, best[0], best[1], "tightest feasible (bisection)"))
+            rows.append(_point(sweep, best[0], best[1], "tightest that holds (bisection)"))
     table = pd.DataFrame(rows, columns=FRONTIER_COLUMNS)
     loosest = next((r["total_cost"] for r in rows if r["status"] == "optimal"), None)
     table["cost_increase"] = [None if r.get("total_cost") is None or loosest is None
-                              else float(clean(r["total_cost"] - loosest)) for r in rows]
+                              else float(rounded(r["total_cost"] - loosest)) for r in rows]
     table["marginal_cost_per_pt"] = _marginal(table)
     table["note"] = _notes(table)
     moved = [r for r in rows if r["status"] == "optimal"]
     if moved and all(not r.get("hhi") for r in moved):
         table.loc[0, "note"] = (f"no tonnes of {sweep.material} at the {sweep.stage} stage: the "
                                 f"cap has nothing to act on")
-        tightest = None
+        tightest, found = None, False
     return Frontier(sweep, table, None if tightest is None else float(round(tightest, 6)),
-                    reports)
+                    reports, found)
+
+
+def verdict(result: Frontier) -> str:
+    """The sweep's answer in one sentence, as the terminal and the sheet's note give it."""
+    sweep = result.sweep
+    if result.tightest is None:
+        return (f"no cap from {cap_label(sweep.start)} down to {cap_label(sweep.stop)} holds "
+                f"(each is infeasible, leaves demand unmet, or has nothing to act on; see "
+                f"the notes)")
+    if not result.stops:
+        return (f"every cap down to {cap_label(result.tightest)} holds (the sweep did not go "
+                f"tighter: try a lower --to)")
+    return f"tightest cap that holds: {cap_label(result.tightest)}"
 
 
 def _notes(table: pd.DataFrame) -> list:
-    """Where the curve turns steep (the largest rise in marginal cost between two steps) and
-    where the sweep first becomes infeasible."""
+    """Where the curve turns steep (the largest rise in marginal cost between two steps),
+    where the sweep first becomes infeasible, and the points that leave demand unmet."""
     notes = [None] * len(table)
     marginal = pd.to_numeric(table["marginal_cost_per_pt"], errors="coerce")
     rise = marginal.diff()
     if rise.notna().any() and rise.max() > 1e-9:
         notes[int(rise.idxmax())] = "turns steep here"
+    unmet = pd.to_numeric(table["unmet_t"], errors="coerce").fillna(0.0)
+    for i in table.index[(table["status"] == "optimal") & (unmet > TOL)]:
+        notes[int(i)] = f"leaves {unmet[i]:,.1f} t of demand unmet: the cap does not hold"
     sweep = table["point"] == "sweep"
     bad = table.index[sweep & (table["status"] != "optimal")]
     if len(bad):
@@ -167,7 +197,7 @@ def _marginal(table: pd.DataFrame) -> list:
         value = None
         if row["point"] == "sweep" and row["total_cost"] is not None and \
                 not pd.isna(row["total_cost"]) and prev is not None:
-            value = float(clean((row["total_cost"] - prev[1]) / ((prev[0] - row["cap"]) * 100)))
+            value = float(rounded((row["total_cost"] - prev[1]) / ((prev[0] - row["cap"]) * 100)))
         if row["point"] == "sweep":
             prev = (row["cap"], row["total_cost"]) if row["status"] == "optimal" else None
         out.append(value)
@@ -178,9 +208,10 @@ def frontier_sheets(inputs: Inputs, result: Frontier) -> dict[str, tuple[str, pd
     sweep = result.sweep
     who = " + ".join(sweep.members) if sweep.members else f"each {sweep.by}"
     note = FRONTIER.note_for(
-        who=who, material=sweep.material, stage=sweep.stage, start=sweep.start, stop=sweep.stop,
+        who=who, material=sweep.material, stage=sweep.stage, start=cap_label(sweep.start),
+        stop=cap_label(sweep.stop),
         currency=inputs.settings.currency,
-        tightest="none" if result.tightest is None else f"{result.tightest:.4f}")
+        verdict=verdict(result))
     summary = pd.DataFrame([r.summary_row() for r in result.reports])
     return {"Frontier": (note, result.table),
             "Summary": (FRONTIER_SUMMARY.note_for(), summary)}

@@ -1,13 +1,15 @@
-"""Plain-language headlines for the top of the plan's Summary sheet, one block per scenario.
+"""Plain-language lines for the plan's Summary sheet, at most three short ones per scenario
+(result, costliest rule, largest shares against base), and which sheets have nothing to
+report.
 
-Computed only from the plan's own tables (the Summary, Limits, Mix and Diagnosis frames
-that `plan.plan_sheets` hands to the writer), so the headline can never disagree with the
-sheets below it. Pure functions of DataFrames: no openpyxl here.
+Computed only from the plan's own tables (the Summary, Limits, Mix, Diagnosis and Run info
+frames that `plan.plan_sheets` hands to the writer), so a line can never disagree with the
+sheets. Pure functions of DataFrames: no openpyxl here.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -18,7 +20,13 @@ from . import report
 class Headline:
     scenario: str
     status: str
-    lines: list[str] = field(default_factory=list)  # first line is the lead sentence
+    result: str = ""                 # status, cost against base, unmet (or why no plan)
+    rule: str | None = None          # the costliest rule (None: no Limits table)
+    shares: str | None = None        # largest shares against base (None: base, or no Mix)
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for line in (self.result, self.rule, self.shares) if line]
 
 
 def _number(value: object) -> float | None:
@@ -29,18 +37,22 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def money(value: float, currency: str | None, decimals: int = 0) -> str:
-    text = f"{value:,.{decimals}f}"
+def money(value: float, currency: str | None, decimals: int = 0,
+          millions: bool = False) -> str:
+    """An amount as the Summary shows it: whole units, or millions ("2,745.4 m USD")."""
+    text = f"{value / 1e6:,.1f} m" if millions else f"{value:,.{decimals}f}"
     return f"{text} {currency}" if currency else text
+
+
+def change(value: float, currency: str | None, millions: bool = False) -> str:
+    """A change with its sign; one that shows as zero gets "+"."""
+    shown = money(abs(value), currency, millions=millions)
+    negative = value < 0 and shown != money(0.0, currency, millions=millions)
+    return ("-" if negative else "+") + shown
 
 
 def tonnes(value: float) -> str:
     return f"{value:,.0f} t" if abs(value) >= 10 else f"{value:,.1f} t"
-
-
-def percent(share: float) -> str:
-    return f"{share * 100:.0f}%" if abs(share * 100 - round(share * 100)) < 0.05 \
-        else f"{share * 100:.1f}%"
 
 
 def _rows_of(frame: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
@@ -83,110 +95,140 @@ def _scope(rule: dict) -> str:
     return f" [{', '.join(parts)}]" if parts else ""
 
 
-def _rule_sentence(found: tuple[dict, int] | None, currency: str | None) -> str:
+def _rule_line(found: tuple[dict, int] | None, currency: str | None,
+               millions: bool = False) -> str:
+    """The costliest rule and what it costs: by `cost_of_rule` (the whole rule, solved
+    without it) where known, else at the margin."""
     if found is None:
-        return "No rule is at its bound: the rules cost nothing in this plan."
+        return "no rule binds: the rules cost nothing"
     rule, count = found
-    more = f" ({count} rule instances bind in all; see Limits)" if count > 1 else ""
-    price = _number(rule.get("shadow_price"))
-    name = f"{rule.get('rule')}{_scope(rule)}"
-    if not price:
-        return f"Binding rule: {name}, at no cost at the margin{more}."
-    point = _number(rule.get("value_of_1pt"))
-    # The plan's cost is convex in a bound, so the shadow price bounds both directions:
-    # loosening saves at most |price| per unit, tightening costs at least that.
-    if rule.get("type") == "limit" and point:
-        saving = (f"loosening its share bound by one percentage point would save at most "
-                  f"about {money(point, currency)}")
-    else:
-        move = {"max": "raising", "min": "lowering"}.get(str(rule.get("sense")), "loosening")
-        saving = (f"{move} its bound by 1 t would save at most "
-                  f"{money(abs(price), currency, 2)}, and tightening it by 1 t would cost at "
-                  f"least that")
+    more = f" ({count} bind)" if count > 1 else ""
     whole = _number(rule.get("cost_of_rule"))
     if whole:
-        return (f"Costliest rule: {rule.get('rule')}: without it the plan would cost "
-                f"{money(whole, currency)} less; at the margin, {saving}{more}.")
-    return f"Costliest binding rule: {name}: {saving}{more}."
+        return f"{rule.get('rule')}: {money(whole, currency, millions=millions)}{more}"
+    name = f"{rule.get('rule')}{_scope(rule)}"
+    price = _number(rule.get("shadow_price"))
+    point = _number(rule.get("value_of_1pt"))
+    if not price:
+        return f"{name}: binds at no cost{more}"
+    if rule.get("type") == "limit" and point:
+        return f"{name}: {money(point, currency)} per percentage point at the margin{more}"
+    return f"{name}: {money(abs(price), currency, 2)} per t at the margin{more}"
 
 
-def _shares_sentence(top: pd.DataFrame) -> str:
-    if top.empty:
-        return "Largest single-country shares: no material moved."
-    parts = []
-    for material, rows in top.groupby("material", sort=False):
-        stages = ", ".join(f"{r.stage} {r.country} {percent(float(r.share))}"
-                           for r in rows.itertuples(index=False))
-        parts.append(f"{material}: {stages}")
-    return "Largest single-country shares (whole horizon): " + "; ".join(parts) + "."
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f}%"
 
 
 def _shares_against_base(top: pd.DataFrame, base: pd.DataFrame) -> str:
-    """For a scenario: only the (material, stage) pairs whose largest country or its share
-    (by a percentage point or more) differ from base."""
+    """For a scenario: the (material, stage) pair whose largest country or its share (by a
+    percentage point or more) moved most from base, and how many others moved."""
     if top.empty:
-        return "Largest single-country shares: no material moved."
+        return "no material moved"
     before = {(r.material, r.stage): (r.country, float(r.share))
               for r in base.itertuples(index=False)}
     changes = []
     for r in top.itertuples(index=False):
         old = before.get((r.material, r.stage))
+        share = float(r.share)
         if old is None:
-            changes.append(f"{r.material} {r.stage} {r.country} {percent(float(r.share))} "
-                           f"(none in base)")
-        elif old[0] != r.country or abs(old[1] - float(r.share)) >= 0.01 - 1e-9:
-            changes.append(f"{r.material} {r.stage} {r.country} {percent(float(r.share))} "
-                           f"(base: {old[0]} {percent(old[1])})")
+            changes.append((share, f"{r.material} {r.stage} new: {r.country} {_pct(share)}"))
+        elif old[0] != r.country or abs(old[1] - share) >= 0.01 - 1e-9:
+            size = abs(share - old[1]) if old[0] == r.country else share + old[1]
+            changes.append((size, f"{r.material} {r.stage} {old[0]} {_pct(old[1])} \u2192 "
+                                  f"{r.country} {_pct(share)}"))
     gone = set(before) - {(r.material, r.stage) for r in top.itertuples(index=False)}
-    changes += [f"{m} {s} no longer moved" for m, s in sorted(gone, key=str)]
+    changes += [(1.0, f"{m} {st} no longer moved") for m, st in sorted(gone, key=str)]
     if not changes:
-        return "Largest single-country shares: as in base."
-    return "Largest single-country shares: as in base, except " + "; ".join(changes) + "."
+        return "as in base"
+    changes.sort(key=lambda c: -c[0])
+    more = f", +{len(changes) - 1} more" if len(changes) > 1 else ""
+    return changes[0][1] + more
+
+
+def _messages(summary: pd.DataFrame, run_info: pd.DataFrame | None) -> dict[str, str]:
+    """Each scenario's message in words: the Summary's own column where a table has one,
+    else Run info's."""
+    for frame in (summary, run_info):
+        if frame is not None and {"scenario", "message"} <= set(frame.columns):
+            return {str(k): str(v) for k, v in zip(frame["scenario"], frame["message"])
+                    if v is not None and not (isinstance(v, float) and math.isnan(v))}
+    return {}
 
 
 def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
               mix: pd.DataFrame | None = None, diagnosis: pd.DataFrame | None = None,
-              currency: str | None = None) -> list[Headline]:
-    """One Headline per Summary row, in Summary order (base first). Without a Limits
-    (Mix) table the binding-rule (share) sentence is left out. Other scenarios list only
-    the largest shares that differ from base, so that the block stays short."""
+              currency: str | None = None, run_info: pd.DataFrame | None = None,
+              millions: bool = False) -> list[Headline]:
+    """One Headline per Summary row, in Summary order (base first): the result (the cost
+    against base from the Summary's own change columns), the costliest rule (without a
+    Limits table: none) and, for scenarios other than base, the largest shares that
+    moved from base (without a Mix table: none). Money in millions with `millions`."""
     out = []
-    base_cost = base_top = None
+    base_top = None
     if not summary.empty:
         base = summary[summary["scenario"].astype(str) == "base"]
-        if len(base) and str(base.iloc[0]["status"]) == "optimal":
-            base_cost = _number(base.iloc[0]["total_cost"])
-            base_top = top_shares(mix, "base") if mix is not None else None
+        if len(base) and str(base.iloc[0]["status"]) == "optimal" and mix is not None:
+            base_top = top_shares(mix, "base")
+    messages = _messages(summary, run_info)
     for row in summary.to_dict("records"):
         name, status = str(row["scenario"]), str(row["status"])
         head = Headline(name, status)
         cost, unmet = _number(row.get("total_cost")), _number(row.get("unmet_t"))
         if status != "optimal":
-            message = str(row.get("message") or status)
-            lead = f"{name}: {status}. {message}".rstrip(".") + "."
+            message = messages.get(name) or status
+            head.result = f"{status}: {message}".rstrip(".")
             if len(_rows_of(diagnosis, name)):
-                lead += " What would make it plannable is in the Diagnosis sheet."
+                head.result += "; see Diagnosis"
             if cost is not None:
-                lead += f" Total cost of the plan shown: {money(cost, currency)}."
-            head.lines.append(lead)
+                shown = money(cost, currency, millions=millions)
+                head.result += f"; cost of the plan shown {shown}"
             out.append(head)
             continue
-        lead = f"{name}: optimal. Total cost {money(cost or 0.0, currency)}"
-        if base_cost and name != "base" and cost is not None:
-            change = (cost - base_cost) / base_cost
-            lead += f" ({'+' if change >= 0 else ''}{change * 100:.1f}% against base)"
+        delta = _number(row.get("change_vs_base"))
+        if name != "base" and delta is not None:
+            head.result = f"optimal, {change(delta, currency, millions)}"
+            share = _number(row.get("change_vs_base_pct"))
+            if share is not None:
+                head.result += f" ({share * 100:+.1f}%)"
+        else:
+            head.result = f"optimal, {money(cost or 0.0, currency, millions=millions)}"
         if unmet:
             unmet_cost = _number(row.get("unmet_cost")) or 0.0
-            lead += (f"; {tonnes(unmet)} of demand left unmet (penalty "
-                     f"{money(unmet_cost, currency)}), see Unmet.")
+            head.result += (f"; {tonnes(unmet)} unmet (penalty "
+                            f"{money(unmet_cost, currency, millions=millions)})")
         else:
-            lead += "; all demand met."
-        head.lines.append(lead)
+            head.result += "; all demand met"
         if limits is not None:
-            head.lines.append(_rule_sentence(costliest_binding_rule(limits, name), currency))
-        if mix is not None:
-            top = top_shares(mix, name)
-            head.lines.append(_shares_against_base(top, base_top) if base_top is not None
-                              and name != "base" else _shares_sentence(top))
+            head.rule = _rule_line(costliest_binding_rule(limits, name), currency, millions)
+        if mix is not None and base_top is not None and name != "base":
+            head.shares = _shares_against_base(top_shares(mix, name), base_top)
         out.append(head)
+    return out
+
+
+def nothing_to_report(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """The sheets among Comparison, Diagnosis and Unmet whose table is empty because there
+    is nothing to report, each with why, in words."""
+    summary = tables.get("Summary")
+    if summary is None or summary.empty or not {"scenario", "status"} <= set(summary):
+        return {}
+    names = summary["scenario"].astype(str)
+    optimal = summary["status"].astype(str) == "optimal"
+    out = {}
+    comparison = tables.get("Comparison")
+    if comparison is not None and comparison.empty:
+        if not (names == "base").any():
+            out["Comparison"] = "base was not planned, so there is nothing to compare against"
+        elif not optimal[names == "base"].all():
+            out["Comparison"] = "base has no optimal plan to compare against"
+        elif len(names) == 1:
+            out["Comparison"] = "only base was planned, so there is no scenario to compare"
+    diagnosis = tables.get("Diagnosis")
+    if diagnosis is not None and diagnosis.empty and optimal.all():
+        out["Diagnosis"] = "every scenario has an optimal plan"
+    unmet = tables.get("Unmet")
+    if unmet is not None and unmet.empty:
+        out["Unmet"] = ("every plan meets all demand" if optimal.any()
+                        else "no scenario has a plan")
     return out

@@ -22,8 +22,10 @@ from . import __version__
 from .diagnose import diagnose
 from .model import build_model
 from .network import build_network
-from .report import ScenarioReport, clean, comparison, scenario_report
-from .sheets import FLOWS, FLOWS_PART_NOTE, FLOWS_SPLIT_NOTE, PLAN_SHEETS, SUMMARY
+from .headlines import nothing_to_report
+from .report import ScenarioReport, comparison, rounded, scenario_report, sourcing, summary
+from .sheets import (FLOWS, FLOWS_PART_NOTE, FLOWS_SPLIT_NOTE, NOTHING_TO_REPORT, PLAN_SHEETS,
+                     SUMMARY)
 from .errors import ERROR, WARNING, InputError, Problem
 from .inputs import ROW, Inputs
 from .loops import gain_loops
@@ -125,7 +127,7 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
             costs = rule_costs(sm, solution, options, options.rule_costs)
             limits = report.tables["Limits"]
             found = limits["rule"].map(costs) if len(limits) else limits["rule"]
-            limits["cost_of_rule"] = [None if pd.isna(c) else float(clean(c)) for c in found]
+            limits["cost_of_rule"] = [None if pd.isna(c) else float(rounded(c)) for c in found]
         if not solution.ok:
             diagnosis, relaxed = diagnose(name, sm, solution, options, inputs)
             if options.best_effort and relaxed is not None:
@@ -259,7 +261,8 @@ def _flow_sheets(flows: pd.DataFrame, currency: str) -> dict[str, tuple[str, pd.
 
 def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
     """The plan workbook's sheets as (note, table), in the order and with the columns and
-    notes that planner/sheets.py declares; money in the Settings currency."""
+    notes that planner/sheets.py declares; money in the Settings currency. A sheet with
+    nothing to report (`headlines.nothing_to_report`) says so, and why, before its note."""
     currency = result.inputs.settings.currency
     reports = result.reports
 
@@ -269,8 +272,7 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
         return (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame(columns=PLAN_SHEETS[sheet].names))
 
-    summary = pd.DataFrame([r.summary_row() for r in reports], columns=SUMMARY.names)
-    summary["message"] = [r.message for r in reports]
+    summary_table = summary(reports)
     info = pd.DataFrame(result.run_info)
     info["input_file"] = result.inputs.path.name
     info["input_sha256"] = result.inputs.sha256
@@ -283,14 +285,18 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
     summary_note = SUMMARY.note_for(currency=currency)
     if len(flows) > 1:
         summary_note += " " + FLOWS_SPLIT_NOTE.format(parts=len(flows), names=", ".join(flows))
-    tables = {"Summary": summary, "Comparison": comparison(reports), "Run info": info}
+    tables = {"Summary": summary_table, "Comparison": comparison(reports), "Run info": info,
+              "Sourcing": sourcing(reports, list(result.inputs.periods))}
     sheets: dict[str, tuple[str, pd.DataFrame]] = {}
     for name, sheet in PLAN_SHEETS.items():
         if name == "Flows":
             sheets.update(flows)
         elif name == "Summary":
-            sheets[name] = (summary_note, summary)
+            sheets[name] = (summary_note, summary_table)
         else:
             sheets[name] = (sheet.note_for(currency=currency),
                             tables[name] if name in tables else stacked(name))
+    for name, why in nothing_to_report({n: frame for n, (_, frame) in sheets.items()}).items():
+        sheets[name] = (NOTHING_TO_REPORT.format(why=why) + " " + sheets[name][0],
+                        sheets[name][1])
     return sheets

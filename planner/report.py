@@ -1,5 +1,5 @@
-"""Solved values into the plan's tables (docs/model.md, plan workbook): Summary, Flows, Unmet,
-Utilization.
+"""Solved values into the plan's tables (docs/model.md, plan workbook): Summary (with the
+change against base), Sourcing, Flows, Comparison, Mix, Limits, Unmet, Utilization.
 
 Values are read only from an OPTIMAL solution; every number is cleaned of
 solver dust (1e-12, -0.0) before it reaches a table.
@@ -14,8 +14,8 @@ import pandas as pd
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
 from .rules import STAGE_FLOWS
-from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, STAGES, SUMMARY, UNMET,
-                     UTILIZATION)
+from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, SOURCING, STAGES, SUMMARY,
+                     UNMET, UTILIZATION)
 from .solve import Solution
 
 TOL = 1e-6  # tonnes or money below this are reported as 0
@@ -31,13 +31,18 @@ UTILIZATION_COLUMNS = UTILIZATION.names
 COMPARISON_COLUMNS = COMPARISON.names
 
 
-def clean(values) -> np.ndarray:
+def rounded(values) -> np.ndarray:
     """Round to 6 decimals, zero what is below TOL, and drop negative zeros: both solvers
     return -0.0 and 1e-12 dust in values and duals, shown as "-0" and caught by "< 0"
     formats (`+ 0.0` turns -0.0 into 0.0)."""
     v = np.asarray(values, float)
     v = np.where(np.abs(v) < TOL, 0.0, np.round(v, 6))
     return v + 0.0
+
+
+def change(value: float, base: float) -> float:
+    """A figure against base's, as the Summary and the Comparison both give it."""
+    return float(rounded(value - base))
 
 
 @dataclass
@@ -63,10 +68,10 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
         return ScenarioReport(name, sol.status.value, sol.message)
     net = sm.network
     flows = net.flows
-    qty = clean(_block(sm, sol, "flow"))
+    qty = rounded(_block(sm, sol, "flow"))
     z = _block(sm, sol, "activity")
-    u = clean(_block(sm, sol, "unmet"))
-    level = clean(_block(sm, sol, "level"))
+    u = rounded(_block(sm, sol, "unmet"))
+    level = rounded(_block(sm, sol, "level"))
 
     released = np.where(flows["from_kind"].to_numpy() == STOCKPILE, qty, 0.0)
     costs = {
@@ -77,15 +82,15 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
                                 + sm.levels["holding_cost"].to_numpy(float) @ level),
         "unmet_cost": float(sm.unmet["unmet_penalty"].to_numpy(float) @ u),
     }
-    costs = {k: float(clean(v)) for k, v in costs.items()}
-    costs["total_cost"] = float(clean(sum(costs.values())))
-    costs["unmet_t"] = float(clean(u.sum()))
+    costs = {k: float(rounded(v)) for k, v in costs.items()}
+    costs["total_cost"] = float(rounded(sum(costs.values())))
+    costs["unmet_t"] = float(rounded(u.sum()))
 
     used = flows.assign(scenario=name, quantity_t=qty)[qty > 0]
     flow_table = used.assign(
-        freight_cost=clean(used["freight"] * used["quantity_t"]),
+        freight_cost=rounded(used["freight"] * used["quantity_t"]),
         freight_per_t=used["freight"],
-        purchase_cost=clean(used["unit_cost"] * used["quantity_t"]),
+        purchase_cost=rounded(used["unit_cost"] * used["quantity_t"]),
     )[FLOW_COLUMNS].reset_index(drop=True)
 
     delivered = (flows.assign(q=qty)[flows["to_kind"] == CUSTOMER]
@@ -93,9 +98,9 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
     demand = net.demand.reset_index(drop=True)
     got = demand.set_index(["customer", "material", "period"]).index.map(delivered)
     demand = demand.assign(scenario=name, demand_t=demand["quantity_t"],
-                           delivered_t=clean(pd.Series(got).fillna(0.0).to_numpy(float)))
-    demand["unmet_t"] = clean(demand["demand_t"] - demand["delivered_t"])
-    demand["unmet_cost"] = clean(demand["unmet_t"]
+                           delivered_t=rounded(pd.Series(got).fillna(0.0).to_numpy(float)))
+    demand["unmet_t"] = rounded(demand["demand_t"] - demand["delivered_t"])
+    demand["unmet_cost"] = rounded(demand["unmet_t"]
                                  * demand["unmet_penalty"].astype(float).fillna(0.0))
     unmet_table = demand[demand["unmet_t"] > 0][UNMET_COLUMNS].reset_index(drop=True)
 
@@ -111,7 +116,7 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
 def _ratio(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(cap > 0, used / cap, np.nan)
-    return np.where(np.isnan(share), np.nan, clean(share))
+    return np.where(np.isnan(share), np.nan, rounded(share))
 
 
 def _utilization(name: str, sm: SourcingModel, qty: np.ndarray, z: np.ndarray,
@@ -148,7 +153,7 @@ def _utilization(name: str, sm: SourcingModel, qty: np.ndarray, z: np.ndarray,
 
     table = pd.concat([p.reindex(columns=["period", "kind", "id", "material", "used_t",
                                           "capacity_t"]) for p in parts], ignore_index=True)
-    table["used_t"] = clean(pd.to_numeric(table["used_t"]).fillna(0.0))
+    table["used_t"] = rounded(pd.to_numeric(table["used_t"]).fillna(0.0))
     cap = pd.to_numeric(table["capacity_t"], errors="coerce").to_numpy(float)
     table["capacity_t"] = cap
     table["utilization"] = _ratio(table["used_t"].to_numpy(float), cap)
@@ -166,15 +171,15 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             continue
         rows = lp.rows_of(family)
         keys = lp.families[family].keys
-        dual = clean(sol.duals[rows])
+        dual = rounded(sol.duals[rows])
         level = activity[rows]
         if family.startswith("share"):
             stage = sol.values[keys["volume_col"].to_numpy()]
             bound = keys["bound"].to_numpy(float)
             volume = level + bound * stage
-            table = keys.assign(type="limit", sense=family[6:], stage_volume_t=clean(stage),
-                                volume_t=clean(volume), share=_ratio(volume, stage),
-                                value_of_1pt=clean(np.abs(dual) * stage * 0.01))
+            table = keys.assign(type="limit", sense=family[6:], stage_volume_t=rounded(stage),
+                                volume_t=rounded(volume), share=_ratio(volume, stage),
+                                value_of_1pt=rounded(np.abs(dual) * stage * 0.01))
             at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage), stage > TOL
         else:
             if family == "lane_cap":
@@ -185,7 +190,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
                                    member=keys["stockpile"], bound=keys["min_level_t"],
                                    sense="min")
             bound = keys["bound"].to_numpy(float)
-            table = keys.assign(volume_t=clean(level))
+            table = keys.assign(volume_t=rounded(level))
             at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
             busy = level > TOL
         # A rule binds when it is at its bound and either carries volume or costs money.
@@ -215,11 +220,11 @@ def _mix(name: str, flows: pd.DataFrame) -> pd.DataFrame:
            .rename("quantity_t").reset_index().rename(columns={"from_country": "country"}))
     mix["stage_total_t"] = mix.groupby(keys)["quantity_t"].transform("sum")
     share = mix["quantity_t"] / mix["stage_total_t"]
-    mix["hhi"] = clean((share * 100) ** 2).astype(float)
-    mix["hhi"] = clean(mix.groupby(keys)["hhi"].transform("sum"))
-    mix["share"] = clean(share)
-    mix["quantity_t"] = clean(mix["quantity_t"])
-    mix["stage_total_t"] = clean(mix["stage_total_t"])
+    mix["hhi"] = rounded((share * 100) ** 2).astype(float)
+    mix["hhi"] = rounded(mix.groupby(keys)["hhi"].transform("sum"))
+    mix["share"] = rounded(share)
+    mix["quantity_t"] = rounded(mix["quantity_t"])
+    mix["stage_total_t"] = rounded(mix["stage_total_t"])
     order = {p: i for i, p in enumerate(flows["period"].drop_duplicates())}
     stage_order = {s: i for i, s in enumerate(STAGES)}
     mix = mix.assign(scenario=name, _p=mix["period"].map(order), _s=mix["stage"].map(stage_order))
@@ -277,7 +282,7 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
             b, v = base.costs[metric], r.costs[metric]
             rows.append({"scenario": r.name, "section": "cost" if metric != "unmet_t"
                          else "unmet", "item": metric, "base_value": b, "value": v,
-                         "change": float(clean(v - b))})
+                         "change": change(v, b)})
         top = top_shares(r.tables.get("Mix")).set_index(["material", "stage"])
         for key in sorted(set(base_top.index) | set(top.index), key=str):
             b = base_top.loc[key] if key in base_top.index else None
@@ -285,20 +290,93 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
             bs = float(b["share"]) if b is not None else 0.0
             vs = float(v["share"]) if v is not None else 0.0
             rows.append({"scenario": r.name, "section": "top share",
-                         "item": f"{key[0]} / {key[1]}", "base_value": float(clean(bs)),
-                         "value": float(clean(vs)), "change": float(clean(vs - bs)),
+                         "item": f"{key[0]} / {key[1]}", "base_value": float(rounded(bs)),
+                         "value": float(rounded(vs)), "change": float(rounded(vs - bs)),
                          "detail": f"{b['country'] if b is not None else '-'} -> "
                                    f"{v['country'] if v is not None else '-'}"})
         flows = r.tables["Flows"].groupby(["period", "material", "from", "to"])[
             "quantity_t"].sum()
         both = pd.concat([base_flows.rename("b"), flows.rename("v")], axis=1).fillna(0.0)
-        both["change"] = clean(both["v"] - both["b"])
+        both["change"] = rounded(both["v"] - both["b"])
         both = both[both["change"] != 0]
         both = both.assign(size=both["change"].abs()).sort_values(
             ["size"], ascending=False, kind="stable").head(20)
         for (period, material, src, dst), f in both.iterrows():
             rows.append({"scenario": r.name, "section": "flow",
                          "item": f"{period} {material}: {src} -> {dst}",
-                         "base_value": float(clean(f["b"])), "value": float(clean(f["v"])),
+                         "base_value": float(rounded(f["b"])), "value": float(rounded(f["v"])),
                          "change": float(f["change"])})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def summary(reports: list[ScenarioReport]) -> pd.DataFrame:
+    """One row per scenario: status, costs, unmet t, and the total cost against base's
+    (blank without an optimal base or without a total): the money and the fraction of
+    base's total."""
+    table = pd.DataFrame([r.summary_row() for r in reports], columns=SUMMARY_COLUMNS)
+    base = next((r for r in reports if r.name == "base"), None)
+    base_cost = base.costs.get("total_cost") if base is not None \
+        and base.status == "optimal" else None
+    changes, shares = [], []
+    for r in reports:
+        cost = r.costs.get("total_cost")
+        if cost is None or base_cost is None:
+            changes.append(None)
+            shares.append(None)
+            continue
+        changes.append(change(cost, base_cost))
+        shares.append(float(rounded(changes[-1] / base_cost)) if base_cost else None)
+    table["change_vs_base"] = pd.Series(changes, dtype=float)
+    table["change_vs_base_pct"] = pd.Series(shares, dtype=float)
+    return table
+
+
+SOURCE_KINDS = (SUPPLIER, SITE, STOCKPILE)  # where a material's tonnes come from
+ALL_PERIODS = "all"                          # the whole horizon, as Limits names it
+
+
+def sourcing(reports: list[ScenarioReport], periods: list[str]) -> pd.DataFrame:
+    """Tonnes by source, from the scenarios' Flows: per material, what each supplier sold,
+    each site shipped out (its output) and each stockpile released, over the whole
+    horizon (period `all`) and then per period (in `periods` order); one column per
+    scenario (0 where a planned scenario used the source not at all, blank where the
+    scenario has no plan). Rows: the horizon first, then each period; materials
+    alphabetical; the most tonnes first (in the first scenario, then in any)."""
+    fixed = SOURCING.names
+    names = _scenario_columns([r.name for r in reports], fixed)
+    keys = ["material", "kind", "id", "country", "period"]
+    parts = []
+    for r, name in zip(reports, names):
+        flows = r.tables.get("Flows")
+        if flows is None:
+            continue
+        out = flows[flows["from_kind"].isin(SOURCE_KINDS)].rename(
+            columns={"from_kind": "kind", "from": "id", "from_country": "country"})
+        per_period = out.groupby(keys, sort=False)["quantity_t"].sum()
+        horizon = out.assign(period=ALL_PERIODS).groupby(keys, sort=False)["quantity_t"].sum()
+        parts.append(pd.concat([horizon, per_period]).rename(name))
+    if not parts:
+        return pd.DataFrame(columns=fixed + names)
+    table = pd.concat(parts, axis=1).reset_index()
+    planned = [name for r, name in zip(reports, names) if r.tables.get("Flows") is not None]
+    for name in names:
+        table[name] = rounded(table[name].fillna(0.0)) if name in planned else None
+    first = table[names[0]].astype(float).fillna(0.0)
+    order = {p: i for i, p in enumerate([ALL_PERIODS, *periods])}
+    table = table.assign(_p=table["period"].map(order).fillna(len(order)),
+                         _m=table["material"].astype(str).str.casefold(),
+                         _first=-first, _any=-table[planned].max(axis=1))
+    table = table.sort_values(["_p", "_m", "material", "_first", "_any", "id"], kind="stable")
+    return table[fixed + names].reset_index(drop=True)
+
+
+def _scenario_columns(scenarios: list[str], fixed: list[str]) -> list[str]:
+    """Column names for the scenarios of a cross table: their own names, unless one is
+    already a column's (then with " (scenario)")."""
+    taken = {c.casefold() for c in fixed}
+    out = []
+    for name in map(str, scenarios):
+        column = name if name.casefold() not in taken else f"{name} (scenario)"
+        taken.add(column.casefold())
+        out.append(column)
+    return out

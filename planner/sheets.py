@@ -45,6 +45,7 @@ class PerRow:
 class Column:
     name: str
     kind: str | PerRow
+    signed: bool = False              # a change: shown with its sign (+1.5, -0.3)
 
 
 # Directions of a presentation sort key.
@@ -84,6 +85,10 @@ class Sheet:
     columns: tuple[Column, ...]
     order: tuple[Order, ...] = ()     # presentation order; () keeps the report's order
     highlights: tuple[Highlight, ...] = ()
+    # A cross table: after the declared columns, one column per scenario, of this kind
+    # (named by the scenario); its header row is the first row with its first column.
+    per_scenario: str | None = None
+    millions: bool = False            # money shown in millions once an amount reaches one
 
     @property
     def names(self) -> list[str]:
@@ -108,9 +113,22 @@ FIGURES = _columns(("total_cost", MONEY), *((c, MONEY) for c in COST_PARTS),
 NOT_OPTIMAL = Highlight("status", NONE_OF, ("optimal", ""), "not optimal")
 
 SUMMARY = Sheet(
-    "Summary", "One row per scenario. Money in {currency}, quantities in t.",
-    _columns(("scenario", ID), ("status", ID)) + FIGURES + _columns(("message", TEXT)),
-    highlights=(NOT_OPTIMAL,))
+    "Summary", "One row per scenario; change_vs_base is its total cost less base's. Money in "
+               "{currency}, quantities in t.",
+    _columns(("scenario", ID), ("status", ID), ("total_cost", MONEY))
+    + (Column("change_vs_base", MONEY, signed=True),
+       Column("change_vs_base_pct", SHARE, signed=True))
+    + tuple(c for c in FIGURES if c.name != "total_cost"),
+    highlights=(NOT_OPTIMAL,), millions=True)
+
+# Tonnes by source: what the meeting asks first ("how many tonnes from which mine").
+SOURCING = Sheet(
+    "Sourcing", "Tonnes of each material sold by each supplier, shipped out of each site (its "
+                "output) and released by each stockpile: over the whole horizon (period all), "
+                "then per period. One column per scenario, biggest first; blank: the scenario "
+                "has no plan.",
+    _columns(("material", ID), ("kind", ID), ("id", ID), ("country", ID), ("period", ID)),
+    per_scenario=TONNES)
 
 FLOWS = Sheet(
     "Flows", "Tonnes shipped per period on each arc (flows above 1e-6 t). freight_cost and "
@@ -198,13 +216,19 @@ RUN_INFO = Sheet(
 
 # The plan workbook's sheets, in the order of the workbook.
 PLAN_SHEETS: dict[str, Sheet] = {s.name: s for s in (
-    SUMMARY, FLOWS, COMPARISON, MIX, LIMITS, DIAGNOSIS, UNMET, UTILIZATION, RUN_INFO)}
+    SUMMARY, SOURCING, FLOWS, COMPARISON, MIX, LIMITS, DIAGNOSIS, UNMET, UTILIZATION,
+    RUN_INFO)}
+# A sheet with nothing to report (Comparison with base alone, Diagnosis when every scenario
+# is optimal, Unmet when all demand is met) keeps its header, for the tools that read it,
+# and goes to the end of the workbook with this before its note.
+NOTHING_TO_REPORT = "Nothing to report: {why}."
 
 # `planner frontier`: the sweep, then the Summary of its points.
 FRONTIER = Sheet(
-    "Frontier", "Max share of {who} in {material} at the {stage} stage, swept from {start:g} "
-                "to {stop:g}. Money in {currency}; marginal_cost_per_pt = extra cost per "
-                "percentage point of tightening; tightest feasible cap: {tightest}.",
+    "Frontier", "Max share of {who} in {material} at the {stage} stage, swept from {start} "
+                "to {stop}. Money in {currency}; marginal_cost_per_pt = extra cost per "
+                "percentage point of tightening. A cap holds when the plan under it is "
+                "optimal and meets all demand: {verdict}.",
     _columns(("scenario", ID), ("point", ID), ("cap", SHARE), ("status", ID),
              ("total_cost", MONEY), ("cost_increase", MONEY), ("marginal_cost_per_pt", MONEY),
              ("unmet_t", TONNES), ("member_share", SHARE), ("hhi", INDEX), ("note", TEXT)))

@@ -94,9 +94,15 @@ def test_api_plan_equals_planner_run_on_the_same_workbook(tmp_path):
         if name == "Run info":  # seconds and a timestamp differ from run to run
             continue
         rows = list(book[name].iter_rows(values_only=True))
-        head = next(i for i, r in enumerate(rows) if "scenario" in r)
+        # the header: the first row with the table's first column (`scenario`, or
+        # `material` for the Sourcing cross table); the table ends at a blank row
+        head = next(i for i, r in enumerate(rows) if frame.columns[0] in r)
         header = [h for h in rows[head] if h is not None]
-        data = [r[:len(header)] for r in rows[head + 1:] if any(v is not None for v in r)]
+        data = []
+        for r in rows[head + 1:]:
+            if all(v is None for v in r):
+                break
+            data.append(r[:len(header)])
         from_file = pd.DataFrame(data, columns=header)
         assert header == list(frame.columns), name
         pd.testing.assert_frame_equal(_normalised(frame), _normalised(from_file),

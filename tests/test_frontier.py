@@ -49,7 +49,7 @@ def test_two_supplier_frontier_is_the_hand_computed_line(tmp_path):
     tightest = [r for r in rows if r["point"].startswith("tightest")]
     assert tightest and tightest[0]["cap"] == pytest.approx(0.7, abs=1e-4)
     assert tightest[0]["total_cost"] == pytest.approx(2 * (2000 - 1000 * 0.7), abs=0.5)
-    assert "tightest feasible cap: 0.700" in result.output
+    assert "tightest cap that holds: 70%" in result.output
 
 
 def test_combined_members_and_groups_cap_together(tmp_path):
@@ -147,4 +147,49 @@ def test_a_stage_with_no_tonnes_says_so(tmp_path):
                              "--from", "1", "--to", "0.5", "--steps", "2")
     assert rows[0]["note"] == "no tonnes of ore at the processing stage: the cap has nothing " \
                               "to act on"
-    assert "tightest feasible cap: none found" in result.output
+    assert "no cap from 100% down to 50% holds" in result.output
+
+
+def test_a_sweep_that_never_stops_holding_says_so(tmp_path):
+    # Unlimited Chinese and Australian ore: every cap on China holds, down to 0%; nothing
+    # tighter was tried, so no tightest cap is claimed.
+    sheets = dict(TWO, Suppliers=[dict(TWO["Suppliers"][0]),
+                                  dict(TWO["Suppliers"][1], capacity_t=None)])
+    result, rows = _frontier(tmp_path, sheets, "--material", "ore", "--stage", "supply",
+                             "--member", "CN", "--from", "0.3", "--to", "0", "--steps", "4")
+    assert [r["status"] for r in rows] == ["optimal"] * 4
+    assert "every cap down to 0% holds (the sweep did not go tighter" in result.output
+    assert "tightest cap that holds" not in result.output
+
+
+def test_caps_that_leave_demand_unmet_do_not_hold(tmp_path):
+    # As TWO, but demand is soft (penalty 100/t): under a cap c < 0.7 the plan stays optimal
+    # and delivers at most AU / (1 - c) = 30 / (1 - c) t a period (China ships c of it):
+    # at 20%, 37.5 t, so 62.5 t a period are unmet, 125 t over two periods.
+    sheets = dict(TWO, Demand=[dict(d, unmet_penalty=100) for d in TWO["Demand"]])
+    result, rows = _frontier(tmp_path, sheets, "--material", "ore", "--stage", "supply",
+                             "--member", "CN", "--from", "1", "--to", "0.2", "--steps", "5")
+    sweep = {r["cap"]: r for r in rows if r["point"] == "sweep"}
+    assert sweep[0.2]["status"] == "optimal" and sweep[0.2]["unmet_t"] == pytest.approx(125)
+    assert sweep[0.2]["note"].startswith("leaves 125.0 t of demand unmet")
+    assert sweep[0.8]["unmet_t"] == 0 and sweep[0.8]["note"] in (None, "turns steep here")
+    # the tightest cap that meets all demand, by bisection between 0.6 and 0.8: 70%
+    assert "tightest cap that holds: 70%" in result.output
+    tightest = [r for r in rows if r["point"].startswith("tightest")]
+    assert tightest[0]["cap"] == pytest.approx(0.7, abs=1e-4)
+
+
+def test_caps_are_percentages_on_the_terminal_the_sheet_and_its_summary(tmp_path):
+    import openpyxl
+
+    result, _ = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply",
+                          "--member", "CN", "--from", "1", "--to", "0.25", "--steps", "4")
+    assert "75.00%" in result.output
+    book = openpyxl.load_workbook(tmp_path / "frontier.xlsx")
+    summary = [r for r in read_plan_sheet(tmp_path / "frontier.xlsx", "Summary")]
+    assert [r["scenario"] for r in summary][:4] == ["cap 100%", "cap 75%", "cap 50%", "cap 25%"]
+    ws = book["Frontier"]
+    header = next(r for r in range(1, 10) if ws.cell(r, 1).value == "scenario")
+    cap = [c for c in range(1, ws.max_column + 1) if ws.cell(header, c).value == "cap"][0]
+    assert ws.cell(header + 1, cap).number_format.endswith("%")
+    assert "swept from 100% to 25%" in str(ws.cell(1, 1).value)

@@ -23,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # names them. Written out here, not imported from the planner: a change of the plan's
 # contract must show as a failing test.
 PLAN_COLUMNS = {
-    "Summary": ["scenario", "status", "total_cost", "purchase_cost", "processing_cost",
-                "freight_cost", "stockpile_cost", "unmet_cost", "unmet_t", "message"],
+    "Summary": ["scenario", "status", "total_cost", "change_vs_base", "change_vs_base_pct",
+                "purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
+                "unmet_cost", "unmet_t"],
+    # a cross table: these, then one column per scenario
+    "Sourcing": ["material", "kind", "id", "country", "period"],
     "Flows": ["scenario", "period", "material", "from", "from_kind", "from_country", "to",
               "to_kind", "to_country", "quantity_t", "freight_cost", "freight_per_t",
               "unit_cost", "purchase_cost"],
@@ -45,7 +48,9 @@ PLAN_COLUMNS = {
                  "input_file", "input_sha256", "planner_version", "pulp_version",
                  "highspy_version", "python", "created_utc"],
 }
-SUMMARY_COLUMNS = PLAN_COLUMNS["Summary"][:-1]  # without message: the columns with figures
+SUMMARY_COLUMNS = PLAN_COLUMNS["Summary"]
+COST_PARTS = ["purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
+              "unmet_cost"]
 
 # Two mines for one plant over two periods; China capped at half the supply. Base, by hand:
 # per period 40 t CN (5 + 5 freight) and 40 t AU (10 + 5) = 1,000 EUR, 2,000 in all; the cap
@@ -91,9 +96,15 @@ def book(plan_path):
     wb.close()
 
 
+def first_column(ws) -> str:
+    """The header cell that marks a sheet's header row: `scenario`, or for the Sourcing
+    cross table (a column per scenario) its first column."""
+    return "material" if ws.title == "Sourcing" else "scenario"
+
+
 def header_row(ws) -> int:
     for row in ws.iter_rows():
-        if any(c.value == "scenario" for c in row):
+        if any(c.value == first_column(ws) for c in row):
             return row[0].row
     raise AssertionError(f"{ws.title}: no header row")
 
@@ -111,9 +122,11 @@ def column_cells(ws, name: str) -> list:
 
 def test_sheets_in_meeting_order_with_the_spec_columns(book, plan_path):
     names = book.sheetnames
-    assert names[0] == "Summary" and names[1] == "Charts" and names[-1] == "Chart data"
+    # every scenario is optimal: nothing to diagnose, so Diagnosis comes last
+    assert names[:3] == ["Summary", "Sourcing", "Charts"]
+    assert names[-2:] == ["Chart data", "Diagnosis"]
     assert set(SPEC_SHEETS) <= set(names)
-    for sheet in ("Summary", "Flows", "Mix", "Limits", "Unmet", "Utilization"):
+    for sheet in ("Summary", "Sourcing", "Flows", "Mix", "Limits", "Unmet", "Utilization"):
         columns = PLAN_COLUMNS[sheet]
         ws = book[sheet]
         header = [c.value for c in ws[header_row(ws)] if c.value is not None]
@@ -128,17 +141,20 @@ def test_sheets_in_meeting_order_with_the_spec_columns(book, plan_path):
 
 def test_every_table_has_a_bold_frozen_filtered_header_and_a_note_above(book):
     for name in book.sheetnames:
-        if name in ("Charts", "Chart data"):
+        if name == "Charts":
             continue
         ws = book[name]
         h = header_row(ws)
         # docs/model.md: nothing above the header has a `scenario` cell; data follow directly
         for row in ws.iter_rows(max_row=h - 1):
-            assert all(c.value != "scenario" for c in row), name
+            assert all(c.value not in ("scenario", first_column(ws)) for c in row), name
         assert h >= 2 and isinstance(ws.cell(1, 1).value, str) and ws.cell(1, 1).value, name
         assert all(c.font.b for c in ws[h] if c.value is not None), name
         assert ws.freeze_panes == f"A{h + 1}", name
-        last = len(column_cells(ws, "scenario"))
+        assert ws.print_title_rows == f"${h}:${h}", name
+        if name == "Chart data":  # the tables behind the charts: no filter to hide their rows
+            continue
+        last = len(column_cells(ws, first_column(ws)))
         assert ws.auto_filter.ref.startswith(f"A{h}:"), name
         assert ws.auto_filter.ref.endswith(str(max(h, h + last))), name
         assert ws.print_title_rows == f"${h}:${h}", name
@@ -150,8 +166,11 @@ def test_every_table_has_a_bold_frozen_filtered_header_and_a_note_above(book):
 
 def test_numbers_stay_numbers_with_unit_formats(book):
     expect = {
-        ("Summary", "total_cost"): '#,##0 "EUR"',
+        ("Summary", "total_cost"): '#,##0 "EUR"',     # below a million: whole units
+        ("Summary", "change_vs_base"): '+#,##0 "EUR";-#,##0 "EUR";#,##0 "EUR"',
+        ("Summary", "change_vs_base_pct"): "+0.0%;-0.0%;0.0%",
         ("Summary", "unmet_t"): "#,##0.0",
+        ("Sourcing", "base"): "#,##0.0",
         ("Flows", "quantity_t"): "#,##0.0",
         ("Flows", "freight_cost"): '#,##0 "EUR"',
         ("Flows", "unit_cost"): '#,##0.00 "EUR"',
@@ -171,25 +190,155 @@ def test_numbers_stay_numbers_with_unit_formats(book):
             assert cell.number_format == fmt, (sheet, column, cell.number_format)
 
 
-def test_summary_headlines_say_status_cost_unmet_binding_rule_and_top_shares(book):
+def below_the_table(ws) -> dict[str, list]:
+    """What the Summary shows under its KPI table: {first cell: [the row's other cells]},
+    by row (a scenario's lines are a row: its name, then the result, the costliest rule
+    and the largest shares against base)."""
+    last = header_row(ws) + len(column_cells(ws, "scenario"))
+    out = {}
+    for row in ws.iter_rows(min_row=last + 1):
+        values = [c.value for c in row if c.value is not None]
+        if values:
+            out[values[0]] = values[1:]
+    return out
+
+
+def test_summary_is_title_kpi_table_then_short_lines_per_scenario(book, plan_path):
     ws = book["Summary"]
-    text = [ws.cell(r, 1).value for r in range(1, header_row(ws))]
-    lines = [t for t in text if t]
-    joined = "\n".join(lines)
-    assert lines[0].startswith("Sourcing plan for case.xlsx")
-    assert "base: optimal. Total cost 2,000 EUR; all demand met." in joined
-    assert "no CN: optimal. Total cost 41,800 EUR (+1990.0% against base); 40 t of demand " \
-           "left unmet (penalty 40,000 EUR), see Unmet." in joined
+    h = header_row(ws)
+    assert h <= 10
+    assert ws.cell(1, 1).value.startswith("Sourcing plan for case.xlsx")
+    header = [c.value for c in ws[h] if c.value is not None]
+    assert header == SUMMARY_COLUMNS and "message" not in header
+    lines = below_the_table(ws)
+    # base: 2,000 EUR. no CN: 41,800 EUR, 39,800 more than base (+1990%), by hand above
+    assert lines["base"][0] == "optimal, 2,000 EUR; all demand met"
+    assert lines["no CN"][0] == ("optimal, +39,800 EUR (+1990.0%); 40 t unmet "
+                                 "(penalty 40,000 EUR)")
     # without the cap CN sells all 80 t a period at 10: 1,600 EUR, so the cap costs 400
-    assert "Costliest rule: CN cap: without it the plan would cost 400 EUR less; at the " \
-           "margin, loosening its share bound by one percentage point would save at most " \
-           "about 4 EUR (2 rule instances bind in all" in joined
-    # a tie goes to the first country in alphabetical order
-    assert "Largest single-country shares (whole horizon): ore: supply AU 50%, delivery " \
-           "AU 50%." in joined
-    # other scenarios: only what differs from base
-    assert "Largest single-country shares: as in base, except ore supply AU 100% (base: AU " \
-           "50%); ore delivery AU 100% (base: AU 50%)." in joined
+    assert lines["base"][1] == "CN cap: 400 EUR (2 bind)"
+    assert lines["no CN"][1] == "no rule binds: the rules cost nothing"
+    # other scenarios: only what differs from base (a tie goes to the first country in
+    # alphabetical order: AU)
+    assert lines["no CN"][2] == "ore supply AU 50% \u2192 AU 100%, +1 more"
+    assert all(len(v) <= 3 for k, v in lines.items() if k in ("base", "no CN"))
+    # base's largest share per material and stage: a table of numbers, the country named
+    # by the number format
+    (at,) = [c for row in ws.iter_rows(min_row=h + 1) for c in row if c.value == "material"]
+    h2, j0 = at.row, at.column
+    assert [ws.cell(h2, j).value for j in range(j0, j0 + 3)] == ["material", "supply",
+                                                                 "delivery"]
+    cells = [ws.cell(h2 + 1, j) for j in range(j0, j0 + 3)]
+    assert [c.value for c in cells] == ["ore", 0.5, 0.5]
+    assert [c.number_format for c in cells[1:]] == ['"AU "0%', '"AU "0%']
+    # Nothing to diagnose: said in one line, the sheet at the end
+    assert [k for k in lines if str(k).startswith("Nothing to report")] == [
+        "Nothing to report on Diagnosis (every scenario has an optimal plan): its sheet is "
+        "at the end of the workbook."]
+
+
+def test_change_against_base_is_the_comparison_s_total_cost_change(plan_path, example_plan):
+    for path in (plan_path, example_plan):
+        summary = {r["scenario"]: r for r in read_plan_sheet(path, "Summary")}
+        comparison = {r["scenario"]: r["change"] for r in read_plan_sheet(path, "Comparison")
+                      if r["section"] == "cost" and r["item"] == "total_cost"}
+        assert summary["base"]["change_vs_base"] == 0
+        assert summary["base"]["change_vs_base_pct"] == 0
+        assert set(comparison) == set(summary) - {"base"}
+        for name, change in comparison.items():
+            row = summary[name]
+            assert row["change_vs_base"] == change
+            assert row["change_vs_base_pct"] == pytest.approx(
+                change / summary["base"]["total_cost"], abs=1e-6)
+    summary = {r["scenario"]: r for r in read_plan_sheet(plan_path, "Summary")}
+    assert summary["no CN"]["change_vs_base"] == pytest.approx(39800)   # 41,800 - 2,000
+    assert summary["no CN"]["change_vs_base_pct"] == pytest.approx(19.9)
+
+
+def test_summary_money_in_millions_when_amounts_reach_one(example_plan):
+    wb = openpyxl.load_workbook(example_plan)
+    ws = wb["Summary"]
+    money = ["total_cost", "change_vs_base", *COST_PARTS]
+    for column in money:
+        cells = column_cells(ws, column)
+        assert cells and all(c.data_type == "n" for c in cells), column
+        assert all(",, " in c.number_format and '"m USD"' in c.number_format
+                   for c in cells), (column, cells[0].number_format)
+    assert column_cells(ws, "total_cost")[0].number_format == '#,##0.0,, "m USD"'
+    assert column_cells(ws, "change_vs_base")[0].number_format == \
+        '+#,##0.0,, "m USD";-#,##0.0,, "m USD";#,##0.0,, "m USD"'
+    # the cells hold the full amounts
+    base = column_cells(ws, "total_cost")[0].value
+    assert base > 1e9 and base == read_plan_sheet(example_plan, "Summary")[0]["total_cost"]
+    assert "Money in millions" in ws.cell(2, 1).value
+    assert column_cells(ws, "unmet_t")[0].number_format == "#,##0.0"
+    # Flows keep whole units
+    assert column_cells(wb["Flows"], "purchase_cost")[0].number_format == '#,##0 "USD"'
+    wb.close()
+
+
+def _supplier_tonnes_from_flows(path) -> dict:
+    totals: dict = {}
+    for f in read_plan_sheet(path, "Flows"):
+        if f["from_kind"] == "supplier":
+            key = (f["scenario"], f["material"], f["from"])
+            totals[key] = totals.get(key, 0.0) + f["quantity_t"]
+    return totals
+
+
+def _sourcing(path) -> tuple[list[str], list[dict]]:
+    """The Sourcing cross table as read from the file: its scenario columns and rows."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = list(wb["Sourcing"].iter_rows(values_only=True))
+    wb.close()
+    h = next(i for i, r in enumerate(rows) if "material" in r)
+    header = [v for v in rows[h] if v is not None]
+    data = []
+    for r in rows[h + 1:]:
+        if all(v is None for v in r):
+            break
+        data.append(dict(zip(header, r)))
+    return header[len(PLAN_COLUMNS["Sourcing"]):], data
+
+
+def test_sourcing_totals_are_the_flows_per_supplier(plan_path, example_plan):
+    for path in (plan_path, example_plan):
+        scenarios, rows = _sourcing(path)
+        assert scenarios == [r["scenario"] for r in read_plan_sheet(path, "Summary")]
+        flows = _supplier_tonnes_from_flows(path)
+        horizon = {(s, r["material"], r["id"]): r[s] for r in rows for s in scenarios
+                   if r["period"] == "all" and r["kind"] == "supplier" and r[s]}
+        assert horizon.keys() == flows.keys()
+        for key, tonnes in flows.items():
+            assert horizon[key] == pytest.approx(tonnes, abs=1e-5), key
+        # each period's rows add up to the horizon's
+        for r in rows:
+            if r["period"] == "all":
+                parts = [p for p in rows if p["period"] != "all" and all(
+                    p[k] == r[k] for k in ("material", "kind", "id"))]
+                for s in scenarios:
+                    assert sum(p[s] for p in parts) == pytest.approx(r[s], abs=1e-5)
+        # the horizon first, then per period; within a material, the most tonnes first
+        periods = [r["period"] for r in rows]
+        assert periods[:periods.count("all")] == ["all"] * periods.count("all")
+        first = [r for r in rows if r["period"] == "all"]
+        for material in {r["material"] for r in first}:
+            tonnes = [r[scenarios[0]] for r in first if r["material"] == material]
+            assert tonnes == sorted(tonnes, reverse=True), material
+    # the small case by hand: base 40 t a period from each mine; no CN 60 t a period, AU
+    scenarios, rows = _sourcing(plan_path)
+    horizon = {(r["kind"], r["id"]): (r["base"], r["no CN"]) for r in rows
+               if r["period"] == "all"}
+    assert horizon == {("supplier", "au-mine"): (80, 120), ("supplier", "cn-mine"): (80, 0)}
+
+
+def test_sourcing_chart_draws_the_suppliers_tonnes(book, plan_path):
+    (chart,) = charts_by_sheet(plan_path)["Sourcing"]
+    assert (chart["dir"], chart["grouping"]) == ("bar", "clustered")
+    assert [resolve(book, s["title_ref"])[0] for s in chart["series"]] == ["base", "no CN"]
+    labels = resolve(book, chart["series"][0]["cat_ref"])
+    assert labels == ["au-mine (ore)", "cn-mine (ore)"]
+    assert [resolve(book, s["val_ref"]) for s in chart["series"]] == [[80, 80], [120, 0]]
 
 
 def test_big_items_first(plan_path):
@@ -208,17 +357,18 @@ def test_charts_point_at_the_right_cells(book, plan_path):
     charts = charts_by_sheet(plan_path)
     # Cost by component, on Summary, straight from the KPI table
     (cost,) = charts["Summary"]
-    assert (cost["kind"], cost["dir"], cost["grouping"]) == ("barChart", "col", "stacked")
+    assert (cost["kind"], cost["dir"], cost["grouping"]) == ("barChart", "bar", "stacked")
+    assert cost["title"] == "Cost by component per scenario (EUR)"
     assert cost["axes_deleted"] and set(cost["axes_deleted"]) == {"0"}
     ws = book["Summary"]
     h = header_row(ws)
-    assert [resolve(book, s["title_ref"])[0] for s in cost["series"]] == SUMMARY_COLUMNS[3:8]
+    assert [resolve(book, s["title_ref"])[0] for s in cost["series"]] == COST_PARTS
     for s in cost["series"]:
         assert s["cat_ref"] == f"'Summary'!$A${h + 1}:$A${h + 2}"
         assert resolve(book, s["cat_ref"]) == ["base", "no CN"]
     purchase = resolve(book, cost["series"][0]["val_ref"])
     assert purchase == pytest.approx([1200, 1200])
-    # Sourcing mix per scenario and utilisation, on Charts, fed by Chart data
+    # Sourcing mix per scenario and utilisation, on Charts, fed by the tables of Chart data
     mix = [c for c in charts["Charts"] if c["title"].startswith("Sourcing mix")]
     assert [c["title"] for c in mix] == ["Sourcing mix by country, base",
                                          "Sourcing mix by country, no CN"]
@@ -280,10 +430,16 @@ def example_plan(tmp_path_factory):
 def test_every_sheet_of_the_example_plan_has_its_columns_in_order(example_plan):
     wb = openpyxl.load_workbook(example_plan, read_only=True)
     try:
-        assert wb.sheetnames == ["Summary", "Charts", *list(PLAN_COLUMNS)[1:], "Chart data"]
+        # every scenario is optimal: nothing to diagnose, so Diagnosis comes last
+        assert wb.sheetnames == ["Summary", "Sourcing", "Charts",
+                                 *[n for n in list(PLAN_COLUMNS)[2:] if n != "Diagnosis"],
+                                 "Chart data", "Diagnosis"]
+        scenarios = [r["scenario"] for r in read_plan_sheet(example_plan, "Summary")]
         for name, columns in PLAN_COLUMNS.items():
             rows = wb[name].iter_rows(values_only=True)
-            header = next(row for row in rows if "scenario" in row)
+            header = next(row for row in rows if columns[0] in row)
+            if name == "Sourcing":
+                columns = columns + scenarios
             assert [v for v in header if v is not None] == columns, name
     finally:
         wb.close()
@@ -341,9 +497,7 @@ def test_money_is_labelled_in_the_currency_given_not_read_from_the_notes(tmp_pat
     assert column_cells(wb["Summary"], "total_cost")[0].number_format == '#,##0 "EUR"'
     assert column_cells(wb["Flows"], "freight_cost")[0].number_format == '#,##0 "EUR"'
     assert column_cells(wb["Flows"], "unit_cost")[0].number_format == '#,##0.00 "EUR"'
-    ws = wb["Summary"]
-    text = " ".join(str(ws.cell(r, 1).value) for r in range(1, header_row(ws)))
-    assert "Total cost 10 EUR" in text
+    assert below_the_table(wb["Summary"])["base"][0] == "optimal, 10 EUR; all demand met"
 
 
 def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_path):
@@ -367,8 +521,7 @@ def test_formula_like_text_is_text_everywhere_and_nan_inf_are_never_silent(tmp_p
                 if isinstance(cell.value, str) and cell.value[:1] in "=+-@":
                     assert cell.quotePrefix, (ws.title, cell.coordinate)
     ws = wb["Summary"]
-    assert any(str(ws.cell(r, 1).value).startswith("=1+1: optimal")
-               for r in range(1, header_row(ws)))
+    assert [c.quotePrefix for c in ws["A"] if c.value == "=1+1"] == [True, True]  # KPI, lines
     row = read_plan_sheet(out, "Flows")[0]
     assert row["quantity_t"] is None and row["freight_cost"] == "unlimited"
     # text that reads like an Excel error code is text too, not an error cell
@@ -403,7 +556,7 @@ def test_plan_renders_in_libreoffice_with_a_page_for_every_sheet(book, plan_path
         found.append(page)
     assert found == sorted(found)  # one sheet after the other
     # the charts are drawn: their titles and axis labels are on the pages
-    charts = pages[found[1]:found[2]]
+    charts = pages[found[2]:found[3]]
     assert any("Sourcing mix by country, base" in p for p in charts)
     assert any("Utilisation of the most loaded suppliers and sites" in p for p in charts)
     assert "Cost by component per scenario (EUR)" in pages[found[0]]
@@ -413,24 +566,29 @@ def test_a_scenario_without_a_plan_is_said_so_first_and_nothing_breaks(tmp_path)
     summary = pd.DataFrame([
         {"scenario": "base", "status": "optimal", "total_cost": 100.0, "purchase_cost": 100.0,
          "processing_cost": 0.0, "freight_cost": 0.0, "stockpile_cost": 0.0,
-         "unmet_cost": 0.0, "unmet_t": 0.0, "message": "optimal"},
-        {"scenario": "embargo", "status": "infeasible", "total_cost": None,
-         "message": "no plan meets every rule and demand"}], columns=SUMMARY_COLUMNS + ["message"])
+         "unmet_cost": 0.0, "unmet_t": 0.0, "change_vs_base": 0.0, "change_vs_base_pct": 0.0},
+        {"scenario": "embargo", "status": "infeasible", "total_cost": None}],
+        columns=SUMMARY_COLUMNS)
+    info = pd.DataFrame([{"scenario": "base", "status": "optimal", "message": "optimal"},
+                         {"scenario": "embargo", "status": "infeasible",
+                          "message": "no plan meets every rule and demand"}])
     diagnosis = pd.DataFrame([{"scenario": "embargo", "status": "infeasible",
                                "kind": "relaxation", "current": 0.65, "needed": 1.0,
                                "change": 0.35, "unit": "share", "explanation": "x"}])
     out = tmp_path / "p.xlsx"
     write_plan(out, _sheets(Summary=summary, Diagnosis=diagnosis,
                             Mix=pd.DataFrame(columns=PLAN_COLUMNS["Mix"]),
-                            Limits=pd.DataFrame(columns=PLAN_COLUMNS["Limits"])), "USD")
+                            Limits=pd.DataFrame(columns=PLAN_COLUMNS["Limits"]),
+                            **{"Run info": info}), "USD")
     wb = openpyxl.load_workbook(out)
-    ws = wb["Summary"]
-    text = [ws.cell(r, 1).value for r in range(1, header_row(ws))]
-    assert "embargo: infeasible. no plan meets every rule and demand. What would make it " \
-           "plannable is in the Diagnosis sheet." in text
-    assert "No rule is at its bound: the rules cost nothing in this plan." in text
+    lines = below_the_table(wb["Summary"])
+    # the message (from Run info) goes into the scenario's lines
+    assert lines["embargo"] == ["infeasible: no plan meets every rule and demand; see "
+                                "Diagnosis"]
+    assert lines["base"] == ["optimal, 100 USD; all demand met",
+                             "no rule binds: the rules cost nothing"]
     assert [c.number_format for c in column_cells(wb["Diagnosis"], "needed")] == ["0.0%"]
-    assert [s for s in wb.sheetnames] == ["Summary", "Diagnosis", "Mix", "Limits"]
+    assert [s for s in wb.sheetnames] == ["Summary", "Diagnosis", "Mix", "Limits", "Run info"]
     (chart,) = charts_by_sheet(out)["Summary"]  # the cost chart, with a blank bar
     assert resolve(wb, chart["series"][0]["cat_ref"]) == ["base", "embargo"]
 
@@ -456,7 +614,9 @@ def test_the_declarations_hold_together():
 
     assert sheets.STAGES == schema.SHEETS["Limits"].column("stage").choices
     for sheet in [*sheets.PLAN_SHEETS.values(), *sheets.FRONTIER_SHEETS.values()]:
-        assert sheet.names[0] == "scenario" and len(set(sheet.names)) == len(sheet.names)
+        # a table has its scenario column first, a cross table a column per scenario
+        assert (sheet.names[0] == "scenario") != bool(sheet.per_scenario), sheet.name
+        assert len(set(sheet.names)) == len(sheet.names)
         for column in sheet.columns:
             kind = column.kind
             kinds = [k for _, k in kind.kinds] + [kind.otherwise] \
@@ -468,3 +628,62 @@ def test_the_declarations_hold_together():
             assert sheet.column(key.column) is not None, (sheet.name, key)
         assert all(h.look in excel.LOOKS for h in sheet.highlights), sheet.name
     assert sheets.declared("Flows 2") is sheets.FLOWS and sheets.declared("Charts") is None
+
+
+def test_sheets_with_nothing_to_report_go_last_with_their_header_and_why(tmp_path):
+    """Base alone, optimal and met: nothing to compare, diagnose or leave unmet. Those
+    sheets keep their header (tools read them) and move to the end, each saying why; the
+    Summary says so in one line."""
+    sheets = {k: v for k, v in SHEETS.items() if k != "Scenarios"}
+    inp = make_workbook(tmp_path / "case.xlsx", sheets)
+    out = tmp_path / "plan.xlsx"
+    result = CliRunner().invoke(main, ["run", str(inp), "-o", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    idle = ["Comparison", "Diagnosis", "Unmet"]
+    assert wb.sheetnames[-3:] == idle
+    assert wb.sheetnames[:3] == ["Summary", "Sourcing", "Charts"]
+    why = {"Comparison": "only base was planned, so there is no scenario to compare",
+           "Diagnosis": "every scenario has an optimal plan",
+           "Unmet": "every plan meets all demand"}
+    for name in idle:
+        ws = wb[name]
+        assert ws.cell(1, 1).value.startswith(f"Nothing to report: {why[name]}."), name
+        h = header_row(ws)
+        assert [c.value for c in ws[h] if c.value is not None] == PLAN_COLUMNS[name]
+        assert read_plan_sheet(out, name) == []
+        assert ws.freeze_panes == f"A{h + 1}" and ws.auto_filter.ref.startswith(f"A{h}:")
+    said = [k for k in below_the_table(wb["Summary"]) if str(k).startswith("Nothing")]
+    assert said == ["Nothing to report on Comparison (only base was planned, so there is no "
+                    "scenario to compare), Diagnosis (every scenario has an optimal plan) and "
+                    "Unmet (every plan meets all demand): their sheets are at the end of the "
+                    "workbook."]
+    # the api's tables keep the plan's order and say the same
+    from planner import api
+
+    tables = api.plan(api.read(inp))
+    assert tables.notes["Diagnosis"].startswith("Nothing to report: every scenario")
+    assert list(tables) == ["Summary", "Sourcing", "Flows", "Comparison", "Mix", "Limits",
+                            "Diagnosis", "Unmet", "Utilization", "Run info"]
+
+
+def test_example_plan_prints_in_few_pages_with_the_kpi_table_on_page_one(example_plan,
+                                                                          tmp_path):
+    """Rendered by LibreOffice as a person would print it: long tables print their first
+    rows on two pages each, and the Summary (title, KPI table, lines, shares and the cost
+    chart) is one landscape page."""
+    pages = pdf_pages(to_pdf(example_plan, tmp_path))
+    assert len(pages) <= 30, len(pages)
+    first = pages[0]
+    assert "Sourcing plan for example.xlsx" in first
+    assert "scenario status total_cost change_vs_base change_vs_base_pct" in first
+    assert "2,745.4 m USD" in first                        # base's total cost, in millions
+    assert "Cost by component per scenario (m USD)" in first
+    assert "Largest country share in base" in first
+    assert first_page_with(pages, "Tonnes of each material sold by each supplier") == 1
+    wb = openpyxl.load_workbook(example_plan)
+    flows = wb["Flows"]
+    assert flows.print_area and flows.page_setup.fitToHeight == 2
+    assert "Printing shows the first" in flows.cell(1, 1).value
+    assert wb["Summary"].page_setup.fitToHeight == 1
+    wb.close()

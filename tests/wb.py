@@ -1,13 +1,27 @@
-"""Test helpers: write input workbooks from plain Python data and read plan sheets back.
+"""Test helpers: write input workbooks from plain Python data and read plan sheets back,
+or hand the same data to the library API as DataFrames and read its tables as rows.
 
 Kept independent of the planner package on purpose: tests describe inputs and
-read outputs the way a user (or an outside check) would, through the files.
+read outputs the way a user (or an outside check) would, through the files or
+through plain DataFrames.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
+
+
+def _header(rows: list[dict]) -> list[str]:
+    """The union of the row keys in first-seen order."""
+    header: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in header:
+                header.append(key)
+    return header
 
 
 def make_workbook(path: Path, sheets: dict[str, list[dict]]) -> Path:
@@ -16,16 +30,38 @@ def make_workbook(path: Path, sheets: dict[str, list[dict]]) -> Path:
     wb.remove(wb.active)
     for name, rows in sheets.items():
         ws = wb.create_sheet(name)
-        header: list[str] = []
-        for row in rows:
-            for key in row:
-                if key not in header:
-                    header.append(key)
+        header = _header(rows)
         ws.append(header)
         for row in rows:
             ws.append([row.get(col) for col in header])
     wb.save(path)
     return Path(path)
+
+
+def frames(sheets: dict[str, list[dict]]) -> dict[str, pd.DataFrame]:
+    """The same sheets as `make_workbook` writes, as DataFrames for `api.plan`: one column per
+    key (first-seen order), a missing key or None a blank cell."""
+    out = {}
+    for name, rows in sheets.items():
+        header = _header(rows)
+        out[name] = pd.DataFrame([[row.get(col) for col in header] for row in rows],
+                                 columns=header)
+    return out
+
+
+def _cell(value):
+    """A DataFrame cell as `read_plan_sheet` gives a file's: NaN (a blank) as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def table_rows(frame: pd.DataFrame) -> list[dict]:
+    """Rows of one of `api.plan`'s tables as dicts, blanks as None (as `read_plan_sheet`).
+    Values keep their API types: numbers as floats, yes/no flags as booleans."""
+    return [{col: _cell(v) for col, v in row.items()} for row in frame.to_dict("records")]
 
 
 def read_plan_sheet(path: Path, sheet: str) -> list[dict]:
