@@ -26,15 +26,9 @@ from wb import make_workbook, read_plan_sheet
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from generate import world, write_workbook  # noqa: E402
 
+from test_cli import EXAMPLE, SHEETS  # noqa: E402  (a one-mine case, the shipped example)
+
 PLANNER = str(Path(sys.executable).with_name("planner"))
-EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
-SHEETS = {
-    "Suppliers": [{"supplier": "mine", "country": "AU", "material": "ore", "capacity_t": 100,
-                   "unit_cost": 10}],
-    "Demand": [{"customer": "plant", "country": "JP", "material": "ore", "period": "Q1",
-                "quantity_t": 60}],
-    "Freight": [{"from_country": "AU", "to_country": "JP", "cost_per_t": 5}],
-}
 
 
 def _sha(path: Path) -> str:

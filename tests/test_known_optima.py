@@ -1,21 +1,27 @@
-"""Known optima: textbook and hand-solved instances fed through the CLI.
+"""Known optima: textbook and hand-solved instances fed through the planner.
 
 Every expected number below comes from the cited source or from the hand
 calculation written next to it, never from a planner run. Each instance was also
 re-solved with a separate, minimal PuLP formulation outside the repository
 (HiGHS and CBC both agreed with the numbers here) before the planner existed.
 
-Each test writes an input workbook (docs/workbook.md), runs `planner run` as a
-user would, and reads the plan back (docs/model.md, plan workbook). All tests run with both
-solvers: HiGHS and CBC must report the same optimum.
+Each test hands the input tables (docs/workbook.md) to the library API as DataFrames
+(`api.plan`) and reads the plan's tables (docs/model.md). Two go end to end as a user
+would: the beer distribution writes an input workbook, runs `planner run` and reads the
+plan workbook back (the file's Flows sheet), and the infeasible stockpile checks the exit
+status of a plan with a scenario that is not optimal. All tests run with both solvers:
+HiGHS and CBC must report the same optimum.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from planner import api
 from planner.cli import main
-from wb import make_workbook, read_plan_sheet
+from wb import frames, make_workbook, read_plan_sheet, table_rows
 
 SOLVERS = ["highs", "cbc"]
 TOL = 1e-6
@@ -41,14 +47,27 @@ def run_plan(tmp_path, sheets, solver, expect_exit=0):
     return out, result
 
 
+def solve(sheets, solver):
+    """The same tables as DataFrames through the library API; every scenario optimal (what
+    exit status 0 says on the command line)."""
+    plan = api.plan(frames(sheets), solver=solver, jobs=1)
+    assert plan.all_optimal, table_rows(plan["Summary"])
+    return plan
+
+
+def sheet_rows(out, sheet):
+    """Rows of a plan sheet, from the plan file (a path) or the API's tables."""
+    return read_plan_sheet(out, sheet) if isinstance(out, Path) else table_rows(out[sheet])
+
+
 def base_summary(out):
-    rows = [r for r in read_plan_sheet(out, "Summary") if r.get("scenario") == "base"]
+    rows = [r for r in sheet_rows(out, "Summary") if r.get("scenario") == "base"]
     assert len(rows) == 1, rows
     return rows[0]
 
 
 def base_flows(out):
-    return [r for r in read_plan_sheet(out, "Flows") if r.get("scenario") == "base"]
+    return [r for r in sheet_rows(out, "Flows") if r.get("scenario") == "base"]
 
 
 def flow(flows, **match):
@@ -118,6 +137,7 @@ def beer_workbook():
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_beer_distribution_pulp_case_study(tmp_path, solver):
+    # End to end: `planner run` on a written workbook; the numbers are read from the plan file.
     out, _ = run_plan(tmp_path, beer_workbook(), solver)
     assert_summary(
         base_summary(out), 8600,
@@ -158,7 +178,7 @@ POWERCO_OPT = {(1, 2): 10, (1, 3): 25, (2, 1): 45, (2, 3): 5, (3, 2): 10, (3, 4)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_powerco_winston(tmp_path, solver):
+def test_powerco_winston(solver):
     sheets = {
         "Suppliers": [
             {"supplier": f"Plant{i}", "country": f"PL{i}", "material": "power", "capacity_t": s, "unit_cost": 0}
@@ -174,7 +194,7 @@ def test_powerco_winston(tmp_path, solver):
             for j, c in enumerate(row, start=1)
         ],
     }
-    out, _ = run_plan(tmp_path, sheets, solver)
+    out = solve(sheets, solver)
     assert_summary(base_summary(out), 1020, purchase_cost=0, freight_cost=1020, unmet_cost=0)
     flows = base_flows(out)
     for i in POWERCO_SUPPLY:
@@ -210,7 +230,7 @@ WIDGETCO_LANES = {
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_widgetco_transshipment_winston(tmp_path, solver):
+def test_widgetco_transshipment_winston(solver):
     sheets = {
         "Suppliers": [
             {"supplier": "Memphis", "country": "MEM", "material": "widget", "capacity_t": 150, "unit_cost": 0},
@@ -230,7 +250,7 @@ def test_widgetco_transshipment_winston(tmp_path, solver):
         ],
         "Lanes": [{"from": a, "to": b, "cost_per_t": c} for (a, b), c in WIDGETCO_LANES.items()],
     }
-    out, _ = run_plan(tmp_path, sheets, solver)
+    out = solve(sheets, solver)
     assert_summary(base_summary(out), 6370, purchase_cost=0, freight_cost=6370, processing_cost=0, unmet_cost=0)
     flows = base_flows(out)
     assert flow(flows, frm="NewYork", to="LosAngeles") == approx(130)
@@ -265,7 +285,7 @@ SAILCO_NET_RELEASE = {"Q1": 0, "Q2": 10, "Q3": 0, "Q4": 0}
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_sailco_multiperiod_inventory_winston(tmp_path, solver):
+def test_sailco_multiperiod_inventory_winston(solver):
     sheets = {
         "Periods": [{"period": q} for q in SAILCO_DEMAND],
         "Suppliers": [
@@ -281,7 +301,7 @@ def test_sailco_multiperiod_inventory_winston(tmp_path, solver):
              "min_level_t": None, "max_release_t": None, "release_cost": 0, "holding_cost": 20, "intake": "yes"},
         ],
     }
-    out, _ = run_plan(tmp_path, sheets, solver)
+    out = solve(sheets, solver)
     assert_summary(
         base_summary(out), 78450,
         purchase_cost=78250, stockpile_cost=200, freight_cost=0, processing_cost=0, unmet_cost=0,
@@ -349,8 +369,8 @@ def coproduct_workbook(demand_a, demand_b, trader_price=None):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_coproduct_surplus_is_disposed(tmp_path, solver):
-    out, _ = run_plan(tmp_path, coproduct_workbook(60, 20), solver)
+def test_coproduct_surplus_is_disposed(solver):
+    out = solve(coproduct_workbook(60, 20), solver)
     assert_summary(
         base_summary(out), 13400,
         purchase_cost=10000, processing_cost=2000, freight_cost=1400, stockpile_cost=0, unmet_cost=0,
@@ -371,9 +391,9 @@ def test_coproduct_surplus_is_disposed(tmp_path, solver):
     ],
     ids=["no-trader", "cheap-trader", "dear-trader"],
 )
-def test_coproduct_with_direct_supplier_of_b(tmp_path, solver, trader_price, total, purchase, processing,
-                                              freight, ore_t, plant_b, trader_b):
-    out, _ = run_plan(tmp_path, coproduct_workbook(30, 30, trader_price), solver)
+def test_coproduct_with_direct_supplier_of_b(solver, trader_price, total, purchase, processing,
+                                             freight, ore_t, plant_b, trader_b):
+    out = solve(coproduct_workbook(30, 30, trader_price), solver)
     assert_summary(
         base_summary(out), total,
         purchase_cost=purchase, processing_cost=processing, freight_cost=freight, stockpile_cost=0, unmet_cost=0,
@@ -444,13 +464,13 @@ def stockpile_workbook(p2_capacity, max_release, p2_penalty=None, default_penalt
 
 
 def unmet_rows(out):
-    return [r for r in read_plan_sheet(out, "Unmet")
+    return [r for r in sheet_rows(out, "Unmet")
             if r.get("scenario") == "base" and float(r.get("unmet_t") or 0) > TOL]
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_stockpile_released_down_to_floor(tmp_path, solver):
-    out, _ = run_plan(tmp_path, stockpile_workbook(p2_capacity=50, max_release=40), solver)
+def test_stockpile_released_down_to_floor(solver):
+    out = solve(stockpile_workbook(p2_capacity=50, max_release=40), solver)
     summary = base_summary(out)
     assert_summary(summary, 2280, purchase_cost=2100, stockpile_cost=180, freight_cost=0, unmet_cost=0)
     assert float(summary["unmet_t"] or 0) == approx(0)
@@ -463,8 +483,8 @@ def test_stockpile_released_down_to_floor(tmp_path, solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_stockpile_floor_binds_rest_unmet(tmp_path, solver):
-    out, _ = run_plan(tmp_path, stockpile_workbook(p2_capacity=40, max_release=40, p2_penalty=500), solver)
+def test_stockpile_floor_binds_rest_unmet(solver):
+    out = solve(stockpile_workbook(p2_capacity=40, max_release=40, p2_penalty=500), solver)
     summary = base_summary(out)
     assert_summary(summary, 7180, purchase_cost=2000, stockpile_cost=180, freight_cost=0, unmet_cost=5000)
     assert float(summary["unmet_t"]) == approx(10)
@@ -481,8 +501,8 @@ def test_stockpile_floor_binds_rest_unmet(tmp_path, solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_stockpile_max_release_binds_default_penalty(tmp_path, solver):
-    out, _ = run_plan(tmp_path, stockpile_workbook(p2_capacity=40, max_release=25, default_penalty=500), solver)
+def test_stockpile_max_release_binds_default_penalty(solver):
+    out = solve(stockpile_workbook(p2_capacity=40, max_release=25, default_penalty=500), solver)
     summary = base_summary(out)
     assert_summary(summary, 9625, purchase_cost=1950, stockpile_cost=175, freight_cost=0, unmet_cost=7500)
     assert float(summary["unmet_t"]) == approx(15)

@@ -18,16 +18,24 @@ Limits / Mix plan sheets):
 
 Every solved plan is also recomputed from its Flows sheet alone by an independent checker
 (`check_plan_obeys_rules`) against the rules written into the input.
+
+The instances are solved through the library API (`api.plan` on the same tables as
+DataFrames: the numbers do not need the files); `test_quota_blank_period_is_one_instance_per_period`
+and `test_chain_instance_without_rules` run `planner run` on a written workbook and read the
+plan file back, so the command line and the file's form of the Limits sheet (binds yes/no,
+period labels as text) stay covered.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from planner import api
 from planner.cli import main
-from wb import make_workbook, read_plan_sheet
+from wb import frames, make_workbook, read_plan_sheet, table_rows
 
 SOLVERS = ["highs", "cbc"]
 TOL = 1e-6
@@ -56,8 +64,18 @@ def run_plan(tmp_path, sheets, solver, name="input", expect_exit=0):
     return out
 
 
+def plan_tables(sheets, solver):
+    """The same tables as DataFrames through the library API; every scenario optimal (what
+    exit status 0 says on the command line)."""
+    plan = api.plan(frames(sheets), solver=solver, jobs=1)
+    assert plan.all_optimal, table_rows(plan["Summary"])
+    return plan
+
+
 def base_rows(out, sheet):
-    return [r for r in read_plan_sheet(out, sheet) if r.get("scenario") == "base"]
+    """Base rows of a plan sheet, from the plan file (a path) or the API's tables."""
+    rows = read_plan_sheet(out, sheet) if isinstance(out, Path) else table_rows(out[sheet])
+    return [r for r in rows if r.get("scenario") == "base"]
 
 
 def total_cost(out):
@@ -100,15 +118,16 @@ def limit_row(out, rule, **keys):
     return rows[0]
 
 
-def assert_share_row(row, *, volume, stage, bound, sense, shadow, binds="yes"):
-    """A share-rule row: level, bound, binding flag, shadow price and value of one point."""
+def assert_share_row(row, *, volume, stage, bound, sense, shadow, binds=True):
+    """A share-rule row of the API's Limits table: level, bound, binding flag (a boolean),
+    shadow price and value of one point."""
     assert row["type"] == "limit", row
     assert row["sense"] == sense, row
     assert float(row["volume_t"]) == approx(volume), row
     assert float(row["stage_volume_t"]) == approx(stage), row
     assert float(row["share"]) == approx(volume / stage), row
     assert float(row["bound"]) == approx(bound), row
-    assert row["binds"] == binds, row
+    assert row["binds"] is binds, row
     assert float(row["shadow_price"] or 0) == approx(shadow, SHADOW_TOL), row
     assert float(row["value_of_1pt"] or 0) == approx(abs(shadow) * stage * 0.01, SHADOW_TOL), row
     if sense == "max":
@@ -244,9 +263,18 @@ def check_plan_obeys_rules(sheets, flows, tol=1e-6):
     assert not problems, problems
 
 
-def solve_checked(tmp_path, sheets, solver, name="input"):
-    """Run the plan, check every rule from its Flows sheet, return (out, total cost, flows)."""
-    out = run_plan(tmp_path, sheets, solver, name)
+def solve_checked(sheets, solver):
+    """Plan through the API, check every rule from its Flows table, return (plan, total cost,
+    flows)."""
+    return _checked(plan_tables(sheets, solver), sheets)
+
+
+def solve_checked_cli(tmp_path, sheets, solver, name="input"):
+    """As `solve_checked`, through `planner run` and the plan file: (plan path, cost, flows)."""
+    return _checked(run_plan(tmp_path, sheets, solver, name), sheets)
+
+
+def _checked(out, sheets):
     flows = base_rows(out, "Flows")
     cost = total_cost(out)
     check_plan_obeys_rules(sheets, flows)
@@ -324,10 +352,10 @@ SUPPLY_CASES = [
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", SUPPLY_CASES, ids=[c[0] for c in SUPPLY_CASES])
-def test_supply_share_by_country_and_period_scope(tmp_path, solver, case):
+def test_supply_share_by_country_and_period_scope(solver, case):
     _, rule, total, by_period, rows, _, _ = case
     sheets = with_rules(supply_sheets(), [rule])
-    out, cost, flows = solve_checked(tmp_path, sheets, solver)
+    out, cost, flows = solve_checked(sheets, solver)
     assert cost == approx(total)
     assert cost > SUPPLY_NO_RULE + 1          # the rule binds and costs money
     for period, (cn, au, cl) in by_period.items():
@@ -345,21 +373,21 @@ def test_supply_share_by_country_and_period_scope(tmp_path, solver, case):
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", SUPPLY_CASES, ids=[c[0] for c in SUPPLY_CASES])
-def test_supply_share_shadow_price_matches_a_resolve(tmp_path, solver, case):
+def test_supply_share_shadow_price_matches_a_resolve(solver, case):
     _, rule, total, _, rows, step, delta = case
-    out, cost, _ = solve_checked(tmp_path, with_rules(supply_sheets(), [rule]), solver, "a")
+    out, cost, _ = solve_checked(with_rules(supply_sheets(), [rule]), solver)
     moved = dict(rule)
     key = "max_share" if rule["max_share"] is not None else "min_share"
     moved[key] = round(rule[key] + step, 10)
-    _, cost2, _ = solve_checked(tmp_path, with_rules(supply_sheets(), [moved]), solver, "b")
+    _, cost2, _ = solve_checked(with_rules(supply_sheets(), [moved]), solver)
     assert cost2 - cost == approx(delta, 1e-5)                  # the hand value
     predicted = sum(float(r["shadow_price"]) * float(r["stage_volume_t"]) * step
                     for r in limit_rows(out, rule["rule"]))
     assert cost2 - cost == approx(predicted, 1e-5)              # the reported shadow prices
 
 
-def test_supply_instance_without_rules(tmp_path):
-    _, cost, flows = solve_checked(tmp_path, supply_sheets(), "highs")
+def test_supply_instance_without_rules():
+    _, cost, flows = solve_checked(supply_sheets(), "highs")
     assert cost == approx(SUPPLY_NO_RULE)
     assert flow(flows, frm="S_CN") == approx(150)
 
@@ -400,19 +428,19 @@ def group_sheets():
 
 GROUP_CASES = [
     ("feoc-max", limit("feoc_cap", "supply", "group", "FEOC", max_share=0.5), 1470, (30, 20, 50, 0),
-     [("FEOC", 50, "max", 0.5, -4, "yes")], -4),
+     [("FEOC", 50, "max", 0.5, -4, True)], -4),
     ("allies-min", limit("allies_floor", "supply", "group", "Allies", min_share=0.5), 1470, (30, 20, 50, 0),
-     [("Allies", 50, "min", 0.5, 4, "yes")], None),
+     [("Allies", 50, "min", 0.5, 4, True)], None),
     ("each-group-max", limit("each_group", "supply", "group", None, max_share=0.7), 1390, (30, 40, 30, 0),
-     [("FEOC", 70, "max", 0.7, -4, "yes"), ("Allies", 30, "max", 0.7, 0, "no")], -4),
+     [("FEOC", 70, "max", 0.7, -4, True), ("Allies", 30, "max", 0.7, 0, False)], -4),
 ]
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", GROUP_CASES, ids=[c[0] for c in GROUP_CASES])
-def test_supply_share_by_group(tmp_path, solver, case):
+def test_supply_share_by_group(solver, case):
     _, rule, total, (cn, ru, au, cl), rows, step_delta = case
-    out, cost, flows = solve_checked(tmp_path, with_rules(group_sheets(), [rule]), solver)
+    out, cost, flows = solve_checked(with_rules(group_sheets(), [rule]), solver)
     assert cost == approx(total)
     assert cost > GROUP_NO_RULE + 1
     assert_flows(flows, {("S_CN", "Buyer"): cn, ("S_RU", "Buyer"): ru, ("S_AU", "Buyer"): au,
@@ -425,12 +453,12 @@ def test_supply_share_by_group(tmp_path, solver, case):
                          binds=binds)
     if step_delta is not None:
         moved = dict(rule, max_share=rule["max_share"] + 0.01)
-        _, cost2, _ = solve_checked(tmp_path, with_rules(group_sheets(), [moved]), solver, "step")
+        _, cost2, _ = solve_checked(with_rules(group_sheets(), [moved]), solver)
         assert cost2 - cost == approx(step_delta, 1e-5)
 
 
-def test_group_instance_without_rules(tmp_path):
-    _, cost, flows = solve_checked(tmp_path, group_sheets(), "highs")
+def test_group_instance_without_rules():
+    _, cost, flows = solve_checked(group_sheets(), "highs")
     assert cost == approx(GROUP_NO_RULE)
     assert flow(flows, frm="S_RU") == approx(70)
 
@@ -487,9 +515,9 @@ PROCESSING_CASES = [
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", PROCESSING_CASES, ids=[c[0] for c in PROCESSING_CASES])
-def test_processing_and_delivery_share_through_sites(tmp_path, solver, case):
+def test_processing_and_delivery_share_through_sites(solver, case):
     _, rule = case
-    out, cost, flows = solve_checked(tmp_path, with_rules(processing_sheets(), [rule]), solver)
+    out, cost, flows = solve_checked(with_rules(processing_sheets(), [rule]), solver)
     summary = base_rows(out, "Summary")[0]
     assert cost == approx(17200)
     assert cost > PROCESSING_NO_RULE + 1
@@ -505,15 +533,15 @@ def test_processing_and_delivery_share_through_sites(tmp_path, solver, case):
                      shadow=-24 if sense == "max" else 24)
     # moving the bound one point in the loosening direction saves 24 x 100 x 0.01 = 24
     moved = (dict(rule, max_share=0.51) if sense == "max" else dict(rule, min_share=0.49))
-    _, cost2, _ = solve_checked(tmp_path, with_rules(processing_sheets(), [moved]), solver, "step")
+    _, cost2, _ = solve_checked(with_rules(processing_sheets(), [moved]), solver)
     assert cost2 - cost == approx(-24, 1e-5)
     assert cost2 - cost == approx(-abs(float(row["shadow_price"])) * float(row["stage_volume_t"]) * 0.01, 1e-5)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_processing_each_site(tmp_path, solver):
+def test_processing_each_site(solver):
     rule = limit("each_site", "processing", "node", None, material="LiOH", max_share=0.7)
-    out, cost, flows = solve_checked(tmp_path, with_rules(processing_sheets(), [rule]), solver)
+    out, cost, flows = solve_checked(with_rules(processing_sheets(), [rule]), solver)
     assert cost == approx(16720)
     assert_flows(flows, {("R_CN", "Cell"): 70, ("R_MY", "Cell"): 30, ("M_AU", "R_CN"): 140,
                          ("M_AU", "R_MY"): 60})
@@ -521,11 +549,11 @@ def test_processing_each_site(tmp_path, solver):
     assert_share_row(limit_row(out, "each_site", member="R_CN"), volume=70, stage=100, bound=0.7,
                      sense="max", shadow=-24)
     assert_share_row(limit_row(out, "each_site", member="R_MY"), volume=30, stage=100, bound=0.7,
-                     sense="max", shadow=0, binds="no")
+                     sense="max", shadow=0, binds=False)
 
 
-def test_processing_instance_without_rules(tmp_path):
-    _, cost, flows = solve_checked(tmp_path, processing_sheets(), "highs")
+def test_processing_instance_without_rules():
+    _, cost, flows = solve_checked(processing_sheets(), "highs")
     assert cost == approx(PROCESSING_NO_RULE)
     assert flow(flows, frm="R_CN", to="Cell") == approx(100)
 
@@ -590,11 +618,11 @@ def delivery_rule(by, member, customer, sense, share):
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", DELIVERY_CASES, ids=[c[0] for c in DELIVERY_CASES])
-def test_delivery_share_customer_scope(tmp_path, solver, case):
+def test_delivery_share_customer_scope(solver, case):
     _, by, member, customer, sense, total, (cj, aj, ck, ak), rows, delta = case
     share = 0.6 if sense == "max" else 0.4
     out, cost, flows = solve_checked(
-        tmp_path, with_rules(delivery_sheets(), [delivery_rule(by, member, customer, sense, share)]), solver)
+        with_rules(delivery_sheets(), [delivery_rule(by, member, customer, sense, share)]), solver)
     assert cost == approx(total)
     assert cost > DELIVERY_NO_RULE + 1
     assert_flows(flows, {("S_CN", "J"): cj, ("S_AU", "J"): aj, ("S_CN", "K"): ck, ("S_AU", "K"): ak})
@@ -605,15 +633,15 @@ def test_delivery_share_customer_scope(tmp_path, solver, case):
         assert_share_row(row, volume=volume, stage=stage, bound=share, sense=sense, shadow=shadow)
     step = 0.01 if sense == "max" else -0.01
     moved = delivery_rule(by, member, customer, sense, round(share + step, 10))
-    _, cost2, _ = solve_checked(tmp_path, with_rules(delivery_sheets(), [moved]), solver, "step")
+    _, cost2, _ = solve_checked(with_rules(delivery_sheets(), [moved]), solver)
     assert cost2 - cost == approx(delta, 1e-5)
     predicted = sum(float(r["shadow_price"]) * float(r["stage_volume_t"]) * step
                     for r in limit_rows(out, "deliv"))
     assert cost2 - cost == approx(predicted, 1e-5)
 
 
-def test_delivery_instance_without_rules(tmp_path):
-    _, cost, _ = solve_checked(tmp_path, delivery_sheets(), "highs")
+def test_delivery_instance_without_rules():
+    _, cost, _ = solve_checked(delivery_sheets(), "highs")
     assert cost == approx(DELIVERY_NO_RULE)
 
 
@@ -652,9 +680,9 @@ def materials_sheets():
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_blank_material_is_each_material_separately(tmp_path, solver):
+def test_blank_material_is_each_material_separately(solver):
     rule = limit("cn_cap", "supply", "country", "CN", material=None, max_share=0.6)
-    out, cost, flows = solve_checked(tmp_path, with_rules(materials_sheets(), [rule]), solver)
+    out, cost, flows = solve_checked(with_rules(materials_sheets(), [rule]), solver)
     assert cost == approx(3180)
     assert cost > MATERIALS_NO_RULE + 1
     assert_flows(flows, {("S_CN", "Buyer"): 60, ("S_AU", "Buyer"): 40}, material="Li")
@@ -664,15 +692,15 @@ def test_blank_material_is_each_material_separately(tmp_path, solver):
                      sense="max", shadow=-5)
     assert_share_row(limit_row(out, "cn_cap", material="Co"), volume=30, stage=50, bound=0.6,
                      sense="max", shadow=-9)
-    _, cost2, _ = solve_checked(tmp_path, with_rules(materials_sheets(), [dict(rule, max_share=0.61)]),
-                                solver, "step")
+    _, cost2, _ = solve_checked(
+        with_rules(materials_sheets(), [dict(rule, max_share=0.61)]), solver)
     assert cost2 - cost == approx(-9.5, 1e-5)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_named_material_leaves_other_materials_free(tmp_path, solver):
+def test_named_material_leaves_other_materials_free(solver):
     rule = limit("co_cap", "supply", "country", "CN", material="Co", max_share=0.6)
-    out, cost, flows = solve_checked(tmp_path, with_rules(materials_sheets(), [rule]), solver)
+    out, cost, flows = solve_checked(with_rules(materials_sheets(), [rule]), solver)
     assert cost == approx(2980)
     assert_flows(flows, {("S_CN", "Buyer"): 100, ("S_AU", "Buyer"): 0}, material="Li")
     assert_flows(flows, {("S_CN", "Buyer"): 30, ("S_AU", "Buyer"): 20}, material="Co")
@@ -681,8 +709,8 @@ def test_named_material_leaves_other_materials_free(tmp_path, solver):
                      sense="max", shadow=-9)
 
 
-def test_materials_instance_without_rules(tmp_path):
-    _, cost, _ = solve_checked(tmp_path, materials_sheets(), "highs")
+def test_materials_instance_without_rules():
+    _, cost, _ = solve_checked(materials_sheets(), "highs")
     assert cost == approx(MATERIALS_NO_RULE)
 
 
@@ -720,9 +748,9 @@ def stockpile_sheets():
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_supply_stage_counts_stockpile_releases(tmp_path, solver):
+def test_supply_stage_counts_stockpile_releases(solver):
     rule = limit("cn_cap", "supply", "country", "CN", max_share=0.6)
-    out, cost, flows = solve_checked(tmp_path, with_rules(stockpile_sheets(), [rule]), solver)
+    out, cost, flows = solve_checked(with_rules(stockpile_sheets(), [rule]), solver)
     summary = base_rows(out, "Summary")[0]
     assert cost == approx(1440)
     assert cost > 1200 + 1
@@ -833,9 +861,9 @@ CHAIN_CASES = [
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", CHAIN_CASES, ids=[c[0] for c in CHAIN_CASES])
-def test_ban_and_exclude(tmp_path, solver, case):
+def test_ban_and_exclude(solver, case):
     _, rule, total, expected = case
-    out, cost, flows = solve_checked(tmp_path, with_rules(chain_sheets(), restrictions=[rule]), solver)
+    out, cost, flows = solve_checked(with_rules(chain_sheets(), restrictions=[rule]), solver)
     assert cost == approx(total)
     assert cost > CHAIN_NO_RULE + 1
     assert_flows(flows, expected)
@@ -845,10 +873,10 @@ def test_ban_and_exclude(tmp_path, solver, case):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_ban_of_another_material_does_not_bind(tmp_path, solver):
+def test_ban_of_another_material_does_not_bind(solver):
     # ban of ore from CN closes only the unused CN -> MY ore leg: the unrestricted optimum.
     rule = restriction("r", "ban", "CN", material="ore")
-    _, cost, flows = solve_checked(tmp_path, with_rules(chain_sheets(), restrictions=[rule]), solver)
+    _, cost, flows = solve_checked(with_rules(chain_sheets(), restrictions=[rule]), solver)
     assert cost == approx(CHAIN_NO_RULE)
     assert_flows(flows, {("M_CN", "R_CN"): 280, ("R_CN", "J1"): 60, ("R_CN", "J2"): 40})
 
@@ -863,21 +891,21 @@ QUOTA_CASES = [
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", QUOTA_CASES, ids=[c[0] for c in QUOTA_CASES])
-def test_quota_all_arcs_together_with_shadow_price(tmp_path, solver, case):
+def test_quota_all_arcs_together_with_shadow_price(solver, case):
     _, frm, max_t, total, (cj1, cj2, mj1, mj2), shadow = case
     rule = restriction("q", "quota", frm, "JP", material="LiOH", max_t=max_t)
-    out, cost, flows = solve_checked(tmp_path, with_rules(chain_sheets(), restrictions=[rule]), solver)
+    out, cost, flows = solve_checked(with_rules(chain_sheets(), restrictions=[rule]), solver)
     assert cost == approx(total)
     assert cost > CHAIN_NO_RULE + 1
     assert_flows(flows, {("R_CN", "J1"): cj1, ("R_CN", "J2"): cj2, ("R_MY", "J1"): mj1,
                          ("R_MY", "J2"): mj2, ("R_CN", "C_CN"): 40})
     row = limit_row(out, "q")
-    assert row["type"] == "quota" and row["sense"] == "max" and row["binds"] == "yes", row
+    assert row["type"] == "quota" and row["sense"] == "max" and row["binds"] is True, row
     assert float(row["volume_t"]) == approx(max_t) and float(row["bound"]) == approx(max_t), row
     assert float(row["shadow_price"]) == approx(shadow, SHADOW_TOL), row
     # re-solve with one more tonne of quota: the cost falls by |shadow|
     _, cost2, _ = solve_checked(
-        tmp_path, with_rules(chain_sheets(), restrictions=[dict(rule, max_t=max_t + 1)]), solver, "step")
+        with_rules(chain_sheets(), restrictions=[dict(rule, max_t=max_t + 1)]), solver)
     assert cost2 - cost == approx(shadow, 1e-5)
     assert cost2 - cost == approx(float(row["shadow_price"]), 1e-5)
 
@@ -897,10 +925,10 @@ PERIOD_CASES = [
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", PERIOD_CASES, ids=[c[0] for c in PERIOD_CASES])
-def test_restriction_period_scope(tmp_path, solver, case):
+def test_restriction_period_scope(solver, case):
     _, rule, total, expected = case
     out, cost, flows = solve_checked(
-        tmp_path, with_rules(chain_sheets(("P1", "P2")), restrictions=[rule]), solver)
+        with_rules(chain_sheets(("P1", "P2")), restrictions=[rule]), solver)
     assert cost == approx(total)
     assert_flows(flows, expected)
     if rule["type"] == "quota":
@@ -912,8 +940,9 @@ def test_restriction_period_scope(tmp_path, solver, case):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_quota_blank_period_is_one_instance_per_period(tmp_path, solver):
     # max_t 70 in each of P1 and P2 separately: 2 x 18,730 = 37,460; both bind at -27.
+    # Through `planner run` and the plan file: the file says binds "yes", periods as text.
     rule = restriction("q", "quota", "CN", "JP", max_t=70)
-    out, cost, flows = solve_checked(
+    out, cost, flows = solve_checked_cli(
         tmp_path, with_rules(chain_sheets(("P1", "P2")), restrictions=[rule]), solver)
     assert cost == approx(37460)
     rows = limit_rows(out, "q")
@@ -925,22 +954,23 @@ def test_quota_blank_period_is_one_instance_per_period(tmp_path, solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_lane_cap_row(tmp_path, solver):
-    out, cost, flows = solve_checked(tmp_path, chain_sheets(lane_max_t=10), solver)
+def test_lane_cap_row(solver):
+    out, cost, flows = solve_checked(chain_sheets(lane_max_t=10), solver)
     assert cost == approx(18730)
     assert_flows(flows, {("R_CN", "J2"): 10, ("R_MY", "J2"): 30, ("R_CN", "J1"): 60})
     rows = [r for r in base_rows(out, "Limits") if r.get("type") == "lane"]
     assert len(rows) == 1, rows
     row = rows[0]
     assert float(row["volume_t"]) == approx(10) and float(row["bound"]) == approx(10)
-    assert row["sense"] == "max" and row["binds"] == "yes"
+    assert row["sense"] == "max" and row["binds"] is True
     assert float(row["shadow_price"]) == approx(-27, SHADOW_TOL)
-    _, cost2, _ = solve_checked(tmp_path, chain_sheets(lane_max_t=11), solver, "step")
+    _, cost2, _ = solve_checked(chain_sheets(lane_max_t=11), solver)
     assert cost2 - cost == approx(-27, 1e-5)
 
 
 def test_chain_instance_without_rules(tmp_path):
-    _, cost, flows = solve_checked(tmp_path, chain_sheets(), "highs")
+    # Through `planner run` and the plan file.
+    _, cost, flows = solve_checked_cli(tmp_path, chain_sheets(), "highs")
     assert cost == approx(CHAIN_NO_RULE)
     assert_flows(flows, {("M_CN", "R_CN"): 280, ("R_CN", "J1"): 60, ("R_CN", "J2"): 40,
                          ("R_CN", "C_CN"): 40})
@@ -983,7 +1013,7 @@ def count_sheets():
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_each_member_customer_and_group_expand_to_instances(tmp_path, solver):
+def test_each_member_customer_and_group_expand_to_instances(solver):
     limits = [
         limit("each_country", "supply", "country", None, material=None, max_share=0.8),
         limit("each_group", "supply", "group", None, material="Li", period="all", max_share=0.9),
@@ -992,7 +1022,7 @@ def test_each_member_customer_and_group_expand_to_instances(tmp_path, solver):
               max_share=0.9),
     ]
     quota = restriction("q", "quota", "CN", "AU", max_t=1000)
-    out, _, _ = solve_checked(tmp_path, with_rules(count_sheets(), limits, [quota]), solver)
+    out, _, _ = solve_checked(with_rules(count_sheets(), limits, [quota]), solver)
 
     def keys(rule, *cols):
         return sorted(tuple(str(r[c]) if r[c] is not None else None for c in cols)
@@ -1019,7 +1049,7 @@ def test_each_member_customer_and_group_expand_to_instances(tmp_path, solver):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_many_rules_together_hold_in_flows(tmp_path, solver):
+def test_many_rules_together_hold_in_flows(solver):
     sheets = with_rules(
         chain_sheets(("P1", "P2")),
         limits=[
@@ -1034,7 +1064,7 @@ def test_many_rules_together_hold_in_flows(tmp_path, solver):
             restriction("q_jp", "quota", "FEOC", "JP", max_t=50),
         ],
     )
-    solve_checked(tmp_path, sheets, solver)
+    solve_checked(sheets, solver)
 
 
 # --------------------------------------------------------------------------- zero stage volume
@@ -1047,7 +1077,7 @@ def test_many_rules_together_hold_in_flows(tmp_path, solver):
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("case", ["empty-period", "undemanded-material"])
-def test_rule_on_empty_stage_holds_trivially(tmp_path, solver, case):
+def test_rule_on_empty_stage_holds_trivially(solver, case):
     sheets = supply_sheets()
     if case == "empty-period":
         sheets["Demand"][1]["quantity_t"] = 0
@@ -1056,7 +1086,7 @@ def test_rule_on_empty_stage_holds_trivially(tmp_path, solver, case):
         sheets["Suppliers"].append({"supplier": "S_AU", "country": "AU", "material": "Co",
                                     "capacity_t": None, "unit_cost": 5, "period": None})
         rule, total = limit("zero", "supply", "country", "CN", material="Co", min_share=0.5), 1800
-    out, cost, _ = solve_checked(tmp_path, with_rules(sheets, [rule]), solver)
+    out, cost, _ = solve_checked(with_rules(sheets, [rule]), solver)
     assert cost == approx(total)
     for row in limit_rows(out, "zero"):
         assert float(row["stage_volume_t"] or 0) == approx(0) and float(row["volume_t"] or 0) == approx(0)
@@ -1083,33 +1113,33 @@ def assert_mix(rows, quantities, hhi):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_mix_shares_and_hhi_with_stockpile(tmp_path, solver):
+def test_mix_shares_and_hhi_with_stockpile(solver):
     # CN 60 / AU 30 (stockpile release) / CL 10: HHI 3,600 + 900 + 100 = 4,600 for supply, and
     # the same for delivery (suppliers and the stockpile ship straight to the buyer).
     rule = limit("cn_cap", "supply", "country", "CN", max_share=0.6)
-    out, _, _ = solve_checked(tmp_path, with_rules(stockpile_sheets(), [rule]), solver)
+    out, _, _ = solve_checked(with_rules(stockpile_sheets(), [rule]), solver)
     assert_mix(mix_rows(out, "supply", "Li"), {"CN": 60, "AU": 30, "CL": 10}, 4600)
     assert_mix(mix_rows(out, "delivery", "Li"), {"CN": 60, "AU": 30, "CL": 10}, 4600)
     assert mix_rows(out, "processing", "Li") == {}
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_mix_shares_and_hhi_through_sites(tmp_path, solver):
+def test_mix_shares_and_hhi_through_sites(solver):
     # each_site 0.7 plan: ore all from AU (200 t): HHI 100^2 = 10,000; LiOH shipped out of
     # sites CN 70 / MY 30: HHI 4,900 + 900 = 5,800; delivery counted by the shipping site's
     # country (not the customer's JP): the same 70 / 30, 5,800.
     rule = limit("each_site", "processing", "node", None, material="LiOH", max_share=0.7)
-    out, _, _ = solve_checked(tmp_path, with_rules(processing_sheets(), [rule]), solver)
+    out, _, _ = solve_checked(with_rules(processing_sheets(), [rule]), solver)
     assert_mix(mix_rows(out, "supply", "ore"), {"AU": 200}, 10000)
     assert_mix(mix_rows(out, "processing", "LiOH"), {"CN": 70, "MY": 30}, 5800)
     assert_mix(mix_rows(out, "delivery", "LiOH"), {"CN": 70, "MY": 30}, 5800)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_mix_per_period(tmp_path, solver):
+def test_mix_per_period(solver):
     # cn_cap each period: P1 CN 60 / AU 40: HHI 3,600 + 1,600 = 5,200;
     # P2 CN 30 / CL 20 of 50: shares 0.6 / 0.4, HHI 5,200 as well.
     rule = limit("cn_cap", "supply", "country", "CN", max_share=0.6)
-    out, _, _ = solve_checked(tmp_path, with_rules(supply_sheets(), [rule]), solver)
+    out, _, _ = solve_checked(with_rules(supply_sheets(), [rule]), solver)
     assert_mix(mix_rows(out, "supply", "Li", "P1"), {"CN": 60, "AU": 40}, 5200)
     assert_mix(mix_rows(out, "supply", "Li", "P2"), {"CN": 30, "CL": 20}, 5200)
