@@ -242,7 +242,7 @@ def _instructions(wb: Workbook) -> None:
          "not in the list only gives a warning where the column also takes other words.",
          None),
         ("6. Check and plan from a terminal: planner validate FILE.xlsx, then planner run "
-         "FILE.xlsx. The planner ignores this Instructions sheet (it says so as a warning).",
+         "FILE.xlsx. The planner skips this Instructions sheet without a word.",
          None),
         ("", None),
     ]
