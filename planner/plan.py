@@ -67,15 +67,18 @@ def stranded_warnings(inputs: Inputs) -> list[Problem]:
     where = {SUPPLIER: ("Suppliers", "supplier", "material"),
              SITE: ("Processes", "site", "output_material"),
              STOCKPILE: ("Stockpiles", "stockpile", "material")}
+    # The first row of each (node, material) on each sheet, found once for all of them.
+    first_row = {kind: inputs[sheet].drop_duplicates([node, material]).set_index(
+                     [node, material])[ROW].to_dict()
+                 for kind, (sheet, node, material) in where.items()}
     found = []
     for r in stranded(inputs).to_dict("records"):
-        sheet, node, material = where[r["from_kind"]]
-        frame = inputs[sheet]
-        rows = frame[ROW][(frame[node] == r["from"]) & (frame[material] == r["material"])]
+        sheet, _, material = where[r["from_kind"]]
+        row = first_row[r["from_kind"]].get((r["from"], r["material"]))
         table = inputs.read_tables.get(sheet)
         problem = Problem(WARNING, stranded_sentence(r), sheet) if table is None else \
-            table.problem(stranded_sentence(r), int(rows.iloc[0]) if len(rows) else None,
-                          material, r["material"], WARNING)
+            table.problem(stranded_sentence(r), None if row is None else int(row), material,
+                          r["material"], WARNING)
         found.append(problem)
     return found
 

@@ -26,10 +26,10 @@ def rule_rows(sm: SourcingModel) -> dict[str, np.ndarray]:
     for family in RULE_FAMILIES:
         if family not in sm.lp.families:
             continue
-        rows = sm.lp.rows_of(family)
+        rows = pd.Series(sm.lp.rows_of(family))
         names = sm.lp.families[family].keys["rule"].to_numpy(object)
-        for rule in pd.unique(names):
-            found.setdefault(rule, []).append(rows[names == rule])
+        for rule, of_rule in rows.groupby(names, sort=False):  # one pass, not one per rule
+            found.setdefault(rule, []).append(of_rule.to_numpy())
     return {rule: np.concatenate(parts) for rule, parts in found.items()}
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from planner import api
 from planner.cli import main
-from wb import frames, make_workbook, read_plan_sheet, table_rows
+from test_rules import plan_tables as solve  # DataFrames through the library API
+from wb import make_workbook, read_plan_sheet, table_rows
 
 SOLVERS = ["highs", "cbc"]
 TOL = 1e-6
@@ -45,14 +45,6 @@ def run_plan(tmp_path, sheets, solver, expect_exit=0):
     )
     assert result.exit_code == expect_exit, (result.exit_code, result.output, result.exception)
     return out, result
-
-
-def solve(sheets, solver):
-    """The same tables as DataFrames through the library API; every scenario optimal (what
-    exit status 0 says on the command line)."""
-    plan = api.plan(frames(sheets), solver=solver, jobs=1)
-    assert plan.all_optimal, table_rows(plan["Summary"])
-    return plan
 
 
 def sheet_rows(out, sheet):
