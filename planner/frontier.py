@@ -118,11 +118,13 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
              progress=None) -> Frontier:
     """Solve the sweep's points (in parallel when they are slow), then, if the sweep found
     where caps stop holding (a cap below the tightest that holds is infeasible or leaves
-    demand unmet), bisect between the two (serially: each step depends on the last)."""
+    demand unmet), bisect between the two (serially: each step depends on the last).
+    Every point's solver starts from the loosest point's optimum (the cap is a coefficient:
+    the LPs differ only in numbers)."""
     check_sweep(inputs, sweep)
     caps = sweep.caps()
     tasks = [(f"cap {cap_label(cap)}", _with_cap(inputs, sweep, cap), BASE) for cap in caps]
-    results = run_tasks(tasks, options, jobs, progress)
+    results, start = run_tasks(tasks, options, jobs, progress)
     rows = [_point(sweep, cap, r, "sweep") for cap, (r, _) in zip(caps, results)]
     reports = [r for r, _ in results]
     holding = [c for c, (r, _) in zip(caps, results) if _holds(r)]
@@ -135,8 +137,9 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
         best = None
         for _ in range(BISECTION_STEPS):
             mid = (lo + hi) / 2
-            (report, _), = run_tasks([(f"cap {cap_label(mid)}", _with_cap(inputs, sweep, mid),
-                                       BASE)], options, 1)
+            [(report, _)], _ = run_tasks([(f"cap {cap_label(mid)}",
+                                           _with_cap(inputs, sweep, mid), BASE)], options, 1,
+                                         start=start)
             if _holds(report):
                 hi, best = mid, (mid, report)
             else:

@@ -32,7 +32,7 @@ from .loops import gain_loops
 from .network import SITE, STOCKPILE, SUPPLIER, demand_routes, stranded, stranded_sentence
 from .rule_costs import rule_costs
 from .scenarios import add_scenarios, scenario_inputs
-from .solve import SolveOptions, Status, solve, usable_cpus
+from .solve import Basis, SolveOptions, SolveRun, Status, usable_cpus
 from .validate import validate
 from .workbook import RawWorkbook, read_workbook
 
@@ -112,22 +112,31 @@ class Plan:
 
 
 def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
-                   data: str | None = None) -> tuple[ScenarioReport, dict]:
+                   data: str | None = None, start: Basis | None = None,
+                   keep_basis: bool = False) -> tuple[ScenarioReport, dict]:
     """Build, solve and report one scenario, named `name`, on `inputs`: the data of workbook
-    scenario `data` (default: `name`; see `scenario_inputs`). Never raises for one
-    scenario's failure, so the other scenarios of a run complete. A scenario that is not
-    optimal gets a Diagnosis table; with `best_effort`, an infeasible one also gets the
-    least-bad plan."""
+    scenario `data` (default: `name`; see `scenario_inputs`), the solver starting from
+    `start` when it fits (`solve.Basis`). Never raises for one scenario's failure, so the
+    other scenarios of a run complete. A scenario that is not optimal gets a Diagnosis
+    table; with `best_effort`, an infeasible one also gets the least-bad plan. With
+    `keep_basis`, the optimum's basis is in the info under "basis"."""
     data = data or name
-    start = time.perf_counter()
+    began = time.perf_counter()
+    basis = None
     try:
         sm = build_model(build_network(inputs, data))
-        network_s = time.perf_counter() - start
-        solution = solve(sm.lp, options)
-        start = time.perf_counter()
+        network_s = time.perf_counter() - began
+        run = SolveRun(sm.lp, options, start)
+        solution = run.solve()
+        started = run.started_from
+        began = time.perf_counter()
+        costs = {}
+        if solution.ok:
+            costs = rule_costs(sm, solution, run, options.rule_costs)
+            basis = run.basis(f"from the optimum of {name}") if keep_basis else None
+        del run  # the solver's memory is released before reporting
         report = scenario_report(name, sm, solution)
-        if solution.ok and options.rule_costs != "none":
-            costs = rule_costs(sm, solution, options, options.rule_costs)
+        if costs:
             limits = report.tables["Limits"]
             found = limits["rule"].map(costs) if len(limits) else limits["rule"]
             limits["cost_of_rule"] = [None if pd.isna(c) else float(rounded(c)) for c in found]
@@ -146,17 +155,20 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
                                 f"internal error: {type(exc).__name__}: {exc}")
         return report, {"scenario": name, "status": report.status, "message": report.message,
                         "solver": options.solver,
-                        "seconds": round(time.perf_counter() - start, 3)}
+                        "seconds": round(time.perf_counter() - began, 3)}
     info = {
         "scenario": name, "status": report.status, "message": report.message,
-        "solver": options.solver, "time_limit_s": options.time_limit,
+        "solver": options.solver, "start": started,
+        "time_limit_s": options.time_limit,
         "variables": sm.lp.n_cols, "constraints": sm.lp.n_rows,
         "nonzeros": len(sm.lp.terms()[0]),
         "model_s": round(network_s + solution.seconds.get("build", 0.0), 3),
         "solve_s": round(solution.seconds.get("solve", 0.0), 3),
-        "report_s": round(time.perf_counter() - start, 3),
+        "report_s": round(time.perf_counter() - began, 3),
     }
     info["seconds"] = round(info["model_s"] + info["solve_s"] + info["report_s"], 3)
+    if keep_basis:
+        info["basis"] = basis
     return report, info
 
 
@@ -170,15 +182,23 @@ PARALLEL_AFTER_S = 2.0
 
 
 def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
-              progress: Callable[[ScenarioReport, dict], None] | None = None
-              ) -> list[tuple[ScenarioReport, dict]]:
-    """Solve every task; results in task order; `progress` is called for each in task
-    order, as soon as it and every task before it are done.
+              progress: Callable[[ScenarioReport, dict], None] | None = None,
+              start: Basis | None = None
+              ) -> tuple[list[tuple[ScenarioReport, dict]], Basis | None]:
+    """Solve every task: (results in task order, the basis the tasks started from);
+    `progress` is called for each in task order, as soon as it and every task before it
+    are done.
 
-    `jobs`: processes solving tasks at once. By default, tasks are solved one after another
-    while each takes less than PARALLEL_AFTER_S, and the rest on one process per CPU once
-    one takes longer: so the default is never much slower than serial on small models,
-    and uses every CPU on large ones."""
+    Every task's solver starts from `start` where the LPs differ only in numbers
+    (`solve.Basis`; at 100k variables ~8x fewer seconds of HiGHS). Without `start`, the
+    first task is solved first, in this process, from scratch, and the others start from
+    its optimum. Always from that one optimum, never from whichever task ran before: a
+    plan does not depend on which process solved what.
+
+    `jobs`: processes solving the other tasks at once. By default, tasks are solved one
+    after another while each takes less than PARALLEL_AFTER_S, and the rest on one
+    process per CPU once one takes longer: so the default is never much slower than
+    serial on small models, and uses every CPU on large ones."""
     done: dict[int, tuple[ScenarioReport, dict]] = {}
     reported = 0
 
@@ -189,23 +209,30 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                 progress(*done[reported])
             reported += 1
 
-    first = 0
+    first, slow = 0, False
+    if start is None and tasks:
+        name, inputs, data = tasks[0]
+        began = time.perf_counter()
+        report, info = solve_scenario(name, inputs, options, data, keep_basis=len(tasks) > 1)
+        start = info.pop("basis", None)
+        done[0] = report, info
+        report_ready()
+        first, slow = 1, time.perf_counter() - began > PARALLEL_AFTER_S
     if jobs is None:
         jobs = usable_cpus()
-        for i, (name, inputs, data) in enumerate(tasks):
-            if jobs <= 1:
+        for i, (name, inputs, data) in list(enumerate(tasks))[first:]:
+            if jobs <= 1 or slow:
                 break
-            start = time.perf_counter()
-            done[i] = solve_scenario(name, inputs, options, data)
+            began = time.perf_counter()
+            done[i] = solve_scenario(name, inputs, options, data, start)
             report_ready()
             first = i + 1
-            if time.perf_counter() - start > PARALLEL_AFTER_S:
-                break
+            slow = time.perf_counter() - began > PARALLEL_AFTER_S
     rest = list(enumerate(tasks))[first:]
     jobs = min(jobs, len(rest))
     if jobs <= 1:
         for i, (name, inputs, data) in rest:
-            done[i] = solve_scenario(name, inputs, options, data)
+            done[i] = solve_scenario(name, inputs, options, data, start)
             report_ready()
     else:
         # The CPUs are shared out between the scenarios solved at once.
@@ -216,12 +243,12 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=signal.signal,
                                  initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
-            futures = {pool.submit(solve_scenario, name, inputs, options, data): i
+            futures = {pool.submit(solve_scenario, name, inputs, options, data, start): i
                        for i, (name, inputs, data) in rest}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 report_ready()
-    return [done[i] for i in range(len(tasks))]
+    return [done[i] for i in range(len(tasks))], start
 
 
 def options_for(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,
@@ -240,8 +267,8 @@ def plan(inputs: Inputs, options: SolveOptions | None = None,
     options = options or options_for(inputs)
     chosen = {n.lower() for n in scenarios} if scenarios else None
     names = [n for n in inputs.scenarios if chosen is None or n.lower() in chosen]  # base first
-    results = run_tasks([(n, scenario_inputs(inputs, n), n) for n in names], options, jobs,
-                        progress)
+    results, _ = run_tasks([(n, scenario_inputs(inputs, n), n) for n in names], options,
+                           jobs, progress)
     return Plan(inputs, [r for r, _ in results], [i for _, i in results])
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .model import SourcingModel
-from .solve import Solution, SolveOptions, solve
+from .solve import Solution, SolveRun
 
 RULE_COSTS = ("none", "binding", "all")
 RULE_FAMILIES = ("share_max", "share_min", "restriction")  # rows of Limits and Restrictions
@@ -33,10 +33,11 @@ def rule_rows(sm: SourcingModel) -> dict[str, np.ndarray]:
     return {rule: np.concatenate(parts) for rule, parts in found.items()}
 
 
-def rule_costs(sm: SourcingModel, sol: Solution, options: SolveOptions,
+def rule_costs(sm: SourcingModel, sol: Solution, run: SolveRun,
                which: str = "binding") -> dict[str, float | None]:
     """Rule name -> the plan's total cost less its cost without the rule (None when the
-    plan without it could not be solved to optimality). `sol` must be optimal."""
+    plan without it could not be solved to optimality). `sol` is `run`'s optimum; each
+    rule is relaxed on `run`'s solver instances, starting from that optimum."""
     if which == "none" or not sol.ok:
         return {}
     costs: dict[str, float | None] = {}
@@ -44,6 +45,6 @@ def rule_costs(sm: SourcingModel, sol: Solution, options: SolveOptions,
         if which == "binding" and not (np.abs(sol.duals[rows]) > DUAL_TOL).any():
             costs[rule] = 0.0
             continue
-        without = solve(sm.lp.relaxed(rows), options)
+        without = run.relaxed(rows)
         costs[rule] = max(sol.objective - without.objective, 0.0) if without.ok else None
     return costs

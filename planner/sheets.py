@@ -207,7 +207,7 @@ UTILIZATION = Sheet(
 RUN_INFO = Sheet(
     "Run info", "Input, versions, model size and seconds per scenario.",
     _columns(("scenario", ID), ("status", ID), ("message", TEXT), ("solver", ID),
-             ("time_limit_s", SECONDS), ("variables", COUNT), ("constraints", COUNT),
+             ("start", TEXT), ("time_limit_s", SECONDS), ("variables", COUNT), ("constraints", COUNT),
              ("nonzeros", COUNT), ("model_s", SECONDS), ("solve_s", SECONDS),
              ("report_s", SECONDS), ("seconds", SECONDS), ("input_file", TEXT),
              ("input_sha256", ID), ("planner_version", ID), ("pulp_version", ID),

@@ -9,6 +9,7 @@ passes our own feasibility check (`infeasibility`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import time
@@ -50,6 +51,21 @@ class Solution:
     @property
     def ok(self) -> bool:
         return self.status is Status.OPTIMAL
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Where a solved LP's optimum sits: HiGHS's status of every column and row (lower,
+    basic, upper, zero, nonbasic), and the shape of the LP's matrix (`pattern`). An LP with
+    the same pattern (a scenario that changes only bounds, costs or coefficients, a
+    frontier point with another cap) can start from it instead of from scratch: at 100k
+    variables about 100 simplex iterations instead of 11,000 (bench/RESULTS.md). Plain
+    arrays, so it can be sent to a worker process."""
+
+    name: str               # what it is the optimum of, as Run info shows it
+    pattern: str
+    col_status: np.ndarray  # int8, one per column
+    row_status: np.ndarray  # int8, one per row
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,13 @@ class Arrays:
     @property
     def n_rows(self) -> int:
         return len(self.row_lower)
+
+    def pattern(self) -> str:
+        """A digest of the matrix's shape and nonzero positions (not its values)."""
+        digest = hashlib.blake2b(f"{self.n_cols} {self.n_rows}".encode(), digest_size=16)
+        digest.update(np.ascontiguousarray(self.start).data)
+        digest.update(np.ascontiguousarray(self.index).data)
+        return digest.hexdigest()
 
     def part(self, cols: np.ndarray, rows: np.ndarray) -> "Arrays":
         """The LP restricted to `cols` and `rows` (every entry of `cols` must lie in `rows`)."""
@@ -286,6 +309,15 @@ class _Part:
     highs: object = None       # highspy.Highs
     error: str | None = None
     timed_out: bool = False  # the time limit ran out before this block's turn
+    # (status, message, values, duals) of the block's own LP, read once after its run
+    outcome: tuple | None = None
+
+
+def _basis_statuses():
+    import highspy
+
+    members = highspy.HighsBasisStatus.__members__.values()
+    return sorted(members, key=int)
 
 
 class SolveRun:
@@ -297,18 +329,25 @@ class SolveRun:
     no process, limit or stockpile links) are solved as separate LPs, on up to
     `options.threads` threads at once (HiGHS releases the GIL while it runs): the same
     optimum, sooner (at a million variables in five blocks, about half the time of the
-    whole LP on two cores; bench/RESULTS.md). CBC gets the whole LP through PuLP."""
+    whole LP on two cores; bench/RESULTS.md). CBC gets the whole LP through PuLP.
 
-    def __init__(self, lp: LinearModel, options: SolveOptions = SolveOptions()):
+    `start`: a `Basis` to start from when it fits this LP (same matrix pattern). After an
+    optimum, the run keeps its HiGHS instances: `relaxed` solves variants again on them,
+    from the optimum, and `basis` gives the optimum's basis."""
+
+    def __init__(self, lp: LinearModel, options: SolveOptions = SolveOptions(),
+                 start: Basis | None = None):
         if options.solver not in SOLVERS:
             raise ValueError(f"unknown solver {options.solver!r}; choose one of "
                              f"{', '.join(SOLVERS)}")
-        self.lp, self.options = lp, options
+        self.lp, self.options, self.start = lp, options, start
         # One at a time when the solver's log is shown, so that logs do not interleave.
         self.threads = 1 if options.verbose else max(1, options.threads or usable_cpus())
         self.seconds: dict[str, float] = {}
         self.prob = self.engine = self.columns = self.rows = None
         self.parts: list[_Part] = []
+        self.pattern: str | None = None
+        self.started_from: str | None = None  # the name of the Basis started from
         self.error: str | None = None
 
     def _timed(self, name: str, start: float) -> None:
@@ -319,6 +358,9 @@ class SolveRun:
         if self.options.solver == "highs":
             arrays = Arrays.of(self.lp)
             blocks = arrays.blocks()
+            self.pattern = arrays.pattern()
+            warm = self.start is not None and self.start.pattern == self.pattern
+            self.started_from = self.start.name if warm else None
             self.seconds["build"] = 0.0
             with quiet_stdout(not self.options.verbose):
                 for cols, rows in blocks:
@@ -329,12 +371,39 @@ class SolveRun:
                                             arrays.part(cols, rows), self.options)
                     except SolverRefused as exc:
                         part.error = str(exc)
+                        continue
+                    if warm:
+                        self._set_basis(part, self.start)
         else:
             self.prob, self.columns, self.rows = self.lp.to_pulp()
             self.seconds["build"] = time.perf_counter() - start
             self.engine = pulp.PULP_CBC_CMD(msg=self.options.verbose,
                                             timeLimit=self.options.time_limit)
         self._timed("handover", start)
+
+    @staticmethod
+    def _set_basis(part: _Part, basis: Basis) -> None:
+        import highspy
+
+        statuses = _basis_statuses()
+        found = highspy.HighsBasis()
+        found.col_status = [statuses[s] for s in basis.col_status[part.cols].tolist()]
+        found.row_status = [statuses[s] for s in basis.row_status[part.rows].tolist()]
+        found.valid = True
+        part.highs.setBasis(found)
+
+    def basis(self, name: str) -> Basis | None:
+        """The optimum's basis, called `name` (HiGHS only; None otherwise)."""
+        if self.pattern is None or not self.parts or \
+                any(p.outcome is None or p.outcome[0] is not Status.OPTIMAL
+                    for p in self.parts):
+            return None
+        cols, rows = np.zeros(self.lp.n_cols, np.int8), np.zeros(self.lp.n_rows, np.int8)
+        for part in self.parts:
+            found = part.highs.getBasis()
+            cols[part.cols] = np.fromiter(map(int, found.col_status), np.int8, len(part.cols))
+            rows[part.rows] = np.fromiter(map(int, found.row_status), np.int8, len(part.rows))
+        return Basis(name, self.pattern, cols, rows)
 
     def _run_part(self, part: _Part, deadline: float | None) -> None:
         import highspy
@@ -351,22 +420,26 @@ class SolveRun:
             found = part.highs.getModelStatus()
             part.error = f"HiGHS failed ({part.highs.modelStatusToString(found)})"
 
-    def run(self) -> None:
+    def run(self, parts: list[_Part] | None = None) -> None:
+        """Run the solver on every block (or on `parts` only)."""
         start = time.perf_counter()
         if self.options.solver == "highs":
+            parts = self.parts if parts is None else parts
             limit = self.options.time_limit
             deadline = None if limit is None else start + limit
             with quiet_stdout(not self.options.verbose):
-                if self.threads == 1 or len(self.parts) == 1:
-                    for i, part in enumerate(self.parts, start=1):
-                        if self.options.verbose and len(self.parts) > 1:  # which log is which
-                            print(f"\nplanner: independent block {i} of {len(self.parts)} "
+                if self.threads == 1 or len(parts) <= 1:
+                    for i, part in enumerate(parts, start=1):
+                        if self.options.verbose and len(parts) > 1:  # which log is which
+                            print(f"\nplanner: independent block {i} of {len(parts)} "
                                   f"({len(part.cols):,} columns, {len(part.rows):,} rows)",
                                   flush=True)
                         self._run_part(part, deadline)
                 else:
-                    with ThreadPoolExecutor(min(self.threads, len(self.parts))) as pool:
-                        list(pool.map(lambda p: self._run_part(p, deadline), self.parts))
+                    with ThreadPoolExecutor(min(self.threads, len(parts))) as pool:
+                        list(pool.map(lambda p: self._run_part(p, deadline), parts))
+                for part in parts:
+                    part.outcome = self._part_outcome(part)
         else:
             try:
                 self.prob.solve(self.engine)
@@ -374,40 +447,79 @@ class SolveRun:
                 self.error = str(exc)
         self._timed("run", start)
 
-    def read_back(self) -> Solution:
+    def read_back(self, lp: LinearModel | None = None) -> Solution:
         start = time.perf_counter()
         try:
-            return self._read_back()
+            return self._read_back(self.lp if lp is None else lp)
         finally:
             self._timed("readback", start)
             self.seconds["solve"] = sum(self.seconds.get(k, 0.0)
                                         for k in ("handover", "run", "readback")) \
                 - self.seconds.get("build", 0.0)
 
+    def solve(self) -> Solution:
+        if self.lp.n_cols == 0:
+            return _solve_without_columns(self.lp, self.options.solver)
+        self.hand_over()
+        self.run()
+        return self.read_back()
+
+    def relaxed(self, rows: np.ndarray) -> Solution:
+        """The LP with `rows` binding nothing (`LinearModel.relaxed`), solved on this run's
+        HiGHS instances from their optimum: only the blocks holding one of `rows` run
+        again. Those instances are put back as they were (bounds and basis), so each call
+        starts from the same optimum whatever was relaxed before. The run must have solved
+        to an optimum; CBC solves the relaxed LP afresh."""
+        lp = self.lp.relaxed(rows)
+        if self.options.solver != "highs":
+            return solve(lp, self.options)
+        lower, upper = lp.row_bounds()
+        was_lower, was_upper = self.lp.row_bounds()
+        touched = []
+        for part in self.parts:
+            local = np.flatnonzero(np.isin(part.rows, rows)).astype(np.int32)
+            if len(local) and part.error is None:
+                whole = part.rows[local]
+                touched.append((part, local, whole, part.highs.getBasis(), part.outcome))
+                part.highs.changeRowsBounds(len(local), local, lower[whole], upper[whole])
+        try:
+            self.run([part for part, *_ in touched])
+            return self.read_back(lp)
+        finally:
+            for part, local, whole, basis, outcome in touched:
+                part.highs.changeRowsBounds(len(local), local, was_lower[whole],
+                                            was_upper[whole])
+                part.highs.setBasis(basis)
+                part.outcome, part.timed_out = outcome, False
+
+    def _part_outcome(self, part: _Part) -> tuple:
+        """(status, message, values, duals) of one block; values only from an optimum."""
+        if part.error is not None:
+            return Status.ERROR, f"the highs solver failed: {part.error}", None, None
+        if part.timed_out:
+            return Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE, None, None
+        status, message = _highs_status(part.highs)
+        if status is not Status.OPTIMAL:
+            return status, message, None, None
+        solution = part.highs.getSolution()
+        return (status, message, np.asarray(solution.col_value, float),
+                np.asarray(solution.row_dual, float))
+
     def _highs_result(self) -> tuple[Status, str, np.ndarray | None, np.ndarray | None]:
         """Status of the whole LP from its blocks' statuses (`combine_statuses`), and its
         values and duals put back in the whole LP's positions; values are read only from
         blocks proved optimal."""
         values, duals = np.full(self.lp.n_cols, np.nan), np.zeros(self.lp.n_rows)
-        outcomes = []
         for part in self.parts:
-            if part.error is not None:
-                outcomes.append((Status.ERROR, f"the highs solver failed: {part.error}"))
-                continue
-            if part.timed_out:
-                outcomes.append((Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE))
-                continue
-            outcomes.append(_highs_status(part.highs))
-            if outcomes[-1][0] is Status.OPTIMAL:
-                solution = part.highs.getSolution()
-                col_value = np.asarray(solution.col_value, float)
-                if len(col_value) == len(part.cols):
-                    values[part.cols] = col_value
-                    duals[part.rows] = np.asarray(solution.row_dual, float)
-        return (*combine_statuses(outcomes), values, duals)
+            _, _, col_value, row_dual = part.outcome
+            if col_value is not None and len(col_value) == len(part.cols):
+                values[part.cols] = col_value
+                duals[part.rows] = row_dual
+        status, message = combine_statuses([p.outcome[:2] for p in self.parts])
+        return status, message, values, duals
 
-    def _read_back(self) -> Solution:
-        lp, solver, seconds = self.lp, self.options.solver, self.seconds
+    def _read_back(self, lp: LinearModel) -> Solution:
+        solver, seconds = self.options.solver, self.seconds
         if solver == "highs":
             status, message, values, duals = self._highs_result()
         elif self.error is not None:
@@ -419,17 +531,18 @@ class SolveRun:
                              float)
             status, message = _pulp_status(self.prob, self.options.time_limit is not None)
         if status is not Status.OPTIMAL:
-            return Solution(status, message, solver, seconds=seconds)
+            return Solution(status, message, solver, seconds=dict(seconds))
         if values is None or len(values) != lp.n_cols or np.isnan(values).any():
             return Solution(Status.ERROR, "the solver reported an optimum without values",
-                            solver, seconds=seconds)
+                            solver, seconds=dict(seconds))
         worst = infeasibility(lp, values)
         if worst > FEASIBILITY_TOL:
             return Solution(Status.ERROR, f"the solver's optimum violates a constraint by "
                                           f"{worst:.2g} (relative); try the other solver",
-                            solver, seconds=seconds)
+                            solver, seconds=dict(seconds))
         objective = float(np.concatenate(lp.cost) @ values) if lp.n_cols else 0.0
-        return Solution(Status.OPTIMAL, message, solver, objective, values, duals, seconds)
+        return Solution(Status.OPTIMAL, message, solver, objective, values, duals,
+                        dict(seconds))
 
 
 def combine_statuses(outcomes: list[tuple[Status, str]]) -> tuple[Status, str]:
@@ -446,19 +559,15 @@ def combine_statuses(outcomes: list[tuple[Status, str]]) -> tuple[Status, str]:
     return Status.OPTIMAL, "optimal"
 
 
-def solve(lp: LinearModel, options: SolveOptions = SolveOptions()) -> Solution:
-    """Solve `lp` with `options.solver`; values and duals are filled only for a verified
-    optimum. `options.threads`: how many independent blocks HiGHS may solve at once
-    (default: one per CPU).
+def solve(lp: LinearModel, options: SolveOptions = SolveOptions(),
+          start: Basis | None = None) -> Solution:
+    """Solve `lp` with `options.solver` (from `start` when it fits, see `Basis`); values
+    and duals are filled only for a verified optimum. `options.threads`: how many
+    independent blocks HiGHS may solve at once (default: one per CPU).
 
     `Solution.seconds`: build (PuLP problem, CBC only), handover, run, readback, and
     solve (= handover + run + readback, less build)."""
-    if lp.n_cols == 0:
-        return _solve_without_columns(lp, options.solver)
-    run = SolveRun(lp, options)
-    run.hand_over()
-    run.run()
-    return run.read_back()
+    return SolveRun(lp, options, start).solve()
 
 
 def _solve_without_columns(lp: LinearModel, solver: str) -> Solution:

@@ -24,8 +24,13 @@ class RecordingPool(ThreadPoolExecutor):
 def fake(monkeypatch):
     """Scenarios that return their own name at once; the pool and CPUs as recorded."""
     RecordingPool.made = []
-    monkeypatch.setattr(pipeline, "solve_scenario",
-                        lambda name, inputs, options, data: (name, {}))
+    RecordingPool.starts = {}
+
+    def solve_scenario(name, inputs, options, data, start=None, keep_basis=False):
+        RecordingPool.starts[name] = start
+        return name, ({"basis": f"optimum of {name}"} if keep_basis else {})
+
+    monkeypatch.setattr(pipeline, "solve_scenario", solve_scenario)
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", RecordingPool)
     monkeypatch.setattr(pipeline, "usable_cpus", lambda: 2)
 
@@ -44,8 +49,8 @@ def _run(monkeypatch, times, jobs=None):
     it = iter(ticks + [now] * 100)
     monkeypatch.setattr(pipeline.time, "perf_counter", lambda: next(it))
     seen = []
-    results = pipeline.run_tasks(_tasks(times), SolveOptions(), jobs,
-                                 lambda name, info: seen.append(name))
+    results, _ = pipeline.run_tasks(_tasks(times), SolveOptions(), jobs,
+                                    lambda name, info: seen.append(name))
     return results, seen
 
 
@@ -71,3 +76,15 @@ def test_jobs_given_are_taken_as_given(fake, monkeypatch):
     assert RecordingPool.made == [2]
     _run(monkeypatch, [9, 9, 9], jobs=1)
     assert RecordingPool.made == [2]
+
+
+@pytest.mark.parametrize("times, jobs", [([0.1, 0.1, 0.1], None),
+                                         ([0.1, pipeline.PARALLEL_AFTER_S + 1, 5, 5], None),
+                                         ([9, 9, 9], 2), ([9, 9], 1)])
+def test_every_task_starts_from_the_first_tasks_optimum(fake, monkeypatch, times, jobs):
+    """Serially or in the pool, every later task gets the first task's basis (never the
+    one solved just before it), and the first task starts from scratch."""
+    results, _ = _run(monkeypatch, times, jobs)
+    assert RecordingPool.starts == {"s0": None, **{f"s{i}": "optimum of s0"
+                                                   for i in range(1, len(times))}}
+    assert all("basis" not in info for _, info in results)
