@@ -14,11 +14,26 @@ restrictions in about the proportions a real sourcing team keeps them:
   allies-minimum per customer) and 9 Restrictions (exclusions, bans, quotas);
 * demand is soft (Settings unmet_penalty), so every size is feasible.
 
+The chains share no site, process or rule, so their LP splits into one independent block
+per chain (planner/solve.py solves such blocks side by side). `--linked` makes a world
+whose LP does not split, as real networks often do not (`link_chains`):
+
+* shared complexes: every third first-stage plant of each chain is one multi-chain
+  complex (`complex-0000`, ...) whose site capacity all five chains' processes share:
+  about a third of the merged plants' capacities together, and 15 % cheaper to run, so
+  the chains compete for it;
+* nickel refineries recover cobalt: `Ni matte -> Ni sulfate+Co sulfate` (co-products of
+  two chains);
+* battery recycling: collectors sell black mass to recyclers that make LiOH, Ni sulfate
+  and Co sulfate in one process (co-products of three chains);
+* every strategic stockpile takes intake, so each product's stock links the periods.
+
 The number of flow variables grows with the square of the scale `k`; `generate` picks
 `k` so that the planner's flow count lands near the requested size (it is estimated
 from the node counts; the benchmark reports the exact model size).
 
     python bench/generate.py 100000 -o /tmp/bench-100k.xlsx
+    python bench/generate.py 350000 --linked -o /tmp/bench-350k-linked.xlsx
 """
 from __future__ import annotations
 
@@ -55,6 +70,15 @@ CHAINS = {
 SITE_COUNTRIES = {"CN": 6, "JP": 2, "KR": 2, "MY": 1, "AU": 1, "US": 1, "FI": 1, "DE": 1,
                   "ID": 2, "IN": 1, "CA": 1, "NO": 1, "SE": 1}
 
+# Linked worlds (link_chains).
+COMPLEX_EVERY = 3        # every third first-stage plant index is a multi-chain complex
+COMPLEX_CAPACITY = 0.35  # a complex's capacity against its merged plants' capacities summed
+COMPLEX_COST = 0.85      # shared utilities: processing in a complex costs less, so it fills
+NI_CO_YIELD = 0.05       # t Co sulfate recovered per t Ni matte refined
+RECYCLING = ("black mass", {"LiOH": 0.12, "Ni sulfate": 0.40, "Co sulfate": 0.15}, 1_500.0)
+COLLECTOR_COUNTRIES = {"CN": 4, "KR": 2, "DE": 2, "US": 2, "JP": 1, "FR": 1, "SE": 1, "GB": 1}
+RECYCLER_COUNTRIES = {"CN": 3, "KR": 1, "DE": 1, "US": 1, "FI": 1, "NO": 1, "JP": 1}
+
 
 def _pick(rng, weights: dict[str, float], n: int) -> list[str]:
     keys = list(weights)
@@ -65,10 +89,11 @@ def _pick(rng, weights: dict[str, float], n: int) -> list[str]:
 def _counts(k: float) -> dict[str, int]:
     return {"suppliers": max(2, round(6 * k)), "sites": max(2, round(2 * k)),
             "customers": max(2, round(5 * k)), "traders": max(1, round(0.5 * k)),
-            "stockpiles": max(1, math.ceil(k / 8))}
+            "stockpiles": max(1, math.ceil(k / 8)), "collectors": max(2, round(2 * k)),
+            "recyclers": max(1, round(0.5 * k))}
 
 
-def estimate_flows(k: float, periods: int) -> int:
+def estimate_flows(k: float, periods: int, linked: bool = False) -> int:
     """Flow variables of the world at scale k (before closed lanes and exclusions)."""
     c = _counts(k)
     per_period = 0
@@ -81,21 +106,27 @@ def estimate_flows(k: float, periods: int) -> int:
         for _ in products:
             takers = c["customers"] + c["stockpiles"]
             per_period += (n_sites[-1] + c["traders"]) * takers + c["stockpiles"] * c["customers"]
+    if linked:  # merging plants into complexes adds no arc; new providers do
+        takers = c["customers"] + c["stockpiles"]   # of one product
+        per_period += c["sites"] * takers           # Ni refineries -> Co sulfate takers
+        per_period += c["recyclers"] * (c["collectors"] + len(RECYCLING[1]) * takers)
     return per_period * periods
 
 
-def scale_for(flows: int, periods: int) -> float:
+def scale_for(flows: int, periods: int, linked: bool = False) -> float:
     lo, hi = 0.1, 1000.0
     for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if estimate_flows(mid, periods) < flows else (lo, mid)
+        lo, hi = (mid, hi) if estimate_flows(mid, periods, linked) < flows else (lo, mid)
     return (lo + hi) / 2
 
 
-def world(flows: int, periods: int = 12, seed: int = 0) -> dict[str, list[dict]]:
-    """The input workbook's sheets (docs/workbook.md) as lists of row dicts."""
+def world(flows: int, periods: int = 12, seed: int = 0,
+          linked: bool = False) -> dict[str, list[dict]]:
+    """The input workbook's sheets (docs/workbook.md) as lists of row dicts; `linked`: the
+    chains share sites and processes (`link_chains`), so the LP is one block."""
     rng = np.random.default_rng(seed)
-    k = scale_for(flows, periods)
+    k = scale_for(flows, periods, linked)
     c = _counts(k)
     labels = [f"2027-{m:02d}" if periods <= 12 else f"P{m:03d}" for m in range(1, periods + 1)]
     sheets: dict[str, list[dict]] = {name: [] for name in (
@@ -253,7 +284,67 @@ def world(flows: int, periods: int = 12, seed: int = 0) -> dict[str, list[dict]]
          "material": "Co hydroxide", "from": "CD", "to": "CN", "max_t": round(30_000 * k),
          "period": labels[-1]},
     ]
+    if linked:  # last, so that the unlinked worlds keep their random draws
+        link_chains(sheets, rng, c)
     return sheets
+
+
+def link_chains(sheets: dict[str, list[dict]], rng, c: dict[str, int]) -> None:
+    """Tie the material chains of `sheets` into one LP, in place (see the module text)."""
+    # Nickel refineries recover cobalt: a second output of the nickel process.
+    processes = []
+    for row in sheets["Processes"]:
+        processes.append(row)
+        if row["site"].startswith("Ni-s0-"):
+            row["process"] += "+Co sulfate"
+            processes.append({**row, "output_material": "Co sulfate", "yield": NI_CO_YIELD})
+    sheets["Processes"] = processes
+
+    # Battery recycling: black mass in, three chains' products out of one process.
+    material, outputs, cost = RECYCLING
+    for i, country in enumerate(_pick(rng, COLLECTOR_COUNTRIES, c["collectors"])):
+        sheets["Suppliers"].append({
+            "supplier": f"recycling-collector-{i:04d}", "country": country,
+            "material": material, "capacity_t": float(rng.integers(500, 5_000)),
+            "unit_cost": round(3_000 * rng.uniform(0.8, 1.25), 2)})
+    for i, country in enumerate(_pick(rng, RECYCLER_COUNTRIES, c["recyclers"])):
+        site = f"recycler-{i:04d}"
+        sheets["Sites"].append({"site": site, "country": country,
+                                "capacity_t": float(rng.integers(2_000, 20_000))})
+        unit = round(cost * rng.uniform(0.8, 1.2), 2)
+        for out, y in outputs.items():
+            sheets["Processes"].append({
+                "site": site, "process": f"{material} -> {'+'.join(outputs)}",
+                "input_material": material, "output_material": out, "yield": y,
+                "cost_per_t": unit, "capacity_t": None})
+
+    # Complexes: the i-th first-stage plant of every chain becomes one site, in the Li
+    # plant's country, with one capacity that all its processes share and lower costs.
+    complex_of = {f"{chain}-s0-{i:04d}": f"complex-{i:04d}"
+                  for i in range(0, c["sites"], COMPLEX_EVERY) for chain in CHAINS}
+    sites, merged = [], {}
+    for row in sheets["Sites"]:
+        name = complex_of.get(row["site"])
+        if name is None:
+            sites.append(row)
+            continue
+        if name not in merged:
+            merged[name] = {**row, "site": name, "capacity_t": 0.0}
+            sites.append(merged[name])
+        merged[name]["capacity_t"] += row["capacity_t"] * COMPLEX_CAPACITY
+    for row in merged.values():
+        row["capacity_t"] = round(row["capacity_t"])
+    sheets["Sites"] = sites
+    for row in sheets["Lanes"]:
+        for col in ("from", "to"):
+            row[col] = complex_of.get(row[col], row[col])
+    for row in sheets["Processes"]:
+        if row["site"] in complex_of:
+            row["site"] = complex_of[row["site"]]
+            row["cost_per_t"] = round(row["cost_per_t"] * COMPLEX_COST, 2)
+
+    for row in sheets["Stockpiles"]:
+        row["intake"] = "yes"
 
 
 def _product_price(product: str) -> float:
@@ -287,8 +378,9 @@ def write_workbook(path: Path, sheets: dict[str, list[dict]]) -> Path:
     return path
 
 
-def generate(flows: int, path: Path, periods: int = 12, seed: int = 0) -> Path:
-    return write_workbook(path, world(flows, periods, seed))
+def generate(flows: int, path: Path, periods: int = 12, seed: int = 0,
+             linked: bool = False) -> Path:
+    return write_workbook(path, world(flows, periods, seed, linked))
 
 
 def main() -> None:
@@ -297,8 +389,13 @@ def main() -> None:
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--periods", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--linked", action="store_true",
+                    help="an LP that does not split into independent blocks: multi-chain "
+                         "complexes sharing one site capacity, nickel refineries with a "
+                         "cobalt co-product, battery recyclers making three chains' "
+                         "products, intake on every stockpile")
     args = ap.parse_args()
-    sheets = world(args.flows, args.periods, args.seed)
+    sheets = world(args.flows, args.periods, args.seed, args.linked)
     write_workbook(args.output, sheets)
     print(f"{args.output}: " + ", ".join(f"{k} {len(v)}" for k, v in sheets.items()))
 

@@ -1,8 +1,8 @@
 """Benchmark: the planner, phase by phase, against HiGHS alone on the same LP.
 
 For every size (approximate number of flow variables) it generates a synthetic
-workbook (bench/generate.py, cached in --workdir), then runs, each in a fresh
-subprocess:
+workbook (bench/generate.py, cached in --workdir; with --linked one whose LP does not
+split into independent blocks), then runs, each in a fresh subprocess:
 
 * the planner, calling the library functions one phase at a time: read
   (workbook.read_workbook), validate (validate.validate + the unreachable-demand
@@ -27,6 +27,7 @@ arrays and HiGHS).
 
     .venv/bin/python bench/run.py                      # 10k ... 1M, table on stdout
     .venv/bin/python bench/run.py --sizes 10k,100k --repeat 3 --json bench/results.json
+    .venv/bin/python bench/run.py --linked             # 350k, 500k, 1M, one block each
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_SIZES = "10k,50k,100k,200k,500k,1M"
+LINKED_SIZES = "350k,500k,1M"   # the sizes issue 22 asks about
 PHASES = ["read", "validate", "build", "hand-over", "solve", "read-back", "report",
           "write plan"]
 MODEL_PATH = ["build", "hand-over", "solve", "read-back"]
@@ -56,6 +58,10 @@ def parse_size(text: str) -> int:
 
 def label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def instance(size: int, linked: bool) -> str:
+    return label(size) + ("-linked" if linked else "")
 
 
 # Memory ---------------------------------------------------------------------------------
@@ -117,7 +123,7 @@ def worker_planner(workbook: Path, lp_out: Path, plan_out: Path) -> dict:
     from planner.network import build_network
     from planner.plan import Plan, checked, plan_sheets
     from planner.report import scenario_report
-    from planner.solve import SolveRun
+    from planner.solve import Arrays, SolveRun
     from planner.output import write_plan
     from planner.workbook import read_workbook
 
@@ -134,6 +140,8 @@ def worker_planner(workbook: Path, lp_out: Path, plan_out: Path) -> dict:
     sol = ph.run("read-back", run.read_back)
     nnz = sum(int(part.highs.getNumNz()) for part in run.parts)
     blocks = len(run.parts)
+    # with one block, the same count as HiGHS alone's: the same LP solved the same way
+    iterations = sum(int(part.highs.getInfo().simplex_iteration_count) for part in run.parts)
 
     def report():
         rep = scenario_report("base", sm, sol)
@@ -146,14 +154,16 @@ def worker_planner(workbook: Path, lp_out: Path, plan_out: Path) -> dict:
     ph.run("write plan", write_plan, plan_out, sheets, inputs.settings.currency)
     flows_written = len(sheets["Flows"][1]) if "Flows" in sheets else None
 
-    # The model's matrix for HiGHS alone (not timed).
-    start, index, value = lp.matrix()
-    row_lower, row_upper = lp.row_bounds()
-    np.savez(lp_out, cost=np.concatenate(lp.cost), lower=np.concatenate(lp.lower),
-             upper=np.concatenate(lp.upper), row_lower=row_lower, row_upper=row_upper,
-             start=start, index=index, value=value)
+    # Not timed: the model's matrix for HiGHS alone, and its connected components (every
+    # one apart, however small; the solve packs small ones into `blocks`).
+    arrays = Arrays.of(lp)
+    np.savez(lp_out, **{k: getattr(arrays, k) for k in (
+        "cost", "lower", "upper", "row_lower", "row_upper", "start", "index", "value")})
+    components = [len(cols) for cols, _ in arrays.blocks(min_columns=1)]
     return {"phases": ph.rows, "peak_exact": ph.exact, "variables": lp.n_cols,
             "constraints": lp.n_rows, "nonzeros": nnz, "blocks": blocks,
+            "components": len(components), "iterations": iterations,
+            "largest_component_share": max(components) / max(1, lp.n_cols),
             "status": sol.status.value,
             "objective": sol.objective, "flows_written": flows_written,
             "solver_seconds": sol.seconds,
@@ -199,25 +209,28 @@ def _subprocess(args: list[str], timeout: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, workdir: Path, repeat: int, timeout: float, seed: int) -> dict:
+def measure(size: int, workdir: Path, repeat: int, timeout: float, seed: int,
+            linked: bool = False) -> dict:
     sys.path.insert(0, str(HERE))
     from generate import generate
 
     workdir.mkdir(parents=True, exist_ok=True)
-    book = workdir / f"bench-{label(size)}-s{seed}.xlsx"
+    stem = f"bench-{instance(size, linked)}-s{seed}"
+    book = workdir / f"{stem}.xlsx"
     if not book.exists():
-        generate(size, book, seed=seed)
-    lp_file = workdir / f"bench-{label(size)}-s{seed}.npz"
-    plan = workdir / f"bench-{label(size)}-s{seed}-plan.xlsx"
+        generate(size, book, seed=seed, linked=linked)
+    lp_file = workdir / f"{stem}.npz"
+    plan = workdir / f"{stem}-plan.xlsx"
     planner_runs, highs_runs = [], []
     for _ in range(repeat):
         planner_runs.append(_subprocess(["--worker", "planner", str(book), str(lp_file),
                                          str(plan)], timeout))
         highs_runs.append(_subprocess(["--worker", "highs", str(lp_file)], timeout))
-    return combine(size, planner_runs, highs_runs, os.getloadavg()[0])
+    return combine(size, planner_runs, highs_runs, os.getloadavg()[0], linked)
 
 
-def combine(size: int, planner_runs: list[dict], highs_runs: list[dict], load: float) -> dict:
+def combine(size: int, planner_runs: list[dict], highs_runs: list[dict], load: float,
+            linked: bool = False) -> dict:
     """Per phase the fastest time over the repeats and the largest peak."""
     first = planner_runs[0]
     phases = {}
@@ -235,8 +248,12 @@ def combine(size: int, planner_runs: list[dict], highs_runs: list[dict], load: f
              "iterations": highs_runs[0]["iterations"]}
     peak = max(p["peak_mb"] for p in phases.values())
     return {
-        "size": size, "variables": first["variables"], "constraints": first["constraints"],
-        "nonzeros": first["nonzeros"], "blocks": first.get("blocks"), "status": first["status"],
+        "size": size, "linked": linked, "variables": first["variables"],
+        "constraints": first["constraints"], "nonzeros": first["nonzeros"],
+        "blocks": first.get("blocks"), "components": first.get("components"),
+        "largest_component_share": first.get("largest_component_share"),
+        "iterations": first.get("iterations"),
+        "status": first["status"],
         "objective": first["objective"], "flows_written": first["flows_written"],
         "phases": phases, "total_seconds": total, "model_path_seconds": model_path,
         "highs": highs, "ratio_total": total / highs["seconds"],
@@ -252,10 +269,12 @@ def combine(size: int, planner_runs: list[dict], highs_runs: list[dict], load: f
 
 
 def print_size(r: dict) -> None:
-    print(f"\n== {label(r['size'])}: {r['variables']:,} variables, {r['constraints']:,} "
-          f"constraints, {r['nonzeros']:,} nonzeros, {r['blocks']} independent block(s); "
-          f"status {r['status']}, "
-          f"objective {r['objective']:,.2f} (HiGHS alone {r['highs']['objective']:,.2f}); "
+    print(f"\n== {instance(r['size'], r['linked'])}: {r['variables']:,} variables, "
+          f"{r['constraints']:,} constraints, {r['nonzeros']:,} nonzeros, {r['blocks']} "
+          f"block(s) solved ({r['components']} connected components, the largest "
+          f"{r['largest_component_share']:.2%} of the columns); status {r['status']}, "
+          f"objective {r['objective']:,.2f} (HiGHS alone {r['highs']['objective']:,.2f}), "
+          f"{r['iterations']:,} simplex iterations (HiGHS alone {r['highs']['iterations']:,}); "
           f"best of {r['repeats']}, load {r['loadavg_1min']:.1f}")
     print(f"   {'phase':<12}{'seconds':>9}{'cpu s':>9}{'peak MB':>9}")
     for name in PHASES:
@@ -271,14 +290,14 @@ def print_size(r: dict) -> None:
 
 
 def print_summary(results: list[dict]) -> None:
-    head = (f"{'size':>5} {'vars':>9} {'rows':>7} {'nnz':>9} " + " ".join(
+    head = (f"{'size':>11} {'vars':>9} {'rows':>7} {'nnz':>9} " + " ".join(
         f"{p[:9]:>9}" for p in PHASES) + f" {'total':>7} {'HiGHS':>7} {'e2e x':>6} "
         f"{'model x':>7} {'peak MB':>7} {'HiGHS MB':>8} {'mem x':>5}")
     print("\n" + head)
     for r in results:
-        print(f"{label(r['size']):>5} {r['variables']:>9,} {r['constraints']:>7,} "
-              f"{r['nonzeros']:>9,} " + " ".join(f"{r['phases'][p]['seconds']:>9.2f}"
-                                                  for p in PHASES)
+        print(f"{instance(r['size'], r['linked']):>11} {r['variables']:>9,} "
+              f"{r['constraints']:>7,} {r['nonzeros']:>9,} "
+              + " ".join(f"{r['phases'][p]['seconds']:>9.2f}" for p in PHASES)
               + f" {r['total_seconds']:>7.2f} {r['highs']['seconds']:>7.2f} "
               f"{r['ratio_total']:>6.2f} {r['ratio_model_path']:>7.2f} {r['peak_mb']:>7.0f} "
               f"{r['highs']['peak_mb']:>8.0f} {r['memory_ratio']:>5.2f}")
@@ -310,8 +329,12 @@ def machine() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the planner against HiGHS alone.")
-    ap.add_argument("--sizes", default=DEFAULT_SIZES,
-                    help=f"comma-separated flow-variable counts [{DEFAULT_SIZES}]")
+    ap.add_argument("--sizes", default=None,
+                    help=f"comma-separated flow-variable counts [{DEFAULT_SIZES}; with "
+                         f"--linked {LINKED_SIZES}]")
+    ap.add_argument("--linked", action="store_true",
+                    help="instances whose LP is one connected block (generate.py --linked): "
+                         "the planner's solve is then HiGHS on the whole LP")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/planner-bench"),
                     help="where generated workbooks, plans and LP files go")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size; fastest kept")
@@ -333,8 +356,9 @@ def main(argv: list[str] | None = None) -> int:
           f"Python {info['python']}, PuLP {info['pulp']}, highspy {info['highspy']}; "
           f"{info['date']}")
     results = []
-    for size in (parse_size(s) for s in args.sizes.split(",") if s.strip()):
-        r = measure(size, args.workdir, args.repeat, args.timeout, args.seed)
+    sizes = args.sizes or (LINKED_SIZES if args.linked else DEFAULT_SIZES)
+    for size in (parse_size(s) for s in sizes.split(",") if s.strip()):
+        r = measure(size, args.workdir, args.repeat, args.timeout, args.seed, args.linked)
         results.append(r)
         print_size(r)
         sys.stdout.flush()
@@ -345,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
            or r["objective_gap"] > 1e-6]
     if bad:
         print(f"\nNOT OPTIMAL or objective differs from HiGHS alone: "
-              f"{', '.join(label(r['size']) for r in bad)}", file=sys.stderr)
+              f"{', '.join(instance(r['size'], r['linked']) for r in bad)}", file=sys.stderr)
         return 1
     return 0
 

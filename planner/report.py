@@ -262,13 +262,20 @@ def top_shares(mix: pd.DataFrame | None) -> pd.DataFrame:
     return horizon_shares(mix).drop_duplicates(["material", "stage"]).reset_index(drop=True)
 
 
+def _top_by_pair(mix: pd.DataFrame | None) -> dict[tuple, tuple[str, float]]:
+    """(material, stage) -> (largest country, its share), from `top_shares`."""
+    top = top_shares(mix)
+    return {(m, s): (c, float(v)) for m, s, c, v in
+            zip(top["material"], top["stage"], top["country"], top["share"])}
+
+
 def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
     """Each scenario against base: costs, unmet t, top-country shares, most-changed flows."""
     base = next((r for r in reports if r.name == "base"), None)
     if base is None or base.status != "optimal":
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
     rows = []
-    base_top = top_shares(base.tables.get("Mix")).set_index(["material", "stage"])
+    base_top = _top_by_pair(base.tables.get("Mix"))
     base_flows = base.tables["Flows"].groupby(["period", "material", "from", "to"])[
         "quantity_t"].sum()
     for r in reports:
@@ -283,17 +290,13 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
             rows.append({"scenario": r.name, "section": "cost" if metric != "unmet_t"
                          else "unmet", "item": metric, "base_value": b, "value": v,
                          "change": change(v, b)})
-        top = top_shares(r.tables.get("Mix")).set_index(["material", "stage"])
-        for key in sorted(set(base_top.index) | set(top.index), key=str):
-            b = base_top.loc[key] if key in base_top.index else None
-            v = top.loc[key] if key in top.index else None
-            bs = float(b["share"]) if b is not None else 0.0
-            vs = float(v["share"]) if v is not None else 0.0
+        top = _top_by_pair(r.tables.get("Mix"))
+        for key in sorted(set(base_top) | set(top), key=str):
+            (bc, bs), (vc, vs) = base_top.get(key, ("-", 0.0)), top.get(key, ("-", 0.0))
             rows.append({"scenario": r.name, "section": "top share",
                          "item": f"{key[0]} / {key[1]}", "base_value": float(rounded(bs)),
                          "value": float(rounded(vs)), "change": float(rounded(vs - bs)),
-                         "detail": f"{b['country'] if b is not None else '-'} -> "
-                                   f"{v['country'] if v is not None else '-'}"})
+                         "detail": f"{bc} -> {vc}"})
         flows = r.tables["Flows"].groupby(["period", "material", "from", "to"])[
             "quantity_t"].sum()
         both = pd.concat([base_flows.rename("b"), flows.rename("v")], axis=1).fillna(0.0)
@@ -301,11 +304,12 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
         both = both[both["change"] != 0]
         both = both.assign(size=both["change"].abs()).sort_values(
             ["size"], ascending=False, kind="stable").head(20)
-        for (period, material, src, dst), f in both.iterrows():
+        for (period, material, src, dst), b, v, moved in zip(
+                both.index, both["b"], both["v"], both["change"]):
             rows.append({"scenario": r.name, "section": "flow",
                          "item": f"{period} {material}: {src} -> {dst}",
-                         "base_value": float(rounded(f["b"])), "value": float(rounded(f["v"])),
-                         "change": float(f["change"])})
+                         "base_value": float(rounded(b)), "value": float(rounded(v)),
+                         "change": float(moved)})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 

@@ -19,8 +19,7 @@ from enum import Enum
 
 import numpy as np
 import pulp
-from scipy import sparse
-from scipy.sparse import csc_matrix
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .lp import LinearModel
@@ -206,13 +205,14 @@ def _row_components(n_rows: int, start: np.ndarray, index: np.ndarray) -> np.nda
     when a column has entries in both): the components of the bipartite graph of rows
     and columns, each named by its smallest row so that the order of blocks does not
     depend on how the components are numbered."""
-    n_cols = len(start) - 1
     if not len(index):
         return np.arange(n_rows, dtype=np.int32)
-    m = csc_matrix((np.ones(len(index), np.int8), index, start), shape=(n_rows, n_cols))
-    graph = sparse.bmat([[None, m], [m.T, None]], format="csr")
+    # Rows linked through a column: each entry's row joined to its column's first row (a
+    # star per column), a row-by-row graph with one edge per entry.
+    counts = np.diff(start)
+    first = np.repeat(index[start[:-1][counts > 0]], counts[counts > 0])
+    graph = coo_matrix((np.ones(len(index), np.int8), (first, index)), shape=(n_rows, n_rows))
     count, component = connected_components(graph, directed=False)
-    component = component[:n_rows]
     smallest = np.full(count, n_rows, np.int32)
     np.minimum.at(smallest, component, np.arange(n_rows, dtype=np.int32))
     return smallest[component]
@@ -449,13 +449,13 @@ class SolveRun:
 
     def read_back(self, lp: LinearModel | None = None) -> Solution:
         start = time.perf_counter()
-        try:
-            return self._read_back(self.lp if lp is None else lp)
-        finally:
-            self._timed("readback", start)
-            self.seconds["solve"] = sum(self.seconds.get(k, 0.0)
-                                        for k in ("handover", "run", "readback")) \
-                - self.seconds.get("build", 0.0)
+        solution = self._read_back(self.lp if lp is None else lp)
+        self._timed("readback", start)
+        self.seconds["solve"] = sum(self.seconds.get(k, 0.0)
+                                    for k in ("handover", "run", "readback")) \
+            - self.seconds.get("build", 0.0)
+        solution.seconds = dict(self.seconds)  # as of now: `relaxed` adds to them later
+        return solution
 
     def solve(self) -> Solution:
         if self.lp.n_cols == 0:
@@ -519,7 +519,7 @@ class SolveRun:
         return status, message, values, duals
 
     def _read_back(self, lp: LinearModel) -> Solution:
-        solver, seconds = self.options.solver, self.seconds
+        solver = self.options.solver
         if solver == "highs":
             status, message, values, duals = self._highs_result()
         elif self.error is not None:
@@ -531,18 +531,17 @@ class SolveRun:
                              float)
             status, message = _pulp_status(self.prob, self.options.time_limit is not None)
         if status is not Status.OPTIMAL:
-            return Solution(status, message, solver, seconds=dict(seconds))
+            return Solution(status, message, solver)
         if values is None or len(values) != lp.n_cols or np.isnan(values).any():
             return Solution(Status.ERROR, "the solver reported an optimum without values",
-                            solver, seconds=dict(seconds))
+                            solver)
         worst = infeasibility(lp, values)
         if worst > FEASIBILITY_TOL:
             return Solution(Status.ERROR, f"the solver's optimum violates a constraint by "
                                           f"{worst:.2g} (relative); try the other solver",
-                            solver, seconds=dict(seconds))
+                            solver)
         objective = float(np.concatenate(lp.cost) @ values) if lp.n_cols else 0.0
-        return Solution(Status.OPTIMAL, message, solver, objective, values, duals,
-                        dict(seconds))
+        return Solution(Status.OPTIMAL, message, solver, objective, values, duals)
 
 
 def combine_statuses(outcomes: list[tuple[Status, str]]) -> tuple[Status, str]:

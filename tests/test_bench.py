@@ -461,16 +461,33 @@ def test_the_pulp_mirror_is_the_same_lp(tmp_path):
     assert float(cost @ mirrored) == pytest.approx(fast.objective, rel=1e-9)
 
 
-def test_benchmark_runs_at_its_smallest_size(tmp_path):
+def _benchmark(tmp_path, *args) -> tuple[str, dict]:
+    """bench/run.py at its smallest size: its output and its one result."""
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--sizes", "10k",
-                          "--workdir", str(tmp_path), "--json", str(tmp_path / "r.json")],
+                          "--workdir", str(tmp_path), "--json", str(tmp_path / "r.json"), *args],
                          capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout, json.loads((tmp_path / "r.json").read_text())["results"][0]
+
+
+def test_benchmark_runs_at_its_smallest_size(tmp_path):
+    stdout, result = _benchmark(tmp_path)
     for phase in ("read", "validate", "build", "hand-over", "solve", "read-back",
                   "write plan", "HiGHS alone"):
-        assert phase in out.stdout
-    result = json.loads((tmp_path / "r.json").read_text())["results"][0]
+        assert phase in stdout
     assert result["status"] == "optimal"
     assert result["objective_gap"] < 1e-6   # the planner and HiGHS alone solved the same LP
     assert result["variables"] > 5_000 and result["nonzeros"] > result["variables"]
     assert all(p["peak_mb"] > 0 for p in result["phases"].values())
+
+
+def test_linked_benchmark_instance_is_one_block_with_highs_alones_optimum(tmp_path):
+    """Issue 22: `--linked` instances (chains sharing complexes, co-products across
+    chains, intake stockpiles) do not split: every column is in one connected component,
+    so the planner solves the whole LP, to HiGHS-alone's optimum on the exported LP."""
+    _, result = _benchmark(tmp_path, "--linked")
+    assert result["linked"] and result["variables"] > 5_000
+    assert result["components"] == 1 and result["blocks"] == 1
+    assert result["largest_component_share"] == 1.0
+    assert result["status"] == "optimal" and result["highs"]["status"] == "Optimal"
+    assert result["objective"] == pytest.approx(result["highs"]["objective"], rel=1e-7)
