@@ -1,42 +1,35 @@
 """The plan workbook as people read it in the meeting: formats, notes, headlines, charts.
 
-`build_plan_workbook` turns the plan's tables (`plan.plan_sheets`) into an openpyxl
-workbook; `output.write_plan` saves it atomically. What this module adds never changes
-the contract of the plan (docs/plan-workbook.md): sheet and column names are the frames'
-own, the header row is the first row with a `scenario` cell (nothing above it has one) and
-data rows follow it directly; numbers stay numbers (formats only). How each column looks,
-the order of the rows and the highlights come from the sheets' declarations
-(planner/sheets.py), never from a column's name.
+`plan_file` turns the plan's tables (`plan.plan_sheets`) into the bytes of an .xlsx file,
+written with XlsxWriter in memory; `output.write_plan` saves them atomically. What this
+module adds never changes the contract of the plan (docs/plan-workbook.md): sheet and column
+names are the frames' own, the header row is the first row with a `scenario` cell (nothing
+above it has one) and data rows follow it directly; numbers stay numbers (formats only). How
+each column looks, the order of the rows and the highlights come from the sheets'
+declarations (planner/sheets.py), never from a column's name.
 
-Work is linear in the number of cells: one pass writes values, safety fixes and number
-formats together; only header rows get fonts and fills; conditional formats and charts are
-single objects over ranges. Sorting (Flows, Unmet, Utilization) is one pandas sort.
+Work is linear in the number of cells: values are converted a column at a time and written
+with one XlsxWriter call per cell, formats looked up once per column (or per distinct
+format); only header rows get fonts and fills; conditional formats and charts are single
+objects over ranges. Sorting (Flows, Unmet, Utilization) is one pandas sort. Rows and
+columns are numbered from 1 here, as in the sheet; XlsxWriter's are from 0.
 """
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
+import io
 import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference, ScatterChart, Series
-from openpyxl.chart.data_source import StrRef
-from openpyxl.chart.series import SeriesLabel
-from openpyxl.chart.text import RichText, Text
-from openpyxl.chart.title import Title
-from openpyxl.drawing.text import (CharacterProperties, Paragraph, ParagraphProperties,
-                                   RegularTextRun)
-from openpyxl.formatting.rule import CellIsRule, FormulaRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.page import PageMargins
-from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.properties import PageSetupProperties
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from .headlines import headlines, nothing_to_report, top_shares
 from .network import SUPPLIER
@@ -46,6 +39,8 @@ from .sheets import (ALPHABETICAL, AT_LEAST, BETWEEN, COST_PARTS, COUNT, EQUALS,
                      STAGES, TONNES, PerRow, Sheet, declared)
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 forbids (as openpyxl defines them); text loses them.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 # Number formats by kind of value (planner/sheets.py). Money (whole units) and prices (money
 # per t, two decimals) get the currency label: `money_format`. Ids and text have none.
@@ -70,34 +65,96 @@ LINE_LABELS = ("result against base", "costliest rule: what it costs",
                "largest country share against base")
 MILLIONS_NOTE = "Money in millions (m); the cells hold the full amounts."
 SHARE_ROWS = 10           # base's largest shares: more materials than this, two tables
-SUMMARY_MARGINS = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.3,
-                              footer=0.3)  # inches
+# Page margins in inches: left, right, top, bottom, header, footer
+MARGINS = (0.75, 0.75, 1.0, 1.0, 0.5, 0.5)           # what PAGE_POINTS is measured inside
+SUMMARY_MARGINS = (0.4, 0.4, 0.5, 0.5, 0.3, 0.3)
+A4 = 9                    # the paper size's code in the file
 CHART_CM = (11.5, 8.0)    # the Summary's cost chart at least this wide and tall
 MILLION = 1e6             # money on the Summary in millions once an amount reaches this
 PRINT_PAGES = 2           # a long table prints its first rows on this many pages
-PAGE_POINTS = (734, 451)  # A4 landscape inside the default margins (0.75 and 1 inch), pt
+PAGE_POINTS = (734, 451)  # A4 landscape inside MARGINS, pt
 ROW_POINTS = 15           # Excel's default row height, pt
+DEFAULT_WIDTH = 13        # a column the layout measures before giving it a width (below)
+PIXELS_PER_CM = 96 / 2.54
+CREATED = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # same plan, same file
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", start_color="DCE6F1", end_color="DCE6F1")
-HEADER_BORDER = Border(bottom=Side(style="thin", color="7F7F7F"))
-NOTE_FONT = Font(italic=True, color="404040")
-TITLE_FONT = Font(bold=True, size=14)
-LEAD_FONT = Font(bold=True)
-FULL_FILL = PatternFill("solid", start_color="F4B6B6", end_color="F4B6B6")    # at capacity
-NEAR_FILL = PatternFill("solid", start_color="FCE4B6", end_color="FCE4B6")    # >= 90 %
-BINDS_FILL = PatternFill("solid", start_color="FCE4B6", end_color="FCE4B6")
-BAD_FONT = Font(bold=True, color="9C0006")
-BAD_FILL = PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
-LOOKS = {"at capacity": (None, FULL_FILL), "near capacity": (None, NEAR_FILL),  # (font, fill)
-         "binding": (None, BINDS_FILL), "not optimal": (BAD_FONT, BAD_FILL)}
+# Looks: XlsxWriter format properties, combined per cell (`PlanWorkbook.look`)
+HEADER_COLOUR = "DCE6F1"
+HEADER_FONT = {"bold": True}
+HEADER = {"bold": True, "pattern": 1, "bg_color": f"#{HEADER_COLOUR}", "bottom": 1,
+          "bottom_color": "#7F7F7F"}
+NOTE_FONT = {"italic": True, "font_color": "#404040"}
+TITLE_FONT = {"bold": True, "font_size": 14}
+LEAD_FONT = {"bold": True}
+QUOTED = {"quote_prefix": True}   # text that looks like a formula stays text on editing
+TOP = {"valign": "top"}
+FULL_FILL = {"bg_color": "#F4B6B6"}    # at capacity
+NEAR_FILL = {"bg_color": "#FCE4B6"}    # >= 90 %
+BINDS_FILL = {"bg_color": "#FCE4B6"}
+BAD = {"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"}
+LOOKS = {"at capacity": FULL_FILL, "near capacity": NEAR_FILL, "binding": BINDS_FILL,
+         "not optimal": BAD}
+
+
+# The workbook ---------------------------------------------------------------------------
+class PlanSheet(Worksheet):
+    """An XlsxWriter worksheet that remembers the column widths it was given (the layout
+    measures them; XlsxWriter only writes them) and knows its workbook (for formats and
+    charts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.book: PlanWorkbook | None = None
+        self.widths: dict[int, float] = {}
+
+    def width(self, column: int) -> float:
+        """The width of `column`, in characters. A column measured before it was given one
+        gets DEFAULT_WIDTH and keeps it in the file (as the plan always had it)."""
+        if column not in self.widths:
+            self.set_width(column, DEFAULT_WIDTH)
+        return self.widths[column]
+
+    def set_width(self, column: int, width: float) -> None:
+        self.widths[column] = width
+        # a width of w characters is 7w pixels (Calibri 11): the file says exactly w
+        self.set_column_pixels(column - 1, column - 1, round(width * 7))
+
+    def set_height(self, row: int, points: float) -> None:
+        # in pixels of 3/4 pt, unrounded: set_row would round the height to a whole pixel
+        self.set_row_pixels(row - 1, points * 4 / 3)
+
+
+class PlanWorkbook(Workbook):
+    """An XlsxWriter workbook made in memory, whose sheets are PlanSheets and whose cell
+    formats are made once per look (XlsxWriter's add_format makes a new one at every call)."""
+
+    def __init__(self, target):
+        super().__init__(target, {"in_memory": True, "strings_to_formulas": False,
+                                  "strings_to_numbers": False, "strings_to_urls": False})
+        self.set_properties({"created": CREATED})
+        self._looks: dict[tuple, Format] = {}
+
+    def add_sheet(self, name: str) -> PlanSheet:
+        ws = self.add_worksheet(name, worksheet_class=PlanSheet)
+        ws.book = self
+        return ws
+
+    def look(self, *parts: dict | None) -> Format | None:
+        """The format of the looks `parts` together (None: the default look)."""
+        props = {k: v for part in parts if part for k, v in part.items()}
+        if not props:
+            return None
+        key = tuple(sorted(props.items()))
+        made = self._looks.get(key)
+        if made is None:
+            made = self._looks[key] = self.add_format(props)
+        return made
 
 
 # Cells ---------------------------------------------------------------------------------
 def cell_value(value: object) -> object:
     """Numbers stay numbers; NaN is a blank cell and ±inf the words "unlimited" /
-    "-unlimited", never an empty <v/> (what openpyxl writes for NaN or inf: the number
-    silently disappears); text loses characters XML forbids."""
+    "-unlimited" (a spreadsheet has no such numbers); text loses characters XML forbids."""
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -115,57 +172,61 @@ def cell_value(value: object) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
 
 
-def guard_text(cell) -> None:
-    """User text that looks like a formula is written as text, never evaluated (openpyxl
-    stores a string starting with "=" as a live formula, which Excel and LibreOffice run)."""
-    if cell.data_type == "f":
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    elif isinstance(cell.value, str) and cell.value.startswith(FORMULA_LEADERS):
-        cell.quotePrefix = True
+def _guarded(ws: PlanSheet, value: object, looks: tuple) -> tuple[object, Format | None]:
+    """`cell_value` of `value` and its cell's format: text that looks like a formula gets the
+    quote prefix (it is written as text in any case, never evaluated)."""
+    value = cell_value(value)
+    if value.__class__ is str and value.startswith(FORMULA_LEADERS):
+        looks += (QUOTED,)
+    return value, ws.book.look(*looks)
 
 
-def put_text(ws, row: int, column: int, text: object, font: Font | None = None):
-    cell = ws.cell(row=row, column=column, value=cell_value(text))
-    guard_text(cell)
-    if font is not None:
-        cell.font = font
-    return cell
+def put(ws: PlanSheet, row: int, column: int, value: object, *looks: dict | None) -> None:
+    """One cell: `value` as `cell_value` makes it, in the looks given. XlsxWriter's write()
+    picks the cell's type from the value's; the workbook's options keep text text."""
+    ws.write(row - 1, column - 1, *_guarded(ws, value, looks))
 
 
-_LOOK_TWICE = FORMULA_LEADERS + ("#",)   # text openpyxl may not store as text
+def put_merged(ws: PlanSheet, row: int, first: int, last: int, value: object,
+               *looks: dict | None) -> None:
+    """`put` into a row's cells `first` to `last` merged."""
+    if last > first:
+        ws.merge_range(row - 1, first - 1, row - 1, last - 1, *_guarded(ws, value, looks))
+    else:
+        put(ws, row, first, value, *looks)
 
 
-def column_cells(ws, values: list, fmt: str | list | None) -> list:
-    """The cells of one column from its `column_values`: blanks None; text stored as text
-    as Excel allows it (at most 32,767 characters), never as a formula (a formula leader
-    gets its quote prefix, as `guard_text` gives it) nor as an error code; numbers with the
+def write_column(ws: PlanSheet, first_row: int, column: int, values: list,
+                 fmt: str | list | None) -> None:
+    """The cells of one column from its `column_values`, from `first_row` down: blanks
+    skipped; text as text, a formula leader with its quote prefix; numbers with the
     column's format, or their row's when `fmt` is a list."""
-    per_row = isinstance(fmt, list)
-    cells = []
-    append = cells.append
+    look = ws.book.look
+    quoted = look(QUOTED)
+    if isinstance(fmt, list):
+        by_format = {f: look({"num_format": f}) if f else None for f in set(fmt)}
+        formats = [by_format[f] for f in fmt]
+    else:
+        formats = None
+        number_format = look({"num_format": fmt}) if fmt else None
+    write_number, write_string = ws.write_number, ws.write_string
+    row, column = first_row - 1, column - 1
     for i, value in enumerate(values):
-        if value is None:
-            append(None)
-            continue
-        cell = Cell(ws, value=value)
-        if value.__class__ is str:
-            if value.startswith(_LOOK_TWICE):
-                guard_text(cell)
-                cell.data_type = "s"  # openpyxl reads "=..." as a formula, "#N/A" an error
-        elif value.__class__ is not bool:
-            number_format = fmt[i] if per_row else fmt
-            if number_format is not None:
-                cell.number_format = number_format
-        append(cell)
-    return cells
+        kind = value.__class__
+        if kind is float or kind is int:
+            write_number(row + i, column, value, formats[i] if formats else number_format)
+        elif kind is str:
+            if value:
+                write_string(row + i, column, value,
+                             quoted if value.startswith(FORMULA_LEADERS) else None)
+        elif kind is bool:
+            ws.write_boolean(row + i, column, value)
 
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Python's cycle collector paused while a table's cells are made: it would scan the
-    millions of long-lived cells of a large plan again and again (a quarter of the time of
-    making them), though none of them is garbage."""
+    """Python's cycle collector paused while the plan is made: it would scan the millions
+    of long-lived cells of a large plan again and again, though none of them is garbage."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -173,27 +234,6 @@ def _collector_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-def _register_formats(ws, values: list[list], formats: list) -> None:
-    """Give a table's number formats their ids in the order that writing its cells row by
-    row would (the format of the first number first): `write_table` makes the cells a
-    column at a time, and the plan file must not depend on that."""
-    first: dict[str, tuple[int, int]] = {}
-    for j, (column, fmt) in enumerate(zip(values, formats)):
-        if fmt is None:
-            continue
-        per_row = isinstance(fmt, list)
-        for i, value in enumerate(column):
-            if value is None or value.__class__ is str or value.__class__ is bool:
-                continue
-            number_format = fmt[i] if per_row else fmt
-            if (i, j) < first.get(number_format, (len(column), j)):
-                first[number_format] = (i, j)
-            if not per_row:
-                break
-    for number_format in sorted(first, key=first.get):
-        Cell(ws).number_format = number_format  # a cell outside the sheet: registers it only
 
 
 def column_values(series: pd.Series) -> list:
@@ -337,7 +377,7 @@ def presentation_order(sheet: Sheet | None, frame: pd.DataFrame) -> pd.DataFrame
 class Placed:
     """Where a frame landed on a sheet."""
 
-    ws: object
+    ws: PlanSheet
     columns: list[str]
     header_row: int
     n_rows: int
@@ -354,15 +394,7 @@ class Placed:
         return self.columns.index(name) + 1
 
     def letter(self, name: str) -> str:
-        return get_column_letter(self.col(name))
-
-    def data_range(self, name: str) -> str:
-        letter = self.letter(name)
-        return f"{letter}{self.first_row}:{letter}{self.last_row}"
-
-    @property
-    def last_letter(self) -> str:
-        return get_column_letter(max(1, len(self.columns)))
+        return xl_col_to_name(self.col(name) - 1)
 
 
 def _widths(columns: list[str], values: list[list], formats: list,
@@ -379,89 +411,84 @@ def _widths(columns: list[str], values: list[list], formats: list,
     return widths
 
 
-def write_lines(ws, row: int, lines: list[tuple[str, Font | None, int]], width_chars: float,
-                last_col: int) -> int:
+def write_lines(ws: PlanSheet, row: int, lines: list[tuple[str, dict | None, int]],
+                width_chars: float, last_col: int) -> int:
     """Paragraphs above a table, one per row, each merged across the table's width and
     wrapped, with a row height that fits. Returns the next free row."""
     for text, font, indent in lines:
         if not text:
             row += 1
             continue
-        cell = put_text(ws, row, 1, text, font)
-        cell.alignment = Alignment(wrap_text=True, vertical="top", indent=indent)
-        if last_col > 1:
-            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+        put_merged(ws, row, 1, last_col, text, font, _wrapped(indent))
         lines_needed = max(1, math.ceil(len(str(text)) * 0.9 / max(width_chars - 2 * indent,
                                                                       20)))
-        size = font.size if font is not None and font.size else 11
-        ws.row_dimensions[row].height = lines_needed * (size * 1.35) + 2
+        size = (font or {}).get("font_size", 11)
+        ws.set_height(row, lines_needed * (size * 1.35) + 2)
         row += 1
     return row
 
 
-def write_table(ws, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
+def _wrapped(indent: int = 0) -> dict:
+    return {"text_wrap": True, "valign": "top", **({"indent": indent} if indent else {})}
+
+
+def write_table(ws: PlanSheet, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
                 currency: str | None) -> Placed:
     """Header at `start_row`, data directly below: formats per column as `sheet` declares
     them, flags as yes/no, text guarded."""
     columns = [str(c) for c in frame.columns]
     for j, name in enumerate(columns, start=1):
-        cell = put_text(ws, start_row, j, name, HEADER_FONT)
-        cell.fill = HEADER_FILL
-        cell.border = HEADER_BORDER
+        put(ws, start_row, j, name, HEADER)
     millions = in_millions(sheet, frame)
     formats = [column_formats(sheet, frame, name, currency, millions) for name in columns]
-    # Values converted a column at a time (exactly `cell_value`), flags to their words;
-    # cells made a column at a time, already carrying their format (no second look-up per
-    # cell); then rows go in with ws.append right below the header (the last row written
-    # so far).
+    # Values converted a column at a time (exactly `cell_value`), flags to their words,
+    # then written a column at a time.
     values = [column_values(frame.iloc[:, j]) for j in range(len(columns))]
     for j, name in enumerate(columns):
         column = sheet.column(name) if sheet is not None else None
         if column is not None and column.kind == FLAG:
             values[j] = [FLAG_WORDS[v] if v.__class__ is bool else v for v in values[j]]
-    _register_formats(ws, values, formats)
-    with _collector_paused():
-        cells = [column_cells(ws, column, fmt) for column, fmt in zip(values, formats)]
-        for row in zip(*cells) if cells else [()] * len(frame):
-            ws.append(row)
+    for j, (column, fmt) in enumerate(zip(values, formats), start=1):
+        write_column(ws, start_row + 1, j, column, fmt)
     table = Placed(ws, columns, start_row, len(frame))
     for j, width in enumerate(_widths(columns, values, formats), start=1):
-        ws.column_dimensions[get_column_letter(j)].width = width
+        ws.set_width(j, width)
     if columns:
-        ws.auto_filter.ref = f"A{start_row}:{table.last_letter}{max(start_row, table.last_row)}"
+        ws.autofilter(start_row - 1, 0, max(start_row, table.last_row) - 1, len(columns) - 1)
     return table
 
 
-def _page_setup(ws, title_row: int | None = None, pages: int = 0) -> None:
+def _page_setup(ws: PlanSheet, title_row: int | None = None, pages: int = 0,
+                margins: tuple = MARGINS) -> None:
     """Landscape, one page wide (and at most `pages` tall, 0: as many as it takes), the
     header repeated on every printed page."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = pages
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.set_landscape()
+    ws.set_paper(A4)
+    ws.fit_to_pages(1, pages)
+    left, right, top, bottom, header, footer = margins
+    ws.set_margins(left, right, top, bottom)
+    ws.set_header("", {"margin": header})
+    ws.set_footer("", {"margin": footer})
     if title_row:
-        ws.print_title_rows = f"{title_row}:{title_row}"
+        ws.repeat_rows(title_row - 1)
 
 
-def printed_rows(ws, n_columns: int, above: int) -> int:
+def printed_rows(ws: PlanSheet, n_columns: int, above: int) -> int:
     """About how many table rows PRINT_PAGES landscape pages hold at the scale that fits
     the table's width, its header repeated on each and `above` rows on the first, in
     Excel's 15 pt rows (LibreOffice's are lower: it fits them in fewer pages)."""
-    width = sum((ws.column_dimensions[get_column_letter(j)].width or 9) * 7 + 5
-                for j in range(1, n_columns + 1)) * 0.75          # pixels to points
+    width = sum(ws.width(j) * 7 + 5 for j in range(1, n_columns + 1)) * 0.75  # px to pt
     scale = min(1.0, PAGE_POINTS[0] / max(width, 1.0))
     per_page = int(PAGE_POINTS[1] / (ROW_POINTS * scale))
     return max(1, PRINT_PAGES * (per_page - 1) - above)
 
 
-def _table_width(ws, n_columns: int) -> float:
-    return sum(ws.column_dimensions[get_column_letter(j)].width or 9
-               for j in range(1, n_columns + 1))
+def _table_width(ws: PlanSheet, n_columns: int) -> float:
+    return sum(ws.width(j) for j in range(1, n_columns + 1))
 
 
-def write_sheet(ws, title: str, note: str | None, frame: pd.DataFrame,
-                currency: str | None, above: list[tuple[str, Font | None, int]] = (),
+def write_sheet(ws: PlanSheet, title: str, note: str | None, frame: pd.DataFrame,
+                currency: str | None, above: list[tuple[str, dict | None, int]] = (),
                 freeze: bool = True) -> Placed:
     """A plan sheet: the one-line note (and any headline paragraphs), then the table. A
     table longer than PRINT_PAGES printed pages prints its first rows only (the biggest
@@ -478,11 +505,11 @@ def write_sheet(ws, title: str, note: str | None, frame: pd.DataFrame,
     if note and table.n_rows > shown:
         lines[0] = (f"{note} Printing shows the first {shown:,} of {table.n_rows:,} rows; "
                     f"filter, then print the selection, for others.", NOTE_FONT, 0)
-        ws.print_area = f"A1:{table.last_letter}{table.header_row + shown}"
+        ws.print_area(0, 0, table.header_row + shown - 1, len(table.columns) - 1)
         pages = PRINT_PAGES
     write_lines(ws, 1, lines, _table_width(ws, n), n)
     if freeze:
-        ws.freeze_panes = f"A{table.first_row}"
+        ws.freeze_panes(table.first_row - 1, 0)
     _page_setup(ws, table.header_row, pages)
     return table
 
@@ -502,92 +529,87 @@ def _conditional(sheet: Sheet | None, table: Placed) -> None:
     rows)."""
     if sheet is None or table.n_rows == 0:
         return
-    cf = table.ws.conditional_formatting
-    first = table.first_row
+    ws, first, last = table.ws, table.first_row, table.last_row
     for h in sheet.highlights:
         if h.column not in table.columns:
             continue
-        font, fill = LOOKS[h.look]
-        cells = (f"A{first}:{table.last_letter}{table.last_row}" if h.whole_row
-                 else table.data_range(h.column))
+        cells = (first - 1, 0, last - 1, len(table.columns) - 1) if h.whole_row \
+            else (first - 1, table.col(h.column) - 1, last - 1, table.col(h.column) - 1)
         cell = f"${table.letter(h.column)}{first}"   # the formula's first row; Excel shifts it
-        stop = True if h.stop else None
         if h.test == AT_LEAST:
-            rule = CellIsRule(operator="greaterThanOrEqual", formula=[_literal(h.values[0])],
-                              font=font, fill=fill, stopIfTrue=stop)
+            rule = {"type": "cell", "criteria": ">=", "value": _literal(h.values[0])}
         elif h.test == BETWEEN:
-            rule = CellIsRule(operator="between", formula=[_literal(v) for v in h.values],
-                              font=font, fill=fill, stopIfTrue=stop)
+            rule = {"type": "cell", "criteria": "between", "minimum": _literal(h.values[0]),
+                    "maximum": _literal(h.values[1])}
         elif h.test == EQUALS:
-            rule = FormulaRule(formula=[f"{cell}={_literal(h.values[0])}"], font=font,
-                               fill=fill, stopIfTrue=stop)
+            rule = {"type": "formula", "criteria": f"{cell}={_literal(h.values[0])}"}
         elif h.test == NONE_OF:
-            rule = FormulaRule(formula=["AND(" + ",".join(f"{cell}<>{_literal(v)}"
-                                                          for v in h.values) + ")"],
-                               font=font, fill=fill, stopIfTrue=stop)
+            rule = {"type": "formula", "criteria": "AND(" + ",".join(
+                f"{cell}<>{_literal(v)}" for v in h.values) + ")"}
         else:
             raise ValueError(f"{sheet.name}: unknown highlight test {h.test!r}")
-        cf.add(cells, rule)
+        ws.conditional_format(*cells, {**rule, "format": ws.book.look(LOOKS[h.look]),
+                                       "stop_if_true": bool(h.stop)})
 
 
 # Charts --------------------------------------------------------------------------------
-def _bar_chart(title: str, kind: str, grouping: str, value_format: str,
-               axis_title: str | None = None) -> BarChart:
-    chart = BarChart()
-    chart.type = kind                  # "bar" horizontal, "col" vertical
-    chart.grouping = grouping
-    if grouping in ("stacked", "percentStacked"):
-        chart.overlap = 100
-    chart.title = title
-    chart.style = 10
-    chart.y_axis.number_format = value_format
-    chart.x_axis.delete = False        # openpyxl 3.1 leaves axes hidden in Excel otherwise
-    chart.y_axis.delete = False
-    if axis_title:
-        chart.y_axis.title = axis_title
-    if kind == "bar":                  # first category on top, as in the table
-        chart.x_axis.scaling.orientation = "maxMin"
-    chart.legend.position = "b"
+NO_TICKS = {"major_tick_mark": "none", "minor_tick_mark": "none"}
+
+
+def _bar_chart(book: PlanWorkbook, title: str, subtype: str, value_axis: dict,
+               title_points: int | None = None, text_points: int | None = None):
+    """Horizontal bars, the first category on top as in the table. `value_axis`: its
+    XlsxWriter options (number format, name, scale); `title_points`: a title in that size
+    (the default is large for a chart on a busy page); `text_points`: axis and legend text
+    in that size."""
+    chart = book.add_chart({"type": "bar", "subtype": subtype})
+    chart.set_style(10)
+    chart.set_title({"name": title, **({"name_font": {"size": title_points, "bold": True}}
+                                       if title_points else {})})
+    text = {"num_font": {"size": text_points}} if text_points else {}
+    # for bars XlsxWriter's x axis is the value axis, drawn across
+    chart.set_x_axis({**NO_TICKS, "major_gridlines": {"visible": True}, **text, **value_axis})
+    chart.set_y_axis({**NO_TICKS, "reverse": True, **text})
+    chart.set_legend({"position": "bottom",
+                      **({"font": {"size": text_points}} if text_points else {})})
     return chart
 
 
-def _small_text(points: int) -> RichText:
-    """Axis or legend text in `points`."""
-    font = CharacterProperties(sz=points * 100)
-    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=font), endParaRPr=font)])
+def _series(chart, ws: PlanSheet, name_row: int, column: int, first: int, last: int,
+            categories: int, **options) -> None:
+    """One series: the values of `column` in rows `first` to `last`, named by the cell in
+    `name_row`, the categories in column `categories` of the same rows."""
+    chart.add_series({"name": [ws.name, name_row - 1, column - 1],
+                      "categories": [ws.name, first - 1, categories - 1, last - 1,
+                                     categories - 1],
+                      "values": [ws.name, first - 1, column - 1, last - 1, column - 1],
+                      **options})
 
 
-def _small_title(text: str, points: int = 11) -> Title:
-    """A chart title in `points` (the default is large for a chart on a busy page)."""
-    font = CharacterProperties(sz=points * 100, b=True)
-    return Title(tx=Text(rich=RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=font),
-                                                    r=[RegularTextRun(rPr=font, t=text)])])),
-                 overlay=False)
+def _insert(ws: PlanSheet, row: int, column: int, chart, width_cm: float,
+            height_cm: float) -> None:
+    """`chart` at the top left of a cell, of a size in cm that does not change with the
+    cells'."""
+    chart.set_size({"width": width_cm * PIXELS_PER_CM, "height": height_cm * PIXELS_PER_CM})
+    ws.insert_chart(row - 1, column - 1, chart, {"object_position": 2})
 
 
-def cost_chart(summary: Placed, currency: str | None,
-               millions: bool = False) -> BarChart | None:
-    """Stacked columns: each scenario's total cost split into its components, straight
-    from the Summary table's cells (in millions, as the table shows them)."""
-    ws = summary.ws
+def cost_chart(summary: Placed, currency: str | None, millions: bool = False):
+    """Stacked bars: each scenario's total cost split into its components, straight from
+    the Summary table's cells (in millions, as the table shows them)."""
     parts = [c for c in COST_PARTS if c in summary.columns]
     if summary.n_rows == 0 or not parts or "scenario" not in summary.columns:
         return None
     unit = f"m {currency}" if millions and currency else "m" if millions else currency
-    chart = _bar_chart(f"Cost by component per scenario ({unit or 'money'})", "bar",
-                       "stacked", '#,##0,,' if millions else "#,##0", unit)
-    chart.title = _small_title(f"Cost by component per scenario ({unit or 'money'})")
-    chart.gapWidth = 40
+    value_axis = {"num_format": '#,##0,,' if millions else "#,##0"}
+    if unit:
+        value_axis["name"] = unit
     # small print, so that every scenario keeps its label in a chart the page has room for
-    chart.x_axis.txPr = chart.y_axis.txPr = chart.legend.txPr = _small_text(9)
+    chart = _bar_chart(summary.ws.book, f"Cost by component per scenario ({unit or 'money'})",
+                       "stacked", value_axis, title_points=11, text_points=9)
     for name in parts:
-        col = summary.col(name)
-        chart.add_data(Reference(ws, min_col=col, max_col=col, min_row=summary.header_row,
-                                 max_row=summary.last_row), titles_from_data=True)
-    col = summary.col("scenario")
-    chart.set_categories(Reference(ws, min_col=col, max_col=col, min_row=summary.first_row,
-                                   max_row=summary.last_row))
-    chart.width, chart.height = 22, 11
+        _series(chart, summary.ws, summary.header_row, summary.col(name), summary.first_row,
+                summary.last_row, summary.col("scenario"), gap=40)
     return chart
 
 
@@ -619,8 +641,9 @@ def mix_pivot(mix: pd.DataFrame, scenarios: list[str]) -> tuple[list[str], dict]
         rows = mix[mix["scenario"] == scenario]
         if rows.empty:
             continue
-        share = horizon_shares(rows).set_index(["material", "stage", "country"])["share"]
-        keys = sorted({(m, s) for m, s, _ in share.index},
+        share = horizon_shares(rows).set_index(["material", "stage", "country"])["share"] \
+            .to_dict()  # a dict: looked up once per country and row
+        keys = sorted({(m, s) for m, s, _ in share},
                       key=lambda k: (str(k[0]).casefold(), stages.get(k[1], 9)))
         out[scenario] = [(f"{m} / {s}", {c: float(share.get((m, s, c), 0.0)) for c in countries})
                          for m, s in keys]
@@ -677,49 +700,67 @@ def source_pivot(sourcing: pd.DataFrame | None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _data_table(ws, column: int, header: list[str], rows: list[list],
+@dataclass
+class ChartData:
+    """What the charts show, known before any sheet is written (it decides whether the
+    Charts and Chart data sheets exist, and where)."""
+
+    countries: list[str]
+    mixes: dict
+    loaded: pd.DataFrame
+    sources: pd.DataFrame
+    n_scenarios: int
+
+    @property
+    def charts_sheet(self) -> bool:
+        return bool(self.mixes) or not self.loaded.empty
+
+    @property
+    def data_sheet(self) -> bool:
+        return self.charts_sheet or not self.sources.empty
+
+
+def chart_data(sheets: dict, written: list[str]) -> ChartData:
+    """The pivots behind the charts of `sheets`, of which `written` come before the charts
+    (the sheets with nothing to report come after them)."""
+    summary = sheets.get("Summary", (None, pd.DataFrame()))[1]
+    scenarios = _optimal_scenarios(summary)
+    countries, mixes = mix_pivot(sheets.get("Mix", (None, pd.DataFrame()))[1],
+                                 scenarios[:MAX_MIX_CHARTS])
+    loaded = loaded_pivot(sheets.get("Utilization", (None, pd.DataFrame()))[1],
+                          scenarios[:MAX_UTIL_SERIES])
+    sources = source_pivot(sheets["Sourcing"][1]) if "Sourcing" in written \
+        else pd.DataFrame()
+    return ChartData(countries, mixes, loaded, sources, len(scenarios))
+
+
+def _data_table(ws: PlanSheet, column: int, header: list[str], rows: list[list],
                 formats: list[str | None]) -> tuple[int, int]:
     """A table on the Chart data sheet, its header on DATA_HEADER_ROW from `column` on, the
     tables side by side: (first data row, last data row)."""
     for j, name in enumerate(header, start=column):
-        cell = put_text(ws, DATA_HEADER_ROW, j, name, HEADER_FONT)
-        cell.fill = HEADER_FILL
-        cell.border = HEADER_BORDER
+        put(ws, DATA_HEADER_ROW, j, name, HEADER)
     for i, values in enumerate(rows, start=DATA_HEADER_ROW + 1):
         for j, (value, fmt) in enumerate(zip(values, formats), start=column):
-            cell = ws.cell(row=i, column=j, value=cell_value(value))
-            if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                cell.number_format = fmt
-            else:
-                guard_text(cell)
+            value = cell_value(value)
+            number = value.__class__ is float or value.__class__ is int
+            put(ws, i, j, value, {"num_format": fmt} if number and fmt else None)
     return DATA_HEADER_ROW + 1, DATA_HEADER_ROW + len(rows)
 
 
-def _titled(series, ws, row: int, column: int) -> None:
-    """A series named by a cell that is not right above its values."""
-    ref = f"{quote_sheetname(ws.title)}!${get_column_letter(column)}${row}"
-    series.tx = SeriesLabel(strRef=StrRef(ref))
-
-
-def sourcing_chart(table: Placed, data, column: int, first: int, last: int,
+def sourcing_chart(table: Placed, data: PlanSheet, column: int, first: int, last: int,
                    names: list[str], log_from: float | None) -> None:
     """Horizontal bars: each supplier's tonnes over the horizon, one bar per scenario shown,
     beside the Sourcing table; on a log scale from `log_from` t when that is given."""
     title = "Tonnes over the horizon by supplier" + (" (log scale)" if log_from else "")
-    chart = _bar_chart(title, "bar", "clustered", "#,##0", "t over the horizon")
-    chart.title = _small_title(title, 12)
-    chart.add_data(Reference(data, min_col=column + 1, max_col=column + len(names),
-                             min_row=DATA_HEADER_ROW, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(data, min_col=column, max_col=column, min_row=first,
-                                   max_row=last))
+    value_axis = {"num_format": "#,##0", "name": "t over the horizon"}
     if log_from:
-        chart.y_axis.scaling.logBase = 10
-        chart.y_axis.scaling.min = log_from
-    chart.gapWidth = 40
-    chart.width = 22
-    chart.height = min(max(8.0, 0.3 * (last - first + 1) * max(1, len(names)) ** 0.5 + 4),
-                       24.0)
-    table.ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{table.header_row}")
+        value_axis.update(log_base=10, min=log_from)
+    chart = _bar_chart(data.book, title, "clustered", value_axis, title_points=12)
+    for k in range(len(names)):
+        _series(chart, data, DATA_HEADER_ROW, column + 1 + k, first, last, column, gap=40)
+    height = min(max(8.0, 0.3 * (last - first + 1) * max(1, len(names)) ** 0.5 + 4), 24.0)
+    _insert(table.ws, table.header_row, len(table.columns) + 2, chart, 22, height)
 
 
 def frontier_charts(table: Placed, frame: pd.DataFrame, currency: str | None) -> None:
@@ -729,43 +770,33 @@ def frontier_charts(table: Placed, frame: pd.DataFrame, currency: str | None) ->
     if n < 2:
         return
     ws, last = table.ws, table.header_row + n
-    x = Reference(ws, min_col=table.col("cap"), min_row=table.first_row, max_row=last)
     for i, (column, title, fmt) in enumerate((
             ("total_cost", f"Total cost against the cap ({currency or 'money'})", "#,##0"),
             ("hhi", "Concentration (HHI) of the stage against the cap", "#,##0"))):
-        chart = ScatterChart()
-        chart.title, chart.style = title, 13
-        series = Series(Reference(ws, min_col=table.col(column), min_row=table.header_row,
-                                  max_row=last), x, title_from_data=True)
-        series.marker.symbol = "circle"
-        chart.series.append(series)
-        chart.x_axis.title, chart.y_axis.title = "cap (max share)", column
-        chart.x_axis.number_format, chart.y_axis.number_format = "0%", fmt
-        chart.x_axis.scaling.orientation = "maxMin"  # from loose to tight, left to right
-        chart.x_axis.delete = chart.y_axis.delete = False
-        chart.legend = None
-        chart.width, chart.height = 18, 9
-        ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}{3 + 19 * i}")
+        chart = ws.book.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+        chart.set_style(13)
+        chart.set_title({"name": title})
+        _series(chart, ws, table.header_row, table.col(column), table.first_row, last,
+                table.col("cap"), marker={"type": "circle"})
+        axis = {**NO_TICKS, "major_gridlines": {"visible": True}}
+        chart.set_x_axis({**axis, "name": "cap (max share)", "num_format": "0%",
+                          "reverse": True})  # from loose to tight, left to right
+        chart.set_y_axis({**axis, "name": column, "num_format": fmt})
+        chart.set_legend({"none": True})
+        _insert(ws, 3 + 19 * i, len(table.columns) + 2, chart, 18, 9)
 
 
-def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Placed],
-               currency: str | None) -> None:
-    """Sourcing-mix and utilisation charts on a Charts sheet placed after Summary (and
-    Sourcing), the suppliers' tonnes beside the Sourcing table, all fed by the Chart data
-    sheet at the end; the frontier's curves. (The cost chart is the Summary's.)"""
+def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
+               tables: dict[str, Placed], pivots: ChartData, currency: str | None) -> None:
+    """Sourcing-mix and utilisation charts on the Charts sheet, the suppliers' tonnes beside
+    the Sourcing table, all fed by the Chart data sheet; the frontier's curves. (The cost
+    chart is the Summary's.)"""
     if "Frontier" in tables:
         frontier_charts(tables["Frontier"], sheets["Frontier"][1], currency)
-    summary = sheets.get("Summary", (None, pd.DataFrame()))[1]
-    scenarios = _optimal_scenarios(summary)
-    countries, mixes = mix_pivot(sheets.get("Mix", (None, pd.DataFrame()))[1],
-                                 scenarios[:MAX_MIX_CHARTS])
-    loaded = loaded_pivot(sheets.get("Utilization", (None, pd.DataFrame()))[1],
-                          scenarios[:MAX_UTIL_SERIES])
-    sources = source_pivot(sheets.get("Sourcing", (None, None))[1]) \
-        if "Sourcing" in tables else pd.DataFrame()
-    if not mixes and loaded.empty and sources.empty:
+    if data is None:
         return
-    data = wb.create_sheet(CHART_DATA_SHEET)
+    countries, mixes, loaded, sources = (pivots.countries, pivots.mixes, pivots.loaded,
+                                         pivots.sources)
     # The tables side by side under one header row: the frozen header fits every one.
     column, widths, n_rows = 1, [], 0
     mix_rows = {}
@@ -808,104 +839,86 @@ def add_charts(wb: Workbook, sheets: dict, tables: dict[str, Placed],
         widths += [34] + [max(12, len(n) + 2) for n in source_names]
         n_rows = max(n_rows, len(rows))
     for j, width in enumerate(widths, start=1):
-        data.column_dimensions[get_column_letter(j)].width = width
+        data.set_width(j, width)
     note = ("The numbers behind the charts, side by side: each country's share of a "
             "material's stage tonnes over the whole horizon and the peak utilisation of the "
             f"most loaded suppliers and sites ({CHARTS_SHEET} sheet); the suppliers' tonnes "
             "over the whole horizon (Sourcing sheet).")
-    shown = printed_rows(data, max(1, len(widths)), DATA_HEADER_ROW)
+    n_columns = max(1, len(widths))
+    shown = printed_rows(data, n_columns, DATA_HEADER_ROW)
     if n_rows > shown:
         note += (f" Printing shows the first {shown:,} of {n_rows:,} rows.")
-        data.print_area = f"A1:{get_column_letter(max(1, len(widths)))}{DATA_HEADER_ROW + shown}"
-    write_lines(data, 1, [(note, NOTE_FONT, 0)], 120, min(max(1, len(widths)), 16))
-    data.freeze_panes = f"A{DATA_HEADER_ROW + 1}"
+        data.print_area(0, 0, DATA_HEADER_ROW + shown - 1, n_columns - 1)
+    write_lines(data, 1, [(note, NOTE_FONT, 0)], 120, min(n_columns, 16))
+    data.freeze_panes(DATA_HEADER_ROW, 0)
     _page_setup(data, DATA_HEADER_ROW, PRINT_PAGES if n_rows > shown else 0)
     if not sources.empty:
         sourcing_chart(tables["Sourcing"], data, source_column, *source_rows, source_names,
                        log)
-    if not mixes and loaded.empty:
+    if charts is None:
         return
-    after = "Sourcing" if "Sourcing" in wb.sheetnames else "Summary"
-    charts = wb.create_sheet(CHARTS_SHEET, index=wb.sheetnames.index(after) + 1
-                             if after in wb.sheetnames else None)
     shown = ", ".join(list(mixes)[:MAX_MIX_CHARTS])
     more = (f" Mix charts are drawn for the first {MAX_MIX_CHARTS} optimal scenarios."
-            if len(scenarios) > MAX_MIX_CHARTS else "")
+            if pivots.n_scenarios > MAX_MIX_CHARTS else "")
     more += (f" Utilisation is shown for the first {MAX_UTIL_SERIES} optimal scenarios."
-             if len(scenarios) > MAX_UTIL_SERIES else "")
+             if pivots.n_scenarios > MAX_UTIL_SERIES else "")
     write_lines(charts, 1, [(
         "Sourcing mix: each country's share of every material's supply, processing and "
         f"delivery tonnes over the whole horizon ({shown or 'no optimal scenario'}). "
         f"Utilisation: peak used/capacity over the periods of the {TOP_LOADED} most loaded "
         f"suppliers and sites. The numbers are on the {CHART_DATA_SHEET} sheet." + more,
         NOTE_FONT, 0)], 160, 16)
-    anchor = 3
+    anchor, breaks = 3, []
 
-    def place(chart):
+    def place(chart, height: float) -> None:
         """Each chart on its own printed page: a page break above every chart but the first."""
         nonlocal anchor
         if anchor > 3:
-            charts.row_breaks.append(Break(id=anchor - 1))
-        charts.add_chart(chart, f"A{anchor}")
-        anchor += int(chart.height / 0.53) + 3   # rows of 15 pt are about 0.53 cm
+            breaks.append(anchor - 1)
+        _insert(charts, anchor, 1, chart, 24, height)
+        anchor += int(height / 0.53) + 3   # rows of 15 pt are about 0.53 cm
 
     for scenario, (first, last) in mix_rows.items():
-        chart = _bar_chart(f"Sourcing mix by country, {scenario}", "bar", "percentStacked",
-                           "0%", "share of the stage's tonnes")
-        chart.add_data(Reference(data, min_col=3, max_col=2 + len(countries),
-                                 min_row=first, max_row=last), titles_from_data=False)
-        for k, series in enumerate(chart.series):
-            _titled(series, data, DATA_HEADER_ROW, 3 + k)
-        chart.set_categories(Reference(data, min_col=2, max_col=2, min_row=first,
-                                       max_row=last))
-        chart.gapWidth = 40
-        chart.width, chart.height = 24, min(max(8.0, 0.6 * (last - first + 1) + 4), 18.0)
-        place(chart)
+        chart = _bar_chart(data.book, f"Sourcing mix by country, {scenario}", "percent_stacked",
+                           {"num_format": "0%", "name": "share of the stage's tonnes"})
+        for k in range(len(countries)):
+            _series(chart, data, DATA_HEADER_ROW, 3 + k, first, last, 2, gap=40)
+        place(chart, min(max(8.0, 0.6 * (last - first + 1) + 4), 18.0))
     if not loaded.empty:
         first, last = util_rows
-        chart = _bar_chart("Utilisation of the most loaded suppliers and sites", "bar",
-                           "clustered", "0%", "peak used / capacity")
-        chart.add_data(Reference(data, min_col=util_column + 2,
-                                 max_col=util_column + 1 + len(util_names),
-                                 min_row=DATA_HEADER_ROW, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(data, min_col=util_column, max_col=util_column,
-                                       min_row=first, max_row=last))
-        chart.y_axis.scaling.min = 0
+        value_axis = {"num_format": "0%", "name": "peak used / capacity", "min": 0}
         peak = pd.to_numeric(loaded[util_names].stack(), errors="coerce").max()
         if peak <= 1.0 + 1e-9:
-            chart.y_axis.scaling.max = 1
-        chart.gapWidth = 60
-        chart.width = 24
-        chart.height = min(max(8.0, 0.4 * len(loaded) * max(1, len(util_names)) + 4), 18.0)
-        place(chart)
+            value_axis["max"] = 1
+        chart = _bar_chart(data.book, "Utilisation of the most loaded suppliers and sites",
+                           "clustered", value_axis)
+        for k in range(len(util_names)):
+            _series(chart, data, DATA_HEADER_ROW, util_column + 2 + k, first, last,
+                    util_column, gap=60)
+        place(chart, min(max(8.0, 0.4 * len(loaded) * max(1, len(util_names)) + 4), 18.0))
+    charts.set_h_pagebreaks(breaks)
     _page_setup(charts)
 
 
-# The workbook --------------------------------------------------------------------------
-def _merged(ws, row: int, first: int, last: int, text: object, font: Font | None = None,
-            indent: int = 0) -> int:
+# The Summary ---------------------------------------------------------------------------
+def _merged(ws: PlanSheet, row: int, first: int, last: int, text: object,
+            font: dict | None = None, indent: int = 0) -> int:
     """Text in a row's cells `first` to `last` merged, wrapped; the lines it needs there."""
-    cell = put_text(ws, row, first, text, font)
-    cell.alignment = Alignment(wrap_text=True, vertical="top", indent=indent)
-    if last > first:
-        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
-    width = sum(ws.column_dimensions[get_column_letter(j)].width or 9
-                for j in range(first, last + 1))
+    put_merged(ws, row, first, last, text, font, _wrapped(indent))
+    width = sum(ws.width(j) for j in range(first, last + 1))
     # text runs narrower than the digit widths columns are measured in
     return max(1, math.ceil(len(str(text or "")) * 0.85 / max(width - 1 - 2 * indent, 8)))
 
 
-def _cm(ws, first: int, last: int) -> float:
+def _cm(ws: PlanSheet, first: int, last: int) -> float:
     """About how wide columns `first` to `last` are on screen, in cm."""
-    return sum((ws.column_dimensions[get_column_letter(j)].width or 9) * 7 + 5
-               for j in range(first, last + 1)) * 2.54 / 96
+    return sum(ws.width(j) * 7 + 5 for j in range(first, last + 1)) * 2.54 / 96
 
 
-def _line_cells(ws, n_columns: int) -> list[tuple[int, int]]:
+def _line_cells(ws: PlanSheet, n_columns: int) -> list[tuple[int, int]]:
     """Columns 2 to `n_columns` cut into one group per share of LINE_CELLS, of about that
     share of their width: (first, last column) of each cell of a scenario's lines."""
-    widths = [ws.column_dimensions[get_column_letter(j)].width or 9
-              for j in range(2, n_columns + 1)]
+    widths = [ws.width(j) for j in range(2, n_columns + 1)]
     total, groups, first, done = sum(widths), [], 2, 0.0
     for k in range(len(LINE_CELLS)):
         if k == len(LINE_CELLS) - 1:
@@ -922,7 +935,7 @@ def _line_cells(ws, n_columns: int) -> list[tuple[int, int]]:
     return groups
 
 
-def _share_cells(ws, row: int, top: pd.DataFrame, groups: int,
+def _share_cells(ws: PlanSheet, row: int, top: pd.DataFrame, groups: int,
                  start: int) -> tuple[int, int]:
     """Base's largest country share per material (rows) and stage (columns), the
     materials split into `groups` tables side by side from column `start` on: each cell
@@ -941,27 +954,23 @@ def _share_cells(ws, row: int, top: pd.DataFrame, groups: int,
         for j in range(column + 1, column + 1 + len(stages)):
             _widen(ws, j, 10)
         for j, name in enumerate(["material", *stages], start=column):
-            cell = put_text(ws, row, j, name, HEADER_FONT)
-            cell.fill = HEADER_FILL
-            cell.border = HEADER_BORDER
+            put(ws, row, j, name, HEADER)
         for i, material in enumerate(materials[k * per_group:(k + 1) * per_group],
                                      start=row + 1):
-            put_text(ws, i, column, material)
+            put(ws, i, column, material)
             for j, stage in enumerate(stages, start=column + 1):
                 if stage in by_material[material]:
                     country, share = by_material[material][stage]
-                    cell = ws.cell(row=i, column=j, value=cell_value(share))
-                    cell.number_format = f'"{_label(str(country))} "0%'
-                    cell.alignment = Alignment(horizontal="left")
+                    put(ws, i, j, share, {"num_format": f'"{_label(str(country))} "0%',
+                                          "align": "left"})
     return row + 1 + per_group, start + groups * (1 + len(stages)) - 1
 
 
-def _widen(ws, column: int, width: float) -> None:
-    letter = get_column_letter(column)
-    ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+def _widen(ws: PlanSheet, column: int, width: float) -> None:
+    ws.set_width(column, max(ws.width(column), width))
 
 
-def write_summary(ws, sheets: dict, note: str | None, frame: pd.DataFrame,
+def write_summary(ws: PlanSheet, sheets: dict, note: str | None, frame: pd.DataFrame,
                   currency: str | None, idle: dict[str, str]) -> Placed:
     """Summary, top to bottom, on one screen and one printed page: the title and note; the
     KPI table; per scenario one row of short cells (result, costliest rule, largest
@@ -990,12 +999,12 @@ def write_summary(ws, sheets: dict, note: str | None, frame: pd.DataFrame,
             _merged(ws, row, first, last, label, HEADER_FONT)
         row += 1
     for head in heads:
-        put_text(ws, row, 1, head.scenario, LEAD_FONT).alignment = Alignment(vertical="top")
+        put(ws, row, 1, head.scenario, LEAD_FONT, TOP)
         shares = head.shares if head.shares is not None else \
             ("the table below" if head.scenario == "base" and len(base_top) else "")
         needed = [_merged(ws, row, first, last, text)
                   for (first, last), text in zip(groups, (head.result, head.rule, shares))]
-        ws.row_dimensions[row].height = max(needed) * 14.5 + 1
+        ws.set_height(row, max(needed) * 14.5 + 1)
         row += 1
     if idle:
         names = [f"{name} ({why})" for name, why in idle.items()]
@@ -1003,7 +1012,7 @@ def write_summary(ws, sheets: dict, note: str | None, frame: pd.DataFrame,
         where = "its sheet is" if len(names) == 1 else "their sheets are"
         needed = _merged(ws, row, 1, n, f"Nothing to report on {listed}: {where} at the end "
                                         f"of the workbook.", NOTE_FONT)
-        ws.row_dimensions[row].height = needed * 14.5 + 1
+        ws.set_height(row, needed * 14.5 + 1)
         row += 1
     row += 0 if idle else 1
     chart = cost_chart(table, currency, millions)
@@ -1023,38 +1032,52 @@ def write_summary(ws, sheets: dict, note: str | None, frame: pd.DataFrame,
         shares_end, _ = _share_cells(ws, row + 1, base_top, tables, last + 1)
         end = max(end, shares_end)
     if chart is not None:
-        chart.width = _cm(ws, 1, last) - 0.2
-        chart.height = max(CHART_CM[1], (end - row) * 0.53 - 0.2)
-        ws.add_chart(chart, f"A{row}")
-    _page_setup(ws, table.header_row, 1)
-    ws.page_margins = SUMMARY_MARGINS      # one page: the margins give it room
+        _insert(ws, row, 1, chart, _cm(ws, 1, last) - 0.2,
+                max(CHART_CM[1], (end - row) * 0.53 - 0.2))
+    _page_setup(ws, table.header_row, 1, SUMMARY_MARGINS)  # one page: the margins give room
     return table
 
 
-def build_plan_workbook(sheets: dict[str, tuple[str | None, pd.DataFrame]],
-                        currency: str | None) -> Workbook:
+# The workbook --------------------------------------------------------------------------
+def sheet_order(written: list[str], idle: dict, pivots: ChartData) -> list[str]:
+    """The plan's sheets in order: those with something to report (`written`), the Charts
+    sheet after Summary (and Sourcing), Chart data after them, then those with nothing to
+    report (`idle`)."""
+    order = written + ([CHART_DATA_SHEET] if pivots.data_sheet else [])
+    if pivots.charts_sheet:
+        after = "Sourcing" if "Sourcing" in written else "Summary"
+        order.insert(order.index(after) + 1 if after in order else len(order), CHARTS_SHEET)
+    return order + list(idle)
+
+
+def plan_file(sheets: dict[str, tuple[str | None, pd.DataFrame]],
+              currency: str | None) -> bytes:
     """The plan workbook of `sheets` (title -> (note, table), in order), money labelled in
-    `currency` (the Settings currency). Sheets with nothing to report come last."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    tables: dict[str, Placed] = {}
+    `currency` (the Settings currency), as the bytes of its .xlsx file. Sheets with nothing
+    to report come last."""
     idle = nothing_to_report({title: frame for title, (_, frame) in sheets.items()})
+    written = [t for t in sheets if t not in idle]
+    pivots = chart_data(sheets, written)
+    buffer = io.BytesIO()
+    wb = PlanWorkbook(buffer)
+    with _collector_paused():
+        ws = {title: wb.add_sheet(title) for title in sheet_order(written, idle, pivots)}
+        tables: dict[str, Placed] = {}
 
-    def write(title, note, frame):
-        ws = wb.create_sheet(title)
-        if title == "Summary":
-            table = write_summary(ws, sheets, note, frame, currency, idle)
-        else:
-            table = write_sheet(ws, title, note, frame, currency)
-        _conditional(declared(title), table)
-        tables[title] = table
+        def write(title):
+            note, frame = sheets[title]
+            if title == "Summary":
+                table = write_summary(ws[title], sheets, note, frame, currency, idle)
+            else:
+                table = write_sheet(ws[title], title, note, frame, currency)
+            _conditional(declared(title), table)
+            tables[title] = table
 
-    for title, (note, frame) in sheets.items():
-        if title not in idle:
-            write(title, note, frame)
-    add_charts(wb, sheets, tables, currency)
-    for title in idle:
-        write(title, *sheets[title])
-    if wb.sheetnames:
-        wb.active = 0
-    return wb
+        for title in written:
+            write(title)
+        add_charts(ws.get(CHART_DATA_SHEET), ws.get(CHARTS_SHEET), sheets, tables, pivots,
+                   currency)
+        for title in idle:
+            write(title)
+        wb.close()
+    return buffer.getvalue()

@@ -1,6 +1,6 @@
 """Saving workbooks: complete or not at all.
 
-A workbook is built in memory, written to a temporary file beside its target, flushed to
+A workbook is made in memory, written to a temporary file beside its target, flushed to
 disk and renamed into place, so that the target is the new file or the old one, never half
 of either; a full disk, a full temporary folder or a file-size limit is one OutputError in
 plain words. Checks that would fail at the end (Excel's lock file, a folder that cannot be
@@ -19,11 +19,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 
 from .errors import OutputError
-from .excel import build_plan_workbook
+from .excel import plan_file
 
 # Set when the process is being interrupted: no plan is saved after it, and files being
 # written are removed (planner/supervise.py). The command line clears it at each start.
@@ -88,10 +87,10 @@ def _megabytes(n: int) -> str:
     return f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{n / 1e3:,.0f} kB"
 
 
-def _in_memory(wb: openpyxl.Workbook) -> tuple[bytes, str | None]:
-    """The workbook's file as bytes, or the reason it could not be made. A save that fails
-    half-way leaves a zip file and sheet writers that try (and fail) to finish when they
-    are collected; those echoes of the one failure are collected here, silently."""
+def _in_memory(wb) -> tuple[bytes, str | None]:
+    """An openpyxl workbook's file as bytes, or the reason it could not be made. A save
+    that fails half-way leaves a zip file and sheet writers that try (and fail) to finish
+    when they are collected; those echoes of the one failure are collected here, silently."""
     buffer = io.BytesIO()
     hook = sys.unraisablehook
     sys.unraisablehook = lambda unraisable: None
@@ -107,16 +106,22 @@ def _in_memory(wb: openpyxl.Workbook) -> tuple[bytes, str | None]:
     return buffer.getvalue(), None
 
 
-def save_workbook(wb: openpyxl.Workbook, path: Path) -> None:
-    """Save atomically: the workbook is built in memory, written to a temporary file in the
-    target folder and renamed into place, so the target is complete or untouched; a full
-    disk or a file-size limit is one plain OutputError and leaves nothing behind."""
+def save_workbook(wb, path: Path) -> None:
+    """Save an openpyxl workbook (the template) atomically: its file made in memory, then
+    `_replace`d into place."""
     path = Path(path)
     check_output(path)
     data, failure = _in_memory(wb)
     if failure is not None:  # openpyxl writes each sheet through a file in the temp folder
-        raise OutputError(f"cannot build the plan {path.name}: writing to the temporary folder "
+        raise OutputError(f"cannot build {path.name}: writing to the temporary folder "
                           f"{tempfile.gettempdir()} failed ({failure})")
+    _replace(path, data)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file in the target folder and rename it into place, so
+    the target is complete or untouched; a full disk or a file-size limit is one plain
+    OutputError and leaves nothing behind."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +159,17 @@ def write_plan(path: Path, sheets: dict[str, tuple[str | None, pd.DataFrame]],
     """Write the plan workbook (docs/plan-workbook.md) with its headlines, formats and
     charts (planner/excel.py), money labelled in `currency` (the Settings currency),
     atomically."""
-    check_output(path)  # before the work of building, as well as at saving
+    path = Path(path)
+    check_output(path)  # before the work of building, and again before saving
     if STOP.is_set():
         raise OutputError(f"interrupted: {path} was not written")
-    save_workbook(build_plan_workbook(sheets, currency), path)
+    data = plan_file(sheets, currency)  # made in memory: no temporary folder involved
+    check_output(path)
+    _replace(path, data)
+
+
+def write_csv(path: Path, table: pd.DataFrame) -> None:
+    """Write `table` as CSV (UTF-8, header row, no index) atomically, as the plan."""
+    path = Path(path)
+    check_output(path)
+    _replace(path, table.to_csv(index=False).encode("utf-8"))

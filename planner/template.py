@@ -25,7 +25,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 
 from . import schema
 from .errors import OutputError
-from .excel import HEADER_FILL, guard_text
+from .excel import FORMULA_LEADERS, HEADER_COLOUR
 from .output import save_workbook
 
 INSTRUCTIONS = "Instructions"
@@ -77,6 +77,7 @@ REFERENCES: dict[tuple[str, str], tuple[str, str, bool]] = {
 }
 
 REQUIRED_FILL = PatternFill("solid", start_color="1F4E79", end_color="1F4E79")
+HEADER_FILL = PatternFill("solid", start_color=HEADER_COLOUR, end_color=HEADER_COLOUR)
 EXAMPLE_FONT = Font(italic=True, color="595959")
 LEVELS = {("Stockpiles", "initial_t"), ("Stockpiles", "capacity_t"),
           ("Stockpiles", "min_level_t")}   # stock levels, not flows per period
@@ -146,6 +147,16 @@ def _validation(formula: str, strict: bool, title: str, prompt: str) -> DataVali
     dv.promptTitle = title[:32]
     dv.prompt = prompt[:255]
     return dv
+
+
+def guard_text(cell) -> None:
+    """Text that looks like a formula is written as text, never evaluated (openpyxl stores
+    a string starting with "=" as a live formula, which Excel and LibreOffice run)."""
+    if cell.data_type == "f":
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    elif isinstance(cell.value, str) and cell.value.startswith(FORMULA_LEADERS):
+        cell.quotePrefix = True
 
 
 def _prompt(sheet: str, column: schema.Column) -> str:

@@ -183,16 +183,22 @@ def test_a_real_full_disk_at_the_output_folder(tmp_path, tiny_tmpfs):
 
 
 def test_a_real_full_temp_folder(tmp_path, tiny_tmpfs):
-    # Fill the temp folder: openpyxl writes each sheet through a file there.
+    # Fill the temp folder. The plan is made in memory: it is written all the same. The
+    # template is refused in one line (openpyxl writes each sheet through a file there).
     (tiny_tmpfs / "filler").write_bytes(b"x" * (256 * 1024 - 8192))
+    env = {**os.environ, "TMPDIR": str(tiny_tmpfs)}
     out = tmp_path / "plan.xlsx"
     proc = subprocess.run([PLANNER, "run", str(EXAMPLE), "-o", str(out), "--jobs", "1",
-                           "--quiet"], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TMPDIR": str(tiny_tmpfs)})
+                           "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert read_plan_sheet(out, "Summary")[0]["scenario"] == "base"
+    template = tmp_path / "template.xlsx"
+    proc = subprocess.run([PLANNER, "template", str(template)], capture_output=True,
+                          text=True, timeout=300, env=env)
     assert proc.returncode == 4, proc.stderr
     assert "no space left" in proc.stderr and "Traceback" not in proc.stderr
     assert "Exception ignored" not in proc.stderr and len(proc.stderr.splitlines()) == 1
-    assert not out.exists() and _leftovers(tmp_path) == []
+    assert not template.exists() and _leftovers(tmp_path) == []
     assert sorted(p.name for p in tiny_tmpfs.iterdir()) == ["filler"]
 
 
