@@ -42,7 +42,8 @@ BASE = "base"
 # The order in which the tutorial's table lists the scenarios (the Summary sheet lists them
 # in order of first appearance in the workbook).
 ORDER = ["base", "cn-ree-embargo", "embargo+reserve", "us-ga-ban", "cn-oct25-return",
-         "reserve-release", "au-tax-offset", "jp-battery+20%", "no-jp-target"]
+         "my-licence", "pilbara-port", "reserve-release", "au-tax-offset", "jp-battery+20%",
+         "no-jp-target"]
 EMBARGO, EMBARGO_RESERVE = "cn-ree-embargo", "embargo+reserve"
 US_GA_BAN, OCT25 = "us-ga-ban", "cn-oct25-return"
 RESERVE, TAX_OFFSET, BATTERY, NO_TARGET = ("reserve-release", "au-tax-offset",
@@ -69,6 +70,8 @@ class Run:
     plan: Path              # the plan workbook written by `planner run`
     validate_output: str    # what `planner validate` printed (warnings, then the verdict)
     run_status: int         # exit status of `planner run`
+    stress: Path            # the workbook written by `planner stress`
+    stress_output: str      # what `planner stress` printed
 
 
 def _planner(*args: str) -> subprocess.CompletedProcess:
@@ -87,7 +90,13 @@ def fresh_run(workdir: Path) -> Run:
         raise RuntimeError(f"planner run failed ({ran.returncode}):\n{ran.stdout}{ran.stderr}")
     # The terminal shows the warnings (stderr) before the verdict (stdout).
     text = (checked.stderr.strip() + "\n" + checked.stdout.strip()).strip()
-    return Run(plan, text, ran.returncode)
+    stress = Path(workdir) / "example-stress.xlsx"
+    stressed = _planner("stress", str(EXAMPLE), "-o", str(stress))
+    if stressed.returncode != 0 or not stress.exists():
+        raise RuntimeError(f"planner stress failed ({stressed.returncode}):\n"
+                           f"{stressed.stdout}{stressed.stderr}")
+    shown = stressed.stdout.replace(str(stress), "outputs/example-stress.xlsx").strip()
+    return Run(plan, text, ran.returncode, stress, shown)
 
 
 def read_sheet(path: Path, sheet: str, first: str = "scenario") -> pd.DataFrame:
@@ -468,6 +477,31 @@ def facts(run: Run) -> dict[str, str]:
     claim(gap > 0 and by_buyer.get("JP-anode", 0.0) > by_buyer.get("KR-anode", 0.0),
           "the graphite shortfall falls on Japan because shipping to Korea is cheaper")
     f["q3_freight_gap"] = f"${gap:,.0f}/t"
+
+    # --- The stress test
+    risk = read_sheet(run.stress, "Risk", "policy").set_index("policy")
+    stress = read_sheet(run.stress, "Stress", "outcome")
+    events = read_sheet(run.stress, "Risk", "event")
+    risks = read_input_sheet(example, "Risks")
+    f["stress_output"] = run.stress_output
+    f["n_events"] = str(len(risks))
+    f["n_outcomes"] = str(stress["outcome"].nunique())
+    committed, replan = risk.loc["committed"], risk.loc["replan"]
+    f["stress_expected"] = musd(committed["expected_cost"])
+    f["stress_replan_expected"] = musd(replan["expected_cost"])
+    f["stress_cvar"] = musd(committed["cvar_95"])
+    f["stress_p_unmet"] = pct(committed["p_unmet"])
+    claim(committed["expected_cost"] >= replan["expected_cost"] - 1e-6,
+          "knowing the outcome never costs more on average")
+    f["stress_perfect_information"] = musd(committed["expected_cost"]
+                                           - replan["expected_cost"])
+    claim(abs(stress.query("events == 'none' and policy == 'committed'")["total_cost"].iloc[0]
+              - summary.loc[BASE, "total_cost"]) < 1.0,
+          "with nothing happening the committed plan costs base's total")
+    top = events[events["policy"] == "committed"].iloc[0]
+    f["stress_top_event"] = f"`{top['event']}`"
+    f["stress_top_effect"] = musd(top["cost_effect"])
+    f["stress_top_p"] = pct(top["probability"])
     return f
 
 

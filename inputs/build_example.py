@@ -125,6 +125,7 @@ def item_label(sheet: str, row: dict) -> str:
         "Limits": lambda: get("rule"),
         "Restrictions": lambda: get("rule"),
         "Scenarios": lambda: get("scenario", "sheet", "where"),
+        "Risks": lambda: get("event"),
     }.get(sheet, list)()
     return " / ".join(parts)
 

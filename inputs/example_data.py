@@ -261,6 +261,13 @@ REFS = {
                     "approved", "2025", "S"),
     "cn-us-ban": ("MOFCOM Announcement 46/2024, 3 Dec 2024 (Reuters/AP reprints): ban on Ga, "
                   "Ge, Sb exports to the US; suspended until 27 Nov 2026 (CGTN)", "2024", "C"),
+    "lynas-licence": ("Lynas Rare Earths, ASX announcements and Reuters: the Malaysian "
+                      "operating licence renewed with conditions in 2019 and 2023, cracking "
+                      "and leaching moved to Kalgoorlie (opened Nov 2024); no published "
+                      "probability of a restriction", "2019-2024", "U"),
+    "port-hedland": ("Pilbara Ports Authority cyclone procedures (Port Hedland closes to "
+                     "shipping when a cyclone approaches; the Pilbara cyclone season runs "
+                     "Nov-Apr); no published closure frequency", "-", "U"),
     "embargo-2010": ("New York Times, via lonelyjapan.com: Sept 2010, ~2-month unannounced "
                      "embargo on rare-earth exports to Japan; geopolitechs.org, bairdmaritime "
                      "and the Wall Street Journal: Jan 2026 reports of halted licence reviews "
@@ -323,11 +330,13 @@ COLUMNS = {
                "min_share", "max_share", "scenario"],
     "Restrictions": ["rule", "type", "material", "from", "to", "max_t", "period", "scenario"],
     "Scenarios": ["scenario", "sheet", "where", "column", "action", "value"],
+    "Risks": ["event", "probability", "exclusive"],
 }
 
 # Sheet order in the workbook (the build script appends the Sources sheet).
 SHEET_ORDER = ["Settings", "Periods", "Suppliers", "Sites", "Processes", "Freight", "Lanes",
-               "Stockpiles", "Demand", "Groups", "Limits", "Restrictions", "Scenarios"]
+               "Stockpiles", "Demand", "Groups", "Limits", "Restrictions", "Scenarios",
+               "Risks"]
 
 # Scenario names (the Scenarios sheet and the `scenario` cells of rules use these).
 EMBARGO = "cn-ree-embargo"            # 2010-style Chinese rare-earth embargo on Japan
@@ -338,11 +347,14 @@ RESERVE = "reserve-release"           # the Australian reserve released
 TAX_OFFSET = "au-tax-offset"          # Australia's 10% processing tax offset
 BATTERY = "jp-battery+20%"            # Japanese battery-material demand +20%
 NO_JP_TARGET = "no-jp-target"         # Japan's 50% rare-earth target not applied
+MY_LICENCE = "my-licence"             # Lynas Malaysia's operating licence restricted
+PORT = "pilbara-port"                 # a cyclone closes Port Hedland for weeks
 
 # Japan's target is a peacetime diversification target: it applies in these scenarios and
 # is waived in an embargo (a 50% cap on the only remaining sources would only add shortage)
 # and, to price it, in no-jp-target. A scenario added later must be added here to keep it.
-JP_TARGET_SCENARIOS = ["base", US_GA_BAN, OCT25, RESERVE, TAX_OFFSET, BATTERY]
+JP_TARGET_SCENARIOS = ["base", US_GA_BAN, OCT25, RESERVE, TAX_OFFSET, BATTERY, MY_LICENCE,
+                       PORT]
 
 
 SETTINGS = [
@@ -853,6 +865,26 @@ SCENARIOS = [
     *[_change(BATTERY, "Demand", f"country=JP;material={m}", "quantity_t", "multiply",
               _BATTERY_UP)
       for m in (LIOH, NI, CO, ANODE)],
+    _change(MY_LICENCE, "Sites", "site=Lynas-Malaysia", "capacity_t", "multiply",
+            asm(0.5, "licence conditions halve the plant's throughput for the year",
+                "lynas-licence")),
+    _change(PORT, "Suppliers", "supplier=Pilgangoora", "capacity_t", "multiply",
+            asm(0.75, "about three weeks of a quarter's shipments lost", "port-hedland")),
+]
+
+# Disruption events for `planner stress`. China's two escalations are alternatives (one
+# or the other, not both, in a year); the others are independent of them.
+RISKS = [
+    {"event": EMBARGO, "probability": der(0.06, "embargo-2010",
+                                          "one such embargo (2010) in the 16 years to 2026"),
+     "exclusive": "cn-escalation"},
+    {"event": OCT25, "probability": asm(0.3, "the suspension ends 10 Nov 2026 and is not "
+                                              "renewed for 2027", "cn-oct25"),
+     "exclusive": "cn-escalation"},
+    {"event": MY_LICENCE, "probability": asm(0.05, "a licence restriction within the year",
+                                             "lynas-licence")},
+    {"event": PORT, "probability": asm(0.15, "a cyclone closure of several weeks within the "
+                                             "year", "port-hedland")},
 ]
 
 
@@ -870,4 +902,5 @@ SHEETS = {
     "Limits": LIMITS,
     "Restrictions": RESTRICTIONS,
     "Scenarios": SCENARIOS,
+    "Risks": RISKS,
 }

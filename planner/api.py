@@ -27,14 +27,17 @@ import pandas as pd
 from . import schema
 from .errors import ERROR, WARNING, InputError, Problem
 from .inputs import ROW, Inputs
-from .output import write_plan
+from .output import write_csv, write_plan
 from .plan import Plan, checked, options_for, plan_sheets
 from .plan import load as load_file
 from .plan import plan as solve_plan
 from .report import ScenarioReport
+from .stress import StressError, StressResult, stress_sheets
+from .stress import stress as run_stress
 from .workbook import RawWorkbook, read_table, read_workbook
 
-__all__ = ["InputError", "Inputs", "PlanTables", "read", "load", "plan", "write"]
+__all__ = ["InputError", "Inputs", "PlanTables", "StressError", "StressTables", "read", "load",
+           "plan", "stress", "write"]
 
 
 class PlanTables(dict):
@@ -138,8 +141,51 @@ def plan(source, scenarios: list[str] | None = None, *, solver: str | None = Non
     return PlanTables(solve_plan(inputs, options, scenarios, jobs, progress))
 
 
-def write(plan_tables: PlanTables, path: str | Path) -> None:
+class StressTables(dict):
+    """The stress test's tables (Stress, Risk, Shortfalls, Events: sheet name -> DataFrame)
+    with their notes, the currency, the `StressResult` they were made from, and the whole
+    Stress table when it has more rows than a sheet holds (`overflow`, else None)."""
+
+    def __init__(self, inputs: Inputs, result: StressResult):
+        sheets, self.overflow = stress_sheets(inputs, result)
+        super().__init__((name, frame) for name, (_, frame) in sheets.items())
+        self.notes = {name: note for name, (note, _) in sheets.items()}
+        self.currency = inputs.settings.currency
+        self.result = result
+
+    @property
+    def all_optimal(self) -> bool:
+        return self.result.all_optimal
+
+
+def stress(source, plan: str = "base", samples: int = 2000, seed: int = 0,
+           scheduler: str | None = None, workers: int | None = None, *,
+           solver: str | None = None, time_limit: float | None = None,
+           progress: Callable[[int, int], None] | None = None) -> StressTables:
+    """The stress test of the plan of scenario `plan` (default base) over the outcomes of
+    the Risks sheet of `source` (as in `plan`): every outcome (when there are at most
+    Settings max_outcomes) or `samples` draws seeded with `seed`, each solved committed
+    (the plan's contract book fixed) and replan (docs/model.md, Risk). Outcomes are solved
+    in this process when few, else on a local Dask cluster of `workers` processes (default
+    one per CPU; call from under `if __name__ == "__main__":` in a script) or on the
+    cluster whose scheduler is at `scheduler` ("tcp://host:port"). `progress(done, total)`
+    is called as outcomes are done.
+
+    Raises InputError (the workbook), StressError (no events, the plan not optimal) and
+    ClusterError (the cluster cannot be started or reached)."""
+    inputs = load(source)
+    options = options_for(inputs, solver, time_limit, rule_costs="none")
+    return StressTables(inputs, run_stress(inputs, options, plan, samples, seed, scheduler,
+                                           workers, progress))
+
+
+def write(plan_tables: PlanTables | StressTables, path: str | Path) -> None:
     """Write the plan workbook (formats, headlines, charts) to `path`, atomically: the file
-    is complete or untouched. Raises OutputError when it cannot be written."""
+    is complete or untouched; a stress test's Stress table too long for a sheet goes whole
+    to a CSV file beside it (`<name>-stress.csv`). Raises OutputError when it cannot be
+    written."""
     sheets = {name: (plan_tables.notes.get(name), frame) for name, frame in plan_tables.items()}
+    overflow = getattr(plan_tables, "overflow", None)
+    if overflow is not None:
+        write_csv(Path(path).with_name(f"{Path(path).stem}-stress.csv"), overflow)
     write_plan(Path(path), sheets, plan_tables.currency)

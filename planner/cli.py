@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -364,3 +365,121 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
             say(f"frontier written to {output}")
 
     _guarded(debug, work)
+
+
+@main.command(short_help="Stress-test a plan against the Risks sheet's disruption events.")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Workbook to write [default: outputs/<input stem>-stress.xlsx].")
+@click.option("--plan", "plan_name", default="base", show_default=True, metavar="SCENARIO",
+              help="The scenario whose plan's contract book (its supplier purchases) is "
+                   "stressed.")
+@click.option("--samples", type=click.IntRange(min=1), default=2000, show_default=True,
+              metavar="N", help="Outcomes drawn when there are more than Settings "
+                                "max_outcomes (default 1024); fewer are all solved.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the draws: the same seed gives the same outcomes and numbers.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A Dask scheduler (tcp://host:port) whose workers solve the outcomes "
+                   "[default: a local cluster, or this process when outcomes are few].")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes of the local cluster [default: one per CPU; 1 = solve in this "
+                   "process].")
+@click.option("--solver", type=click.Choice(SOLVERS), default=None,
+              help="LP solver [default: Settings sheet, else highs].")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def stress(input_path: Path, output: Path | None, plan_name, samples, seed, scheduler, workers,
+           solver, quiet, debug):
+    """Stress-test the plan of SCENARIO against the disruption events of the Risks sheet:
+    every outcome (or a sample of them) solved with the plan's contract book fixed
+    (committed) and re-planned knowing the outcome (replan).
+
+    \b
+    Example:
+      planner stress inputs/example.xlsx --samples 5000 --seed 1
+      planner stress inputs/example.xlsx --scheduler tcp://10.0.0.5:8786
+    """
+    from .cluster import ClusterError
+    from .stress import StressError
+
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes a local cluster; with --scheduler the "
+                               "cluster's own workers solve the outcomes")
+    output = _output_path(input_path, output, "stress")
+
+    def work():
+        check_output(output)
+        inputs = api.load(input_path)
+        if not quiet:
+            _print_problems(inputs.warnings)
+        meter = _Progress(quiet)
+        try:
+            tables = api.stress(inputs, plan_name, samples, seed, scheduler, workers,
+                                solver=solver, progress=meter)
+        except (StressError, ClusterError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        meter.end()
+        api.write(tables, output)
+        if not quiet:
+            say(_risk_text(tables, inputs.settings.currency))
+            say(f"stress test written to {output}")
+        if not tables.all_optimal:
+            failed = tables["Stress"][tables["Stress"]["status"] != "optimal"]
+            say(f"{failed['outcome'].nunique()} outcome(s) could not be solved under some "
+                f"policy (status in the Stress sheet); the statistics are over the others",
+                err=True)
+            sys.exit(EXIT_NOT_OPTIMAL)
+
+    _guarded(debug, work)
+
+
+class _Progress:
+    """Outcomes done / total, rate and time left, on one line of the terminal (stderr),
+    at most once a second once the run has taken SHOW_AFTER_S; nothing with --quiet."""
+
+    SHOW_AFTER_S = 2.0
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.start, self.last, self.shown = quiet, time.perf_counter(), 0.0, False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.quiet or now - self.start < self.SHOW_AFTER_S or \
+                (now - self.last < 1.0 and done < total):
+            return
+        self.last = now
+        spent = now - self.start
+        rate = done / spent if spent > 0 else 0.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        click.echo(f"\routcomes {done:,}/{total:,}  {rate:,.1f}/s  {left:,.0f} s left ",
+                   err=True, nl=False)
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            click.echo("", err=True)
+
+
+def _risk_text(tables, currency: str) -> str:
+    """The Risk table's headline figures per policy, and the three events that matter most
+    (by their effect on the committed plan's expected cost)."""
+    risk = tables["Risk"]
+    lines = [f"{'policy':<10} {'expected':>16} {'VaR 95':>16} {'CVaR 95':>16} {'P(unmet)':>9}"]
+    for row in risk.to_dict("records"):
+        lines.append(f"{row['policy']:<10} {row['expected_cost']:>16,.0f} "
+                     f"{row['var_95']:>16,.0f} {row['cvar_95']:>16,.0f} "
+                     f"{100 * row['p_unmet']:>8.1f}%")
+    lines[0] += f"   ({currency})"
+    events = tables["Events"]
+    top = events[events["policy"] == "committed"].head(3)
+    if len(top):
+        lines.append("events that matter most (committed plan, expected cost when it "
+                     "happens less when it does not):")
+        for row in top.to_dict("records"):
+            unmet = row["unmet_t_effect"]
+            lines.append(f"  {row['event']} (p = {row['probability']:.3g}): "
+                         + (f"{row['cost_effect']:+,.0f} {currency}" if pd.notna(
+                             row["cost_effect"]) else "always happens")
+                         + (f", {unmet:+,.1f} t unmet" if pd.notna(unmet) and unmet else ""))
+    return "\n".join(lines)

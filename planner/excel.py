@@ -433,9 +433,10 @@ def _wrapped(indent: int = 0) -> dict:
 
 
 def write_table(ws: PlanSheet, sheet: Sheet | None, frame: pd.DataFrame, start_row: int,
-                currency: str | None) -> Placed:
+                currency: str | None, below: bool = False) -> Placed:
     """Header at `start_row`, data directly below: formats per column as `sheet` declares
-    them, flags as yes/no, text guarded."""
+    them, flags as yes/no, text guarded. `below`: a table under another one on the sheet
+    (columns only ever widened; the sheet's one filter stays on the first table)."""
     columns = [str(c) for c in frame.columns]
     for j, name in enumerate(columns, start=1):
         put(ws, start_row, j, name, HEADER)
@@ -452,10 +453,22 @@ def write_table(ws: PlanSheet, sheet: Sheet | None, frame: pd.DataFrame, start_r
         write_column(ws, start_row + 1, j, column, fmt)
     table = Placed(ws, columns, start_row, len(frame))
     for j, width in enumerate(_widths(columns, values, formats), start=1):
-        ws.set_width(j, width)
-    if columns:
+        ws.set_width(j, max(width, ws.widths.get(j, 0.0)) if below else width)
+    if columns and not below:
         ws.autofilter(start_row - 1, 0, max(start_row, table.last_row) - 1, len(columns) - 1)
     return table
+
+
+def write_below(above: Placed, title: str, note: str | None, frame: pd.DataFrame,
+                currency: str | None) -> Placed:
+    """The table of sheet `title` under the table `above`, after a blank row, its note
+    on the row above its header."""
+    ws, row = above.ws, above.last_row + 2
+    if note:
+        put(ws, row, 1, note, NOTE_FONT)
+        row += 1
+    return write_table(ws, declared(title), presentation_order(declared(title), frame), row,
+                       currency, below=True)
 
 
 def _page_setup(ws: PlanSheet, title_row: int | None = None, pages: int = 0,
@@ -786,6 +799,51 @@ def frontier_charts(table: Placed, frame: pd.DataFrame, currency: str | None) ->
         _insert(ws, 3 + 19 * i, len(table.columns) + 2, chart, 18, 9)
 
 
+def risk_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) -> None:
+    """Beside the Risk tables: the cost distribution of each policy (the chance that the
+    cost exceeds each amount, from the Distribution sheet) and the events ranked by their
+    effect on the committed plan's expected cost and unmet t (from the Events table)."""
+    risk = tables["Risk"]
+    ws, column = risk.ws, len(risk.columns) + 2
+    curve = tables.get("Distribution")
+    if curve is not None and curve.n_rows:
+        chart = ws.book.add_chart({"type": "scatter", "subtype": "straight"})
+        chart.set_style(13)
+        chart.set_title({"name": f"Chance the cost exceeds ({currency or 'money'})"})
+        policy = list(sheets["Distribution"][1]["policy"])
+        for name in dict.fromkeys(policy):
+            rows = [i for i, p in enumerate(policy) if p == name]
+            first, last = curve.first_row + rows[0], curve.first_row + rows[-1]
+            chart.add_series({
+                "name": name,
+                "categories": [curve.ws.name, first - 1, curve.col("total_cost") - 1,
+                               last - 1, curve.col("total_cost") - 1],
+                "values": [curve.ws.name, first - 1, curve.col("p_exceed") - 1, last - 1,
+                           curve.col("p_exceed") - 1]})
+        axis = {**NO_TICKS, "major_gridlines": {"visible": True}}
+        chart.set_x_axis({**axis, "name": "total cost", "num_format": "#,##0"})
+        chart.set_y_axis({**axis, "name": "P(cost > x)", "num_format": "0%", "min": 0,
+                          "max": 1})
+        chart.set_legend({"position": "bottom"})
+        _insert(ws, 3, column, chart, 18, 9)
+    events = tables.get("Events")
+    if events is None or not events.n_rows:
+        return
+    committed = [i for i, p in enumerate(sheets["Events"][1]["policy"]) if p == "committed"]
+    if not committed:
+        return
+    first, last = events.first_row + committed[0], events.first_row + committed[-1]
+    for i, (name, fmt, title) in enumerate((
+            ("cost_effect", "#,##0", f"Effect on expected cost ({currency or 'money'})"),
+            ("unmet_t_effect", "#,##0.0", "Effect on expected unmet t"))):
+        chart = _bar_chart(ws.book, f"{title}, committed plan", "clustered",
+                           {"num_format": fmt})
+        _series(chart, ws, events.header_row, events.col(name), first, last,
+                events.col("event"))
+        chart.set_legend({"none": True})
+        _insert(ws, 22 + 19 * i, column, chart, 18, 9)
+
+
 def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
                tables: dict[str, Placed], pivots: ChartData, currency: str | None) -> None:
     """Sourcing-mix and utilisation charts on the Charts sheet, the suppliers' tonnes beside
@@ -793,6 +851,8 @@ def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
     chart is the Summary's.)"""
     if "Frontier" in tables:
         frontier_charts(tables["Frontier"], sheets["Frontier"][1], currency)
+    if "Risk" in tables:
+        risk_charts(tables, sheets, currency)
     if data is None:
         return
     countries, mixes, loaded, sources = (pivots.countries, pivots.mixes, pivots.loaded,
@@ -1055,8 +1115,11 @@ def plan_file(sheets: dict[str, tuple[str | None, pd.DataFrame]],
     """The plan workbook of `sheets` (title -> (note, table), in order), money labelled in
     `currency` (the Settings currency), as the bytes of its .xlsx file. Sheets with nothing
     to report come last."""
-    idle = nothing_to_report({title: frame for title, (_, frame) in sheets.items()})
-    written = [t for t in sheets if t not in idle]
+    under = {t: declared(t).under for t in sheets
+             if declared(t) is not None and declared(t).under in sheets}
+    idle = nothing_to_report({title: frame for title, (_, frame) in sheets.items()
+                              if title not in under})
+    written = [t for t in sheets if t not in idle and t not in under]
     pivots = chart_data(sheets, written)
     buffer = io.BytesIO()
     wb = PlanWorkbook(buffer)
@@ -1072,6 +1135,11 @@ def plan_file(sheets: dict[str, tuple[str | None, pd.DataFrame]],
                 table = write_sheet(ws[title], title, note, frame, currency)
             _conditional(declared(title), table)
             tables[title] = table
+            for below, parent in under.items():
+                if parent == title:
+                    table = write_below(table, below, *sheets[below], currency)
+                    _conditional(declared(below), table)
+                    tables[below] = table
 
         for title in written:
             write(title)

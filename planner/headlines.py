@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from . import report
@@ -61,6 +62,14 @@ def _rows_of(frame: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
     return frame[frame["scenario"].astype(str) == scenario]
 
 
+def _by_scenario(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """`frame`'s rows of each scenario (named as text), split in one pass."""
+    if frame is None or frame.empty or "scenario" not in frame.columns:
+        return {}
+    codes, names = pd.factorize(frame["scenario"].astype(str))
+    return {name: frame.take(np.flatnonzero(codes == i)) for i, name in enumerate(names)}
+
+
 def top_shares(mix: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
     """Per (material, stage), over the whole horizon: the largest country and its share of
     the stage's tonnes. Columns material, stage, country, share, quantity_t; materials in
@@ -69,23 +78,27 @@ def top_shares(mix: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
     return top[["material", "stage", "country", "share", "quantity_t"]]
 
 
-def costliest_binding_rule(limits: pd.DataFrame | None, scenario: str) -> tuple[dict, int] | None:
-    """(the costliest rule's binding instance, number of binding instances), or None when
-    no rule instance binds. Costliest by `cost_of_rule` (the whole rule, solved without
-    it) where the Limits table has it, else by |shadow_price| (the marginal view); the
-    instance shown is the rule's binding one with the largest |shadow_price|."""
-    rows = _rows_of(limits, scenario)
-    if rows.empty or not {"binds", "shadow_price"} <= set(rows.columns):
+def costliest_binding_rule(rows: pd.DataFrame | None) -> tuple[dict, int] | None:
+    """(the costliest rule's binding instance, number of binding instances) among one
+    scenario's Limits rows, or None when no rule instance binds. Costliest by
+    `cost_of_rule` (the whole rule, solved without it) where the Limits table has it, else
+    by |shadow_price| (the marginal view); the instance shown is the rule's binding one
+    with the largest |shadow_price|."""
+    if rows is None or rows.empty or not {"binds", "shadow_price"} <= set(rows.columns):
         return None
-    binding = rows[rows["binds"].eq(True)]
-    if binding.empty:
+    binding = np.flatnonzero(rows["binds"].eq(True).to_numpy())
+    if not len(binding):
         return None
-    price = pd.to_numeric(binding["shadow_price"], errors="coerce").abs().fillna(0.0)
-    whole = pd.to_numeric(binding.get("cost_of_rule"), errors="coerce").fillna(0.0) \
-        if "cost_of_rule" in binding else price * 0
-    order = pd.DataFrame({"whole": whole, "price": price}).sort_values(
-        ["whole", "price"], ascending=False, kind="stable").index
-    return binding.loc[order[0]].to_dict(), len(binding)
+
+    def number(column: str) -> np.ndarray:
+        values = np.asarray(pd.to_numeric(rows[column].to_numpy()[binding], errors="coerce"),
+                            float)
+        return np.where(np.isnan(values), 0.0, values)
+
+    price = np.abs(number("shadow_price"))
+    whole = number("cost_of_rule") if "cost_of_rule" in rows else np.zeros(len(binding))
+    first = np.lexsort((-price, -whole))[0]  # the largest whole, then price; ties: the first
+    return rows.iloc[binding[first]].to_dict(), len(binding)
 
 
 def _scope(rule: dict) -> str:
@@ -120,24 +133,23 @@ def _pct(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
-def _shares_against_base(top: pd.DataFrame, base: pd.DataFrame) -> str:
+def _shares_against_base(top: dict[tuple, tuple[str, float]],
+                         before: dict[tuple, tuple[str, float]]) -> str:
     """For a scenario: the (material, stage) pair whose largest country or its share (by a
-    percentage point or more) moved most from base, and how many others moved."""
-    if top.empty:
+    percentage point or more) moved most from base, and how many others moved; `top` and
+    `before` as `report.top_by_pair` gives them, the scenario's and base's."""
+    if not top:
         return "no material moved"
-    before = {(r.material, r.stage): (r.country, float(r.share))
-              for r in base.itertuples(index=False)}
     changes = []
-    for r in top.itertuples(index=False):
-        old = before.get((r.material, r.stage))
-        share = float(r.share)
+    for (material, stage), (country, share) in top.items():
+        old = before.get((material, stage))
         if old is None:
-            changes.append((share, f"{r.material} {r.stage} new: {r.country} {_pct(share)}"))
-        elif old[0] != r.country or abs(old[1] - share) >= 0.01 - 1e-9:
-            size = abs(share - old[1]) if old[0] == r.country else share + old[1]
-            changes.append((size, f"{r.material} {r.stage} {old[0]} {_pct(old[1])} \u2192 "
-                                  f"{r.country} {_pct(share)}"))
-    gone = set(before) - {(r.material, r.stage) for r in top.itertuples(index=False)}
+            changes.append((share, f"{material} {stage} new: {country} {_pct(share)}"))
+        elif old[0] != country or abs(old[1] - share) >= 0.01 - 1e-9:
+            size = abs(share - old[1]) if old[0] == country else share + old[1]
+            changes.append((size, f"{material} {stage} {old[0]} {_pct(old[1])} \u2192 "
+                                  f"{country} {_pct(share)}"))
+    gone = set(before) - set(top)
     changes += [(1.0, f"{m} {st} no longer moved") for m, st in sorted(gone, key=str)]
     if not changes:
         return "as in base"
@@ -165,11 +177,12 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
     Limits table: none) and, for scenarios other than base, the largest shares that
     moved from base (without a Mix table: none). Money in millions with `millions`."""
     out = []
+    mixes, limit_rows, diagnosed = (_by_scenario(f) for f in (mix, limits, diagnosis))
     base_top = None
     if not summary.empty:
         base = summary[summary["scenario"].astype(str) == "base"]
         if len(base) and str(base.iloc[0]["status"]) == "optimal" and mix is not None:
-            base_top = top_shares(mix, "base")
+            base_top = report.top_by_pair(mixes.get("base"))
     messages = _messages(summary, run_info)
     for row in summary.to_dict("records"):
         name, status = str(row["scenario"]), str(row["status"])
@@ -178,7 +191,7 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
         if status != "optimal":
             message = messages.get(name) or status
             head.result = f"{status}: {message}".rstrip(".")
-            if len(_rows_of(diagnosis, name)):
+            if name in diagnosed:
                 head.result += "; see Diagnosis"
             if cost is not None:
                 shown = money(cost, currency, millions=millions)
@@ -200,9 +213,10 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
         else:
             head.result += "; all demand met"
         if limits is not None:
-            head.rule = _rule_line(costliest_binding_rule(limits, name), currency, millions)
+            head.rule = _rule_line(costliest_binding_rule(limit_rows.get(name)), currency,
+                                   millions)
         if mix is not None and base_top is not None and name != "base":
-            head.shares = _shares_against_base(top_shares(mix, name), base_top)
+            head.shares = _shares_against_base(report.top_by_pair(mixes.get(name)), base_top)
         out.append(head)
     return out
 

@@ -35,6 +35,9 @@ class Settings:
     unmet_penalty: float | None = None
     solver: str | None = None
     time_limit_s: float | None = None
+    max_outcomes: float = 1024      # outcomes enumerated up to this many, else sampled
+    spot_premium: float = 0.5       # spot price = unit_cost x (1 + spot_premium)
+    limit_penalty: float | None = None  # Limits soft in outcomes at this cost per t
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Inputs:
     warnings: list[Problem] = field(default_factory=list)
     scenarios: list[str] = field(default_factory=lambda: [BASE])  # base first
     changes: list = field(default_factory=list)                   # scenarios.Change
+    events: list = field(default_factory=list)                    # risk.Event (Risks sheet)
     read_tables: dict[str, Table] = field(default_factory=dict)   # to point at cells later
     scenario_tables: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
 

@@ -92,6 +92,12 @@ class LinearModel:
         twin.variables, twin.families = dict(self.variables), dict(self.families)
         return twin
 
+    def with_cost(self, variable: str, cost: np.ndarray) -> "LinearModel":
+        """A copy in which the columns of `variable` cost `cost`."""
+        twin = self.copy()
+        twin.cost[list(self.variables).index(variable)] = np.asarray(cost, float).copy()
+        return twin
+
     def relaxed(self, rows: np.ndarray) -> "LinearModel":
         """A copy in which `rows` bind nothing (their right-hand side moved to infinity, away
         from their sense); the rows stay, so every other row keeps its index."""

@@ -30,6 +30,7 @@ from .errors import ERROR, WARNING, InputError, Problem
 from .inputs import ROW, Inputs
 from .loops import gain_loops
 from .network import SITE, STOCKPILE, SUPPLIER, demand_routes, stranded, stranded_sentence
+from .risk import check_risks
 from .rule_costs import rule_costs
 from .scenarios import add_scenarios, scenario_inputs
 from .solve import Basis, SolveOptions, SolveRun, Status, usable_cpus
@@ -50,6 +51,7 @@ def checked(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     reaches). Raises InputError listing every error."""
     inputs = validate(raw, problems)
     add_scenarios(inputs, problems)
+    check_risks(inputs, problems)
     if any(p.severity == ERROR for p in problems):
         raise InputError(problems)
     inputs.warnings = [p for p in problems if p.severity == WARNING]

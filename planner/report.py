@@ -3,6 +3,11 @@ change against base), Sourcing, Flows, Comparison, Mix, Limits, Unmet, Utilizati
 
 Values are read only from an OPTIMAL solution; every number is cleaned of
 solver dust (1e-12, -0.0) before it reaches a table.
+
+The tables are grouped, joined and sorted on integer codes of their columns (`_group_by`,
+`_sums_at`, `_order`), not by a pandas group-by, merge or sort per step: on a small plan
+each of those costs more than its data (issue 22). Only the flows that carry material are
+grouped: on a large plan, a small part of them.
 """
 from __future__ import annotations
 
@@ -59,6 +64,122 @@ class ScenarioReport:
         return row
 
 
+# Grouping, joining and sorting on integer codes -------------------------------------------
+@dataclass
+class _Groups:
+    """Rows grouped by their values in some columns (`_group_by`)."""
+
+    ids: np.ndarray    # each row's group (0, 1, ...), -1 for a row with a blank value
+    rows: np.ndarray   # the first row of each group
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def sum(self, values, by: np.ndarray | None = None, n: int = 1) -> np.ndarray:
+        """Σ `values` per group; with `by` (each row's column, 0 to n-1), per group and
+        column: a (groups x n) table. Added in row order; pandas' group-by adds otherwise
+        (with Kahan's compensation, or by np.add.reduceat), so its sum may differ in the last
+        bit."""
+        counted = self.ids >= 0
+        cell = self.ids if by is None else self.ids * n + by
+        sums = np.bincount(cell[counted], np.asarray(values, float)[counted],
+                           minlength=len(self) * n)
+        return sums if by is None else sums.reshape(len(self), n)
+
+
+def _group_by(*columns: np.ndarray, sort: bool = False) -> _Groups:
+    """The rows grouped by their values in `columns` (arrays of one length), the groups
+    numbered in order of first appearance or, with `sort`, in sorted order of the values
+    (column by column), as pandas' group-by numbers them. A row with a blank value is in
+    no group, as a group-by leaves it out."""
+    n = len(columns[0])
+    key, space, blank = np.zeros(n, np.int64), 1, np.zeros(n, bool)
+    for column in columns:
+        codes, uniques = pd.factorize(column, sort=sort)
+        blank |= codes < 0
+        if space * len(uniques) > 2 ** 62:  # the key renumbered 0, 1, ... (in order) first
+            key = np.unique(key, return_inverse=True)[1].reshape(-1)
+            space = int(key.max(initial=0)) + 1
+        key, space = key * len(uniques) + codes, space * len(uniques)
+    counted = np.flatnonzero(~blank)
+    _, first, group = np.unique(key[counted], return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    if not sort:  # the groups renumbered in order of first appearance
+        rank = np.empty(len(first), np.int64)
+        rank[np.argsort(first)] = np.arange(len(first))
+        group, first = rank[group], np.sort(first)
+    ids = np.full(n, -1, np.int64)
+    ids[counted] = group
+    return _Groups(ids, counted[first])
+
+
+def _sums_at(values: np.ndarray, by: list[np.ndarray], at: list[np.ndarray]) -> np.ndarray:
+    """Σ `values` over the rows of one table that share a key (its columns `by`), read at
+    the keys of another table (its columns `at`, in the same order), 0 at a key no row
+    has: a group-by sum and a left join in one pass."""
+    groups = _group_by(*(np.concatenate([mine, theirs]) for mine, theirs in zip(by, at)))
+    sums = groups.sum(np.concatenate([values, np.zeros(len(at[0]))]))
+    return np.append(sums, 0.0)[groups.ids[len(values):]]  # a blank key (-1): the 0 appended
+
+
+def _order(*keys, descending: tuple[int, ...] = (), blanks_first: bool = False) -> np.ndarray:
+    """The rows' order by the columns `keys` (those at the positions in `descending` largest
+    first), ties in row order: as DataFrame.sort_values orders rows by several columns,
+    each column ranked by its sorted distinct values, blanks last (or first)."""
+    ranks = []
+    for i, values in enumerate(keys):
+        values = np.asarray(values)
+        if values.dtype.kind in "if" and not np.isnan(values).any():
+            ranks.append(-values if i in descending else values)  # numbers rank as they are
+            continue
+        codes, uniques = pd.factorize(values, sort=True)
+        blank = codes < 0
+        if i in descending:
+            codes = np.where(blank, codes, len(uniques) - 1 - codes)
+        ranks.append(codes if blanks_first else np.where(blank, len(uniques), codes))
+    return np.lexsort(ranks[::-1])
+
+
+def _positions(values: np.ndarray, order, absent: int) -> np.ndarray:
+    """Each value's position in `order` (`absent` where it is not there, or blank), looked
+    up once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    at = {v: i for i, v in enumerate(order)}
+    return np.array([at.get(v, absent) for v in uniques] + [absent], np.int64)[codes]
+
+
+def _columns(frame: pd.DataFrame, names: tuple[str, ...], rows=slice(None)) -> list[np.ndarray]:
+    """`frame`'s columns `names` as arrays, at `rows`."""
+    return [frame[c].to_numpy()[rows] for c in names]
+
+
+def _concatenated(parts: list[tuple[int, dict]], columns: list[str]
+                  ) -> tuple[dict[str, np.ndarray], set[str]]:
+    """Tables one under the other, each given as (its number of rows, column -> a Series, an
+    array or one value for all its rows; a column a table lacks is blank): their columns as
+    arrays, and the text columns that pd.concat of their frames would make object rather
+    than pandas' str: those where some table's is neither of str dtype nor one str (an
+    object array or Series, or blank)."""
+    table, mixed = {}, set()
+    for column in columns:
+        given = [(n, part.get(column)) for n, part in parts]
+        table[column] = np.concatenate([
+            np.full(n, np.nan) if v is None else np.asarray(v) if np.ndim(v)
+            else np.full(n, v, dtype=object) for n, v in given])
+        if table[column].dtype == object and not all(
+                isinstance(v, str) or isinstance(getattr(v, "dtype", None), pd.StringDtype)
+                for _, v in given):
+            mixed.add(column)
+    return table, mixed
+
+
+def _text(values) -> pd.Series:
+    """Ids and names kept as the input tables hold them (object): pandas would make an
+    array of strings its str dtype."""
+    return pd.Series(values, dtype=object)
+
+
+# One scenario's tables ---------------------------------------------------------------------
 def _block(sm: SourcingModel, sol: Solution, name: str) -> np.ndarray:
     return sol.values[sm.lp.columns(name)]
 
@@ -73,7 +194,13 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
     u = rounded(_block(sm, sol, "unmet"))
     level = rounded(_block(sm, sol, "level"))
 
-    released = np.where(flows["from_kind"].to_numpy() == STOCKPILE, qty, 0.0)
+    # The flows that carry material (flows are >= 0): the only ones a table shows or sums.
+    carrying = np.flatnonzero(qty > 0)
+    moved = flows.take(carrying).reset_index(drop=True)
+    q = qty[carrying]
+
+    released = np.zeros(len(qty))
+    released[carrying] = np.where(moved["from_kind"].to_numpy() == STOCKPILE, q, 0.0)
     costs = {
         "purchase_cost": float(flows["unit_cost"].to_numpy() @ qty),
         "processing_cost": float(sm.activity["cost_per_t"].to_numpy(float) @ z),
@@ -86,31 +213,37 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
     costs["total_cost"] = float(rounded(sum(costs.values())))
     costs["unmet_t"] = float(rounded(u.sum()))
 
-    used = flows.assign(scenario=name, quantity_t=qty)[qty > 0]
-    flow_table = used.assign(
-        freight_cost=rounded(used["freight"] * used["quantity_t"]),
-        freight_per_t=used["freight"],
-        purchase_cost=rounded(used["unit_cost"] * used["quantity_t"]),
-    )[FLOW_COLUMNS].reset_index(drop=True)
-
-    delivered = (flows.assign(q=qty)[flows["to_kind"] == CUSTOMER]
-                 .groupby(["to", "material", "period"])["q"].sum())
-    demand = net.demand.reset_index(drop=True)
-    got = demand.set_index(["customer", "material", "period"]).index.map(delivered)
-    demand = demand.assign(scenario=name, demand_t=demand["quantity_t"],
-                           delivered_t=rounded(pd.Series(got).fillna(0.0).to_numpy(float)))
-    demand["unmet_t"] = rounded(demand["demand_t"] - demand["delivered_t"])
-    demand["unmet_cost"] = rounded(demand["unmet_t"]
-                                 * demand["unmet_penalty"].astype(float).fillna(0.0))
-    unmet_table = demand[demand["unmet_t"] > 0][UNMET_COLUMNS].reset_index(drop=True)
+    freight, unit_cost = _columns(moved, ("freight", "unit_cost"))
+    flow_table = moved.assign(scenario=name, quantity_t=q, freight_cost=rounded(freight * q),
+                              freight_per_t=freight,
+                              purchase_cost=rounded(unit_cost * q))[FLOW_COLUMNS]
 
     return ScenarioReport(name, sol.status.value, sol.message, costs, {
         "Flows": flow_table,
-        "Unmet": unmet_table,
-        "Utilization": _utilization(name, sm, qty, z, level),
+        "Unmet": _unmet(name, net.demand.reset_index(drop=True), moved, q),
+        "Utilization": _utilization(name, sm, moved, q, z, level),
         "Limits": _limits(name, sm, sol),
-        "Mix": _mix(name, flows.assign(quantity_t=qty)),
+        "Mix": _mix(name, moved, q, net.periods),
     })
+
+
+def _unmet(name: str, demand: pd.DataFrame, moved: pd.DataFrame, q: np.ndarray) -> pd.DataFrame:
+    """The demand rows that the plan does not meet in full."""
+    delivery = moved["to_kind"].to_numpy() == CUSTOMER
+    delivered = rounded(_sums_at(q[delivery],
+                                 _columns(moved, ("to", "material", "period"), delivery),
+                                 _columns(demand, ("customer", "material", "period"))))
+    unmet = rounded(demand["quantity_t"].to_numpy(float) - delivered)
+    penalty = demand["unmet_penalty"].to_numpy(float)
+    unmet_cost = rounded(unmet * np.where(np.isnan(penalty), 0.0, penalty))
+    short = np.flatnonzero(unmet > 0)
+    ids = ("customer", "country", "material", "period")
+    table = {c: _text(v) for c, v in zip(ids, _columns(demand, ids, short))}
+    table["demand_t"], table["unmet_penalty"] = _columns(demand, ("quantity_t", "unmet_penalty"),
+                                                         short)
+    table.update(scenario=name, delivered_t=delivered[short], unmet_t=unmet[short],
+                 unmet_cost=unmet_cost[short])
+    return pd.DataFrame(table, columns=UNMET_COLUMNS)
 
 
 def _ratio(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
@@ -119,54 +252,70 @@ def _ratio(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(share), np.nan, rounded(share))
 
 
-def _utilization(name: str, sm: SourcingModel, qty: np.ndarray, z: np.ndarray,
-                 level: np.ndarray) -> pd.DataFrame:
+def _utilization(name: str, sm: SourcingModel, moved: pd.DataFrame, q: np.ndarray,
+                 z: np.ndarray, level: np.ndarray) -> pd.DataFrame:
+    """Each capacity and what the plan uses of it: the suppliers' offers, the sites, the
+    processes, the stockpiles and the capped lanes, in that order."""
     net = sm.network
-    flows = net.flows.assign(q=qty)
-    parts = []
+    parts = []  # (kind, period, id, material, used t, capacity t) of each capacity
 
-    sold = flows[flows["from_kind"] == SUPPLIER].groupby(["from", "material", "period"])["q"].sum()
-    offers = net.offers.assign(kind=SUPPLIER, id=net.offers["supplier"])
-    offers["used_t"] = offers.set_index(["supplier", "material", "period"]).index.map(sold)
-    parts.append(offers)
+    offers = net.offers
+    sold = moved["from_kind"].to_numpy() == SUPPLIER
+    parts.append((SUPPLIER, *_columns(offers, ("period", "supplier", "material")),
+                  _sums_at(q[sold], _columns(moved, ("from", "material", "period"), sold),
+                           _columns(offers, ("supplier", "material", "period"))),
+                  offers["capacity_t"].to_numpy()))
 
-    act = sm.activity.assign(q=z)
-    site_use = act.groupby(["site", "period"])["q"].sum().rename("used_t").reset_index()
-    sites = net.sites[["site", "capacity_t"]].merge(site_use, on="site")
-    parts.append(sites.assign(kind=SITE, id=sites["site"], material=None))
-    procs = act.assign(kind="process", id=act["site"] + " / " + act["process"].astype(str),
-                       material=act["input_material"], used_t=act["q"])
-    parts.append(procs)
+    act = sm.activity
+    site, period, process, material = _columns(act, ("site", "period", "process",
+                                                     "input_material"))
+    by_site = _group_by(site, period, sort=True)
+    listed = pd.Index(net.sites["site"]).get_indexer(site[by_site.rows])
+    # The sites in the Sites table's order, each one's periods in sorted order.
+    shown = np.flatnonzero(listed >= 0)
+    shown = shown[np.argsort(listed[shown], kind="stable")]
+    rows = by_site.rows[shown]
+    parts.append((SITE, period[rows], site[rows], np.full(len(rows), None),
+                  by_site.sum(z)[shown], net.sites["capacity_t"].to_numpy()[listed[shown]]))
+    parts.append(("process", period, site + " / " + process.astype(str), material, z,
+                  act["capacity_t"].to_numpy()))
 
-    lv = sm.levels.assign(kind=STOCKPILE, id=sm.levels["stockpile"], used_t=level)
-    parts.append(lv)
+    parts.append((STOCKPILE, *_columns(sm.levels, ("period", "stockpile", "material")), level,
+                  sm.levels["capacity_t"].to_numpy()))
 
-    caps = net.lane_caps.merge(pd.DataFrame({"period": net.periods}), how="cross")
+    caps = net.lane_caps
     if len(caps):
-        on_lane = flows.merge(caps, on=["from", "to", "period"], suffixes=("", "_lane"))
-        on_lane = on_lane[on_lane["material_lane"].isna()
-                          | (on_lane["material_lane"] == on_lane["material"])]
-        lane_use = on_lane.groupby(["lane", "period"])["q"].sum()
-        caps["used_t"] = caps.set_index(["lane", "period"]).index.map(lane_use)
-        parts.append(caps.assign(kind="lane", id=caps["from"] + " -> " + caps["to"],
-                                 capacity_t=caps["max_t"]))
+        # Each lane cap in each period; a cap without a material counts every material.
+        lane = np.repeat(np.arange(len(caps)), len(net.periods))
+        period = np.tile(np.array(net.periods, dtype=object), len(caps))
+        src, dst, material, max_t = _columns(caps, ("from", "to", "material", "max_t"), lane)
+        on_lane = _columns(moved, ("from", "to", "period"))
+        every = _sums_at(q, on_lane, [src, dst, period])
+        one = _sums_at(q, on_lane + _columns(moved, ("material",)), [src, dst, period, material])
+        parts.append(("lane", period, src + " -> " + dst, material,
+                      np.where(pd.isna(material), every, one), max_t))
 
-    table = pd.concat([p.reindex(columns=["period", "kind", "id", "material", "used_t",
-                                          "capacity_t"]) for p in parts], ignore_index=True)
-    table["used_t"] = rounded(pd.to_numeric(table["used_t"]).fillna(0.0))
-    cap = pd.to_numeric(table["capacity_t"], errors="coerce").to_numpy(float)
-    table["capacity_t"] = cap
-    table["utilization"] = _ratio(table["used_t"].to_numpy(float), cap)
-    table.insert(0, "scenario", name)
-    return table[UTILIZATION_COLUMNS]
+    kind = np.repeat(np.array([p[0] for p in parts], dtype=object), [len(p[1]) for p in parts])
+    period, ids, material, cap = (np.concatenate([np.asarray(p[i], dtype=object)
+                                                  for p in parts]) for i in (1, 2, 3, 5))
+    used = rounded(np.concatenate([p[4] for p in parts]))
+    cap = np.asarray(pd.to_numeric(cap, errors="coerce"), float)
+    return pd.DataFrame({"scenario": name, "period": _text(period), "kind": kind,
+                         "id": _text(ids), "material": _text(material), "used_t": used,
+                         "capacity_t": cap, "utilization": _ratio(used, cap)},
+                        columns=UTILIZATION_COLUMNS)
+
+
+LIMIT_FAMILIES = ("share_max", "share_min", "restriction", "lane_cap", "stockpile_floor")
 
 
 def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
-    """Every rule instance: level, bound, whether it binds, shadow price (d cost / d rhs)."""
+    """Every rule instance: level, bound, whether it binds, shadow price (d cost / d rhs);
+    the costliest at the margin first."""
     lp = sm.lp
     activity, _ = lp.row_activity(sol.values)
-    parts = []
-    for family in ("share_max", "share_min", "restriction", "lane_cap", "stockpile_floor"):
+    parts = []  # per family: (rows, Limits column -> its values, or one value for all rows)
+    for family in LIMIT_FAMILIES:
         if family not in lp.families:
             continue
         rows = lp.rows_of(family)
@@ -174,63 +323,72 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
         dual = rounded(sol.duals[rows])
         level = activity[rows]
         if family.startswith("share"):
-            stage = sol.values[keys["volume_col"].to_numpy()]
+            stage_t = sol.values[keys["volume_col"].to_numpy()]
             bound = keys["bound"].to_numpy(float)
-            volume = level + bound * stage
-            table = keys.assign(type="limit", sense=family[6:], stage_volume_t=rounded(stage),
-                                volume_t=rounded(volume), share=_ratio(volume, stage),
-                                value_of_1pt=rounded(np.abs(dual) * stage * 0.01))
-            at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage), stage > TOL
+            volume = level + bound * stage_t
+            own = dict(type="limit", sense=family[6:], stage_volume_t=rounded(stage_t),
+                       volume_t=rounded(volume), share=_ratio(volume, stage_t),
+                       value_of_1pt=rounded(np.abs(dual) * stage_t * 0.01))
+            at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage_t), stage_t > TOL
         else:
+            own = {}
             if family == "lane_cap":
-                keys = keys.assign(rule="lane " + keys["from"] + " -> " + keys["to"],
-                                   type="lane", bound=keys["max_t"], sense="max")
+                src, dst, max_t = _columns(keys, ("from", "to", "max_t"))
+                own = dict(rule="lane " + src + " -> " + dst, type="lane", bound=max_t,
+                           sense="max")
             elif family == "stockpile_floor":
-                keys = keys.assign(rule="floor " + keys["stockpile"], type="floor",
-                                   member=keys["stockpile"], bound=keys["min_level_t"],
-                                   sense="min")
-            bound = keys["bound"].to_numpy(float)
-            table = keys.assign(volume_t=rounded(level))
+                stockpile, floor = _columns(keys, ("stockpile", "min_level_t"))
+                own = dict(rule="floor " + stockpile, type="floor", member=stockpile,
+                           bound=floor, sense="min")
+            bound = np.asarray(own["bound"] if "bound" in own else keys["bound"], float)
+            own["volume_t"] = rounded(level)
             at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
             busy = level > TOL
         # A rule binds when it is at its bound and either carries volume or costs money.
-        table = table.assign(scenario=name, shadow_price=dual,
-                             binds=at_bound & (busy | (dual != 0)))
-        parts.append(table.reindex(columns=LIMIT_COLUMNS))
+        own.update(scenario=name, shadow_price=dual, binds=at_bound & (busy | (dual != 0)))
+        parts.append((len(rows), {c: keys[c] for c in LIMIT_COLUMNS if c in keys} | own))
     if not parts:
         return pd.DataFrame(columns=LIMIT_COLUMNS)
-    table = pd.concat(parts, ignore_index=True)
-    order = {p: i for i, p in enumerate(sm.network.periods)}
-    table["_p"] = table["period"].map(order).fillna(-1)
-    table["_cost"] = -table["shadow_price"].abs()
-    return (table.sort_values(["_cost", "rule", "_p", "material", "customer", "member"],
-                              kind="stable", na_position="first")
-            .drop(columns=["_p", "_cost"]).reset_index(drop=True))
+    table, mixed = _concatenated(parts, LIMIT_COLUMNS)
+    # Periods in the plan's order; a rule over the whole horizon ("all") first.
+    order = _order(-np.abs(table["shadow_price"]), table["rule"],
+                   _positions(table["period"], sm.network.periods, -1),
+                   *(table[c] for c in ("material", "customer", "member")), blanks_first=True)
+    return pd.DataFrame({c: _text(v[order]) if c in mixed else v[order]
+                         for c, v in table.items()})
 
 
-def _mix(name: str, flows: pd.DataFrame) -> pd.DataFrame:
-    """Each country's tonnes and share per (period, material, stage), and the stage's HHI."""
-    moved = flows[flows["quantity_t"] > 0]
-    parts = [moved[STAGE_FLOWS[stage](moved)].assign(stage=stage) for stage in STAGES]
-    staged = pd.concat(parts, ignore_index=True)
-    if staged.empty:
+def _mix(name: str, moved: pd.DataFrame, q: np.ndarray, periods: list[str]) -> pd.DataFrame:
+    """Each country's tonnes and share per (period, material, stage), and the stage's HHI;
+    in the plan's order of periods, then by material, stage, and the most tonnes first."""
+    at_stage = [np.flatnonzero(STAGE_FLOWS[stage](moved).to_numpy(bool)) for stage in STAGES]
+    rows = np.concatenate(at_stage)
+    if not len(rows):
         return pd.DataFrame(columns=MIX_COLUMNS)
-    keys = ["period", "material", "stage"]
-    mix = (staged.groupby(keys + ["from_country"], sort=False)["quantity_t"].sum()
-           .rename("quantity_t").reset_index().rename(columns={"from_country": "country"}))
-    mix["stage_total_t"] = mix.groupby(keys)["quantity_t"].transform("sum")
-    share = mix["quantity_t"] / mix["stage_total_t"]
-    mix["hhi"] = rounded((share * 100) ** 2).astype(float)
-    mix["hhi"] = rounded(mix.groupby(keys)["hhi"].transform("sum"))
-    mix["share"] = rounded(share)
-    mix["quantity_t"] = rounded(mix["quantity_t"])
-    mix["stage_total_t"] = rounded(mix["stage_total_t"])
-    order = {p: i for i, p in enumerate(flows["period"].drop_duplicates())}
-    stage_order = {s: i for i, s in enumerate(STAGES)}
-    mix = mix.assign(scenario=name, _p=mix["period"].map(order), _s=mix["stage"].map(stage_order))
-    mix = mix.sort_values(["_p", "material", "_s", "quantity_t", "country"],
-                          ascending=[True, True, True, False, True])
-    return mix[MIX_COLUMNS].reset_index(drop=True)
+    stage = np.repeat(np.arange(len(STAGES)), [len(r) for r in at_stage])
+    period, material, country = _columns(moved, ("period", "material", "from_country"), rows)
+    by_country = _group_by(period, material, stage, country)
+    tonnes = by_country.sum(q[rows])
+    period, material, stage, country = (c[by_country.rows]
+                                        for c in (period, material, stage, country))
+    by_stage = _group_by(period, material, stage)
+    stage_total = by_stage.sum(tonnes)[by_stage.ids]
+    share = tonnes / stage_total
+    hhi = rounded(by_stage.sum(rounded((share * 100) ** 2))[by_stage.ids])
+    tonnes = rounded(tonnes)
+    order = _order(_positions(period, periods, len(periods)), material, stage, tonnes, country,
+                   descending=(3,))
+    return pd.DataFrame({"scenario": name, "period": period[order],
+                         "material": material[order],
+                         "stage": np.array(STAGES, dtype=object)[stage[order]],
+                         "country": country[order], "quantity_t": tonnes[order],
+                         "share": rounded(share)[order],
+                         "stage_total_t": rounded(stage_total)[order], "hhi": hhi[order]},
+                        columns=MIX_COLUMNS)
+
+
+# Across scenarios -------------------------------------------------------------------------
+SHARE_COLUMNS = ["material", "stage", "country", "quantity_t", "share"]
 
 
 def horizon_shares(mix: pd.DataFrame | None) -> pd.DataFrame:
@@ -238,35 +396,55 @@ def horizon_shares(mix: pd.DataFrame | None) -> pd.DataFrame:
     one scenario's Mix rows: columns material, stage, country, quantity_t, share; materials
     in first-seen order, stages in the plan's order (STAGES), then the largest share first
     (a tie goes to the first country in alphabetical order)."""
-    columns = ["material", "stage", "country", "quantity_t", "share"]
-    if mix is None or mix.empty or not {"material", "stage", "country", "quantity_t"} <= set(mix):
-        return pd.DataFrame(columns=columns)
-    quantity = pd.to_numeric(mix["quantity_t"], errors="coerce").fillna(0.0)
-    total = quantity.groupby([mix["material"], mix["stage"], mix["country"]],
-                             sort=False).sum()
-    stage_total = total.groupby(level=["material", "stage"], sort=False).transform("sum")
-    share = (total / stage_total.where(stage_total > 0)).fillna(0.0)
-    table = pd.DataFrame({"quantity_t": total, "share": share}).reset_index()
-    materials = {m: i for i, m in enumerate(dict.fromkeys(mix["material"]))}
-    stages = {s: i for i, s in enumerate(STAGES)}
-    table = table.assign(_m=table["material"].map(materials),
-                         _s=table["stage"].map(stages).fillna(len(stages)))
-    table = table.sort_values(["_m", "_s", "share", "country"],
-                              ascending=[True, True, False, True], kind="stable")
-    return table[columns].reset_index(drop=True)
+    shares = _horizon_shares(mix)
+    return pd.DataFrame(columns=SHARE_COLUMNS) if shares is None else pd.DataFrame(shares)
 
 
 def top_shares(mix: pd.DataFrame | None) -> pd.DataFrame:
     """Per (material, stage), over the whole horizon: the largest country and its share
     (`horizon_shares`' first row for the pair)."""
-    return horizon_shares(mix).drop_duplicates(["material", "stage"]).reset_index(drop=True)
+    top = _top_shares(mix)
+    return pd.DataFrame(columns=SHARE_COLUMNS) if top is None else pd.DataFrame(top)
 
 
-def _top_by_pair(mix: pd.DataFrame | None) -> dict[tuple, tuple[str, float]]:
-    """(material, stage) -> (largest country, its share), from `top_shares`."""
-    top = top_shares(mix)
-    return {(m, s): (c, float(v)) for m, s, c, v in
-            zip(top["material"], top["stage"], top["country"], top["share"])}
+def _horizon_shares(mix: pd.DataFrame | None) -> dict[str, np.ndarray] | None:
+    """`horizon_shares`' columns as arrays; None without Mix rows."""
+    if mix is None or mix.empty or not {"material", "stage", "country", "quantity_t"} <= set(mix):
+        return None
+    material, stage, country = _columns(mix, ("material", "stage", "country"))
+    quantity = np.asarray(pd.to_numeric(mix["quantity_t"], errors="coerce"), float)
+    by_country = _group_by(material, stage, country)
+    total = by_country.sum(np.where(np.isnan(quantity), 0.0, quantity))
+    first_seen = pd.factorize(material)[0][by_country.rows]
+    material, stage, country = (c[by_country.rows] for c in (material, stage, country))
+    by_stage = _group_by(material, stage)
+    stage_total = by_stage.sum(total)[by_stage.ids]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(stage_total > 0, total / stage_total, 0.0)
+    order = _order(first_seen, _positions(stage, STAGES, len(STAGES)), share, country,
+                   descending=(2,))
+    return dict(zip(SHARE_COLUMNS, (material[order], stage[order], country[order],
+                                    total[order], share[order])))
+
+
+def _top_shares(mix: pd.DataFrame | None) -> dict[str, np.ndarray] | None:
+    """`top_shares`' columns as arrays; None without Mix rows."""
+    shares = _horizon_shares(mix)
+    if shares is None:
+        return None
+    first = _group_by(shares["material"], shares["stage"]).rows
+    return {c: v[first] for c, v in shares.items()}
+
+
+def top_by_pair(mix: pd.DataFrame | None) -> dict[tuple, tuple[str, float]]:
+    """(material, stage) -> (largest country, its share), in `top_shares`' order."""
+    top = _top_shares(mix)
+    return {} if top is None else {
+        (m, s): (c, v) for m, s, c, v in
+        zip(top["material"], top["stage"], top["country"], top["share"].tolist())}
+
+
+MOST_CHANGED_FLOWS = 20  # per scenario, in the Comparison
 
 
 def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
@@ -274,10 +452,11 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
     base = next((r for r in reports if r.name == "base"), None)
     if base is None or base.status != "optimal":
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    planned = [base] + [r for r in reports if r is not base and r.status == "optimal"]
+    tonnes, keys, in_base = _flow_tonnes([r.tables["Flows"] for r in planned])
+    columns = iter(range(1, len(planned)))  # each optimal scenario's column of `tonnes`
     rows = []
-    base_top = _top_by_pair(base.tables.get("Mix"))
-    base_flows = base.tables["Flows"].groupby(["period", "material", "from", "to"])[
-        "quantity_t"].sum()
+    base_top = top_by_pair(base.tables.get("Mix"))
     for r in reports:
         if r is base:
             continue
@@ -285,32 +464,51 @@ def comparison(reports: list[ScenarioReport]) -> pd.DataFrame:
             rows.append({"scenario": r.name, "section": "status", "item": "status",
                          "detail": f"{r.status}: {r.message}"})
             continue
-        for metric in FIGURE_COLUMNS:
-            b, v = base.costs[metric], r.costs[metric]
+        base_costs, costs = (np.array([c[m] for m in FIGURE_COLUMNS])
+                             for c in (base.costs, r.costs))
+        for metric, b, v, delta in zip(FIGURE_COLUMNS, base_costs.tolist(), costs.tolist(),
+                                       rounded(costs - base_costs).tolist()):
             rows.append({"scenario": r.name, "section": "cost" if metric != "unmet_t"
                          else "unmet", "item": metric, "base_value": b, "value": v,
-                         "change": change(v, b)})
-        top = _top_by_pair(r.tables.get("Mix"))
-        for key in sorted(set(base_top) | set(top), key=str):
-            (bc, bs), (vc, vs) = base_top.get(key, ("-", 0.0)), top.get(key, ("-", 0.0))
+                         "change": delta})
+        top = top_by_pair(r.tables.get("Mix"))
+        pairs = sorted(set(base_top) | set(top), key=str)
+        before, after = ([tops.get(p, ("-", 0.0)) for p in pairs] for tops in (base_top, top))
+        base_shares, shares = (np.array([s for _, s in tops], float) for tops in (before, after))
+        for (material, stage), (bc, _), (vc, _), b, v, delta in zip(
+                pairs, before, after, rounded(base_shares).tolist(), rounded(shares).tolist(),
+                rounded(shares - base_shares).tolist()):
             rows.append({"scenario": r.name, "section": "top share",
-                         "item": f"{key[0]} / {key[1]}", "base_value": float(rounded(bs)),
-                         "value": float(rounded(vs)), "change": float(rounded(vs - bs)),
-                         "detail": f"{bc} -> {vc}"})
-        flows = r.tables["Flows"].groupby(["period", "material", "from", "to"])[
-            "quantity_t"].sum()
-        both = pd.concat([base_flows.rename("b"), flows.rename("v")], axis=1).fillna(0.0)
-        both["change"] = rounded(both["v"] - both["b"])
-        both = both[both["change"] != 0]
-        both = both.assign(size=both["change"].abs()).sort_values(
-            ["size"], ascending=False, kind="stable").head(20)
-        for (period, material, src, dst), b, v, moved in zip(
-                both.index, both["b"], both["v"], both["change"]):
+                         "item": f"{material} / {stage}", "base_value": b, "value": v,
+                         "change": delta, "detail": f"{bc} -> {vc}"})
+        base_t, scenario_t = tonnes[:, 0], tonnes[:, next(columns)]
+        delta = rounded(scenario_t - base_t)
+        # Base's flows, then the scenario's others (as pandas aligns the two), the largest
+        # change first.
+        changed = np.flatnonzero(delta != 0)
+        changed = changed[np.lexsort((changed, ~in_base[changed]))]
+        changed = changed[np.argsort(-np.abs(delta[changed]), kind="stable")]
+        shown = changed[:MOST_CHANGED_FLOWS]
+        for period, material, src, dst, b, v, d in zip(
+                *(k[shown] for k in keys), rounded(base_t[shown]).tolist(),
+                rounded(scenario_t[shown]).tolist(), delta[shown].tolist()):
             rows.append({"scenario": r.name, "section": "flow",
                          "item": f"{period} {material}: {src} -> {dst}",
-                         "base_value": float(rounded(b)), "value": float(rounded(v)),
-                         "change": float(moved)})
+                         "base_value": b, "value": v, "change": d})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def _flow_tonnes(tables: list[pd.DataFrame]) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Tonnes per (period, material, from, to) of each Flows table: (a table of the keys in
+    sorted order x the Flows tables, the key columns, whether the first table has the key)."""
+    names = ("period", "material", "from", "to")
+    keys = [np.concatenate([t[c].to_numpy() for t in tables]) for c in names]
+    owner = np.repeat(np.arange(len(tables)), [len(t) for t in tables])
+    flows = _group_by(*keys, sort=True)
+    quantity = np.concatenate([t["quantity_t"].to_numpy(float) for t in tables])
+    tonnes = flows.sum(quantity, owner, len(tables))
+    in_first = flows.sum(owner == 0) > 0
+    return tonnes, [k[flows.rows] for k in keys], in_first
 
 
 def summary(reports: list[ScenarioReport]) -> pd.DataFrame:
@@ -348,30 +546,36 @@ def sourcing(reports: list[ScenarioReport], periods: list[str]) -> pd.DataFrame:
     alphabetical; the most tonnes first (in the first scenario, then in any)."""
     fixed = SOURCING.names
     names = _scenario_columns([r.name for r in reports], fixed)
-    keys = ["material", "kind", "id", "country", "period"]
-    parts = []
-    for r, name in zip(reports, names):
-        flows = r.tables.get("Flows")
-        if flows is None:
-            continue
-        out = flows[flows["from_kind"].isin(SOURCE_KINDS)].rename(
-            columns={"from_kind": "kind", "from": "id", "from_country": "country"})
-        per_period = out.groupby(keys, sort=False)["quantity_t"].sum()
-        horizon = out.assign(period=ALL_PERIODS).groupby(keys, sort=False)["quantity_t"].sum()
-        parts.append(pd.concat([horizon, per_period]).rename(name))
-    if not parts:
+    planned = [i for i, r in enumerate(reports) if r.tables.get("Flows") is not None]
+    if not planned:
         return pd.DataFrame(columns=fixed + names)
-    table = pd.concat(parts, axis=1).reset_index()
-    planned = [name for r, name in zip(reports, names) if r.tables.get("Flows") is not None]
-    for name in names:
-        table[name] = rounded(table[name].fillna(0.0)) if name in planned else None
-    first = table[names[0]].astype(float).fillna(0.0)
-    order = {p: i for i, p in enumerate([ALL_PERIODS, *periods])}
-    table = table.assign(_p=table["period"].map(order).fillna(len(order)),
-                         _m=table["material"].astype(str).str.casefold(),
-                         _first=-first, _any=-table[planned].max(axis=1))
-    table = table.sort_values(["_p", "_m", "material", "_first", "_any", "id"], kind="stable")
-    return table[fixed + names].reset_index(drop=True)
+    # Each planned scenario's flows out of a source twice: over the horizon, per period.
+    keys = ("material", "from_kind", "from", "from_country", "period")
+    columns, quantity, owner = [[] for _ in keys], [], []
+    for i in planned:
+        flows = reports[i].tables["Flows"]
+        out = np.flatnonzero(np.isin(flows["from_kind"].to_numpy(), SOURCE_KINDS))
+        per_period = _columns(flows, keys, out)
+        horizon = per_period[:-1] + [np.full(len(out), ALL_PERIODS, dtype=object)]
+        for column, whole, part in zip(columns, horizon, per_period):
+            column += [whole, part]
+        quantity += [flows["quantity_t"].to_numpy(float)[out]] * 2
+        owner.append(np.full(2 * len(out), i))
+    columns = [np.concatenate(c) for c in columns]
+    # Sources numbered as they first appear: pandas' order of the scenarios' rows aligned.
+    sources = _group_by(*columns)
+    tonnes = rounded(sources.sum(np.concatenate(quantity), np.concatenate(owner),
+                                 len(reports)))
+    material, kind, node, country, period = (c[sources.rows] for c in columns)
+    codes, uniques = pd.factorize(material)
+    folded = np.array([str(m).casefold() for m in uniques], dtype=object)[codes]
+    order = _order(_positions(period, [ALL_PERIODS, *periods], len(periods) + 1), folded,
+                   material, -tonnes[:, 0], -tonnes[:, planned].max(axis=1), node)
+    table = {"material": material[order], "kind": kind[order], "id": node[order],
+             "country": country[order], "period": period[order]}
+    for i, name in enumerate(names):
+        table[name] = tonnes[order, i] if i in planned else None
+    return pd.DataFrame(table)
 
 
 def _scenario_columns(scenarios: list[str], fixed: list[str]) -> list[str]:

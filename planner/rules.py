@@ -10,13 +10,15 @@ what the rule costs; quotas are the same rows with max_t on the right.
 """
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from .lp import EQ, GE, LE, LinearModel
-from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
+from .network import CUSTOMER, KINDS, SITE, STOCKPILE, SUPPLIER, Codes, Ids, table
 
 ALL = "all"      # Limits period: the whole horizon
 EACH = "each"    # Limits customer: every customer separately
@@ -44,15 +46,25 @@ class Matcher:
             return "group"
         return "country"
 
-    def mask(self, spec: object, node: pd.Series, country: pd.Series) -> np.ndarray:
+    def mask(self, spec: object, codes: Codes, side: str) -> np.ndarray:
+        """The flows whose `side` ("from" or "to") node is `spec`, or lies in its country or
+        group."""
+        node = codes.flow(side)
         if spec is None:
             return np.ones(len(node), bool)
         kind = self.kind(spec)
         if kind == "node":
-            return (node == spec).to_numpy()
+            return _is(node, codes.nodes, spec)
+        country = codes.flow(f"{side}_country")
         if kind == "group":
-            return country.isin(self.groups[spec]).to_numpy()
-        return (country == spec).to_numpy()
+            return np.isin(country, codes.countries.encode(list(self.groups[spec])))
+        return _is(country, codes.countries, spec)
+
+
+def _is(column: np.ndarray, ids: Ids, value: object) -> np.ndarray:
+    """Which codes of `column` are the id `value`."""
+    code = ids.encode([value])[0]
+    return column == code if code >= 0 else np.zeros(len(column), bool)
 
 
 def _groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,152 +86,161 @@ def _groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     return inverse, some
 
 
-class _FlowCodes:
-    """Columns of the flow table as integer codes numbered in sorted value order (so that
-    ordering codes orders the values as pandas sorts them), computed on first use."""
-
-    def __init__(self, flows: pd.DataFrame):
-        self.flows = flows
-        self._done: dict[str, tuple[np.ndarray, pd.Index]] = {}
-
-    def __call__(self, column: str) -> tuple[np.ndarray, pd.Index]:
-        if column not in self._done:
-            # Factorize unsorted (a hash pass), then renumber by the sorted uniques, blanks
-            # last as pandas sorts them: much cheaper than factorize(sort=True) on 1M rows.
-            codes, uniques = pd.factorize(self.flows[column].to_numpy(object))
-            codes = codes.astype(np.int64)
-            try:
-                order = np.argsort(uniques, kind="stable")
-            except TypeError:  # values of mixed types: pandas' own ordering
-                order = np.argsort(pd.factorize(uniques, sort=True)[0], kind="stable")
-            rank = np.empty(len(uniques) + 1, np.int64)
-            rank[order] = np.arange(len(uniques))
-            rank[-1] = len(uniques)  # code -1 (blank)
-            uniques = uniques[order]
-            if (codes < 0).any():
-                uniques = np.append(uniques, np.nan)
-            self._done[column] = rank[codes], pd.Index(uniques, dtype=object)
-        return self._done[column]
-
-    def where(self, column: str, value: object, rows: np.ndarray) -> np.ndarray:
-        """The flows among `rows` whose `column` equals `value`."""
-        codes, uniques = self(column)
-        hit = uniques.get_indexer([value])[0]
-        return rows[codes[rows] == hit] if hit >= 0 else rows[:0]
+# Every (from kind, to kind) pair, to find the flows of a stage by their kind codes.
+_KIND_PAIRS = pd.DataFrame({"from_kind": np.repeat(KINDS, len(KINDS)),
+                            "to_kind": np.tile(KINDS, len(KINDS))})
 
 
-def _members(codes: _FlowCodes, sel: np.ndarray, by: str, groups: pd.DataFrame):
+def _stage(codes: Codes, stage: str) -> np.ndarray:
+    """Positions of the flows counted at `stage` (`STAGE_FLOWS`)."""
+    counted = STAGE_FLOWS[stage](_KIND_PAIRS).to_numpy(bool)
+    return np.flatnonzero(counted[codes.flow("from_kind") * len(KINDS) + codes.flow("to_kind")])
+
+
+def _members(codes: Codes, sel: np.ndarray, by: str, groups: pd.DataFrame
+             ) -> tuple[np.ndarray, np.ndarray, Ids]:
     """One entry per (flow, member) for `by`: the shipping node's country, group(s) or id,
     in flow order (a flow's groups in the order of the Groups table). Returns (position in
-    `sel` of each entry, its member code, the member values by code as a Series); codes are
-    numbered in sorted value order."""
+    `sel` of each entry, its member code, the members' `Ids`, numbered in sorted order)."""
     if by in ("country", "node"):
         column = "from_country" if by == "country" else "from"
-        fc, uniques = codes(column)
-        values = pd.Series(uniques, dtype=codes.flows[column].dtype)
-        return np.arange(len(sel)), fc[sel], values
-    fc, countries = codes("from_country")
-    g_codes, g_names = pd.factorize(groups["group"].to_numpy(object), sort=True,
-                                    use_na_sentinel=False)
-    g_country = countries.get_indexer(groups["country"].to_numpy(object))
-    known = np.flatnonzero(g_country >= 0)
+        return np.arange(len(sel)), codes.flow(column)[sel], codes.ids(column)
+    names = Ids(groups["group"])
+    g_name, g_country = names.encode(groups["group"]), codes.countries.encode(groups["country"])
+    known = np.flatnonzero((g_name >= 0) & (g_country >= 0))
     order = known[np.argsort(g_country[known], kind="stable")]   # Groups rows by country
-    count = np.bincount(g_country[known], minlength=len(countries))
+    count = np.bincount(g_country[known], minlength=len(codes.countries))
     start = np.cumsum(count) - count
-    c = fc[sel]
+    c = codes.flow("from_country")[sel]
     n = count[c]
     pos = np.repeat(np.arange(len(sel)), n)
     within = np.arange(len(pos)) - np.repeat(np.cumsum(n) - n, n)
     pair = order[start[c[pos]] + within]
-    values = pd.Series(g_names, dtype=groups["group"].dtype)
-    return pos, g_codes[pair].astype(np.int64), values
+    return pos, g_name[pair], names
 
 
-def add_limits(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray, limits: pd.DataFrame,
+def _rules(frame: pd.DataFrame) -> list[SimpleNamespace]:
+    """The rows of a rules table, each with an attribute per column (`from_` for `from`): what
+    itertuples gives, without the namedtuple class it makes on every call (which costs more
+    than a few rules' rows)."""
+    names = [f"{c}_" if keyword.iskeyword(c) else c for c in frame.columns]
+    return [SimpleNamespace(**dict(zip(names, row))) for row in frame.to_numpy(object)]
+
+
+_TEXT = pd.Series(["text"]).dtype  # the dtype pandas gives a column of text
+
+
+def _column(parts: list[tuple[object, int]]) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """A column of a family's key table made of each rule's part (an array or Series of its
+    n rows, or one value for all of them), typed as pandas types the concatenation of one
+    table per rule: object if some rule's part is (a blank, or an object Series); text if
+    every part is (a str, or an array of ids); else numbers, as numpy infers them."""
+    values = np.concatenate([np.asarray(v, dtype=object) if np.ndim(v)
+                             else np.full(n, v, dtype=object) for v, n in parts])
+    if any(v is None or isinstance(v, pd.Series) for v, _ in parts):
+        return values
+    if all(isinstance(v, (str, np.ndarray)) for v, _ in parts):
+        return pd.array(values, dtype=_TEXT)
+    return np.array(values.tolist())
+
+
+def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.DataFrame,
                groups: pd.DataFrame) -> None:
     """Rows `stage_volume`, `share_max`, `share_min` for every Limits rule instance.
 
-    Scopes and member instances are found by grouping integer codes of the flow columns
-    (numbered in sorted value order, so the rows come out in the order a sorted group-by on
-    the text would give), never by grouping or merging text columns of the 1M-row flow
-    table."""
-    scope_cols = ["rule", "material", "period", "customer"]
+    Scopes and member instances are found by grouping the integer codes of the flows (ids
+    numbered in sorted order, so the rows come out in the order a sorted group-by on the
+    text would give), never by grouping or merging text columns of the 1M-row flow table.
+    The key tables are made once, from every rule's columns."""
     if limits.empty:
         return
-    codes = _FlowCodes(flows)
+    material, period, to = codes.flow("material"), codes.flow("period"), codes.flow("to")
+    period_rank = codes.periods.ranks()
     stages: dict[str, np.ndarray] = {}
-    scopes, scope_terms, scope_flows, instances, inst_terms, inst_flows = [], [], [], [], [], []
+    scope_cols = ["rule", "material", "period", "customer", "stage", "by"]
+    scopes = {c: [] for c in scope_cols}
+    instances = {c: [] for c in scope_cols + ["member", "min_share", "max_share"]}
+    scope_terms, scope_flows, inst_scopes, inst_terms, inst_flows = [], [], [], [], []
     n_scopes = n_inst = 0
-    for rule in limits.itertuples(index=False):
+    for rule in _rules(limits):
         if rule.stage not in stages:
-            stages[rule.stage] = np.flatnonzero(STAGE_FLOWS[rule.stage](flows).to_numpy(bool))
+            stages[rule.stage] = _stage(codes, rule.stage)
         sel = stages[rule.stage]
         if rule.material is not None:
-            sel = codes.where("material", rule.material, sel)
+            sel = sel[_is(material[sel], codes.materials, rule.material)]
         if rule.period not in (None, ALL):
-            sel = codes.where("period", rule.period, sel)
+            sel = sel[_is(period[sel], codes.periods, rule.period)]
         if rule.customer not in (None, EACH):
-            sel = codes.where("to", rule.customer, sel)
+            sel = sel[_is(to[sel], codes.nodes, rule.customer)]
         if not len(sel):
             continue  # no flow can enter this stage: the rule holds trivially
         # Scopes: (material, period, customer) of each selected flow, numbered in sorted order.
-        key, uniques = codes("material")
-        key, space = key[sel], len(uniques)
-        for column, varies in (("period", rule.period is None), ("to", rule.customer == EACH)):
-            if varies:
-                c, uniques = codes(column)
-                key, space = key * len(uniques) + c[sel], space * len(uniques)
+        key, space = material[sel], len(codes.materials)
+        if rule.period is None:
+            key, space = key * len(codes.periods) + period_rank[period[sel]], \
+                space * len(codes.periods)
+        if rule.customer == EACH:
+            key, space = key * len(codes.nodes) + to[sel], space * len(codes.nodes)
         local, some = _groups(key, space)
         one = sel[some]  # a flow of each scope
-        scope = pd.DataFrame({
-            "rule": rule.rule, "material": flows["material"].to_numpy()[one],
-            "period": flows["period"].to_numpy()[one] if rule.period is None else rule.period,
-            "customer": flows["to"].to_numpy()[one] if rule.customer == EACH else rule.customer,
-            "scope": np.arange(n_scopes, n_scopes + len(one))})[scope_cols + ["scope"]]
-        scope = scope.assign(stage=rule.stage, by=rule.by)
-        scopes.append(scope)
+        scope = {
+            "rule": rule.rule, "material": codes.materials.decode(material[one]),
+            "period": codes.periods.decode(period[one]) if rule.period is None else rule.period,
+            "customer": codes.nodes.decode(to[one]) if rule.customer == EACH else rule.customer,
+            "stage": rule.stage, "by": rule.by}
+        for c, v in scope.items():
+            scopes[c].append((v, len(one)))
         scope_terms.append(local + n_scopes)
         scope_flows.append(sel)
-        n_scopes += len(scope)
 
-        pos, member, values = _members(codes, sel, rule.by, groups)
+        pos, member, members = _members(codes, sel, rule.by, groups)
         if rule.member is not None:
             # A tuple of members (the frontier's --member X --member Y) caps their combined
             # share; a flow counts once even when its country is in two of the groups.
             chosen = rule.member if isinstance(rule.member, tuple) else (rule.member,)
-            label = " + ".join(chosen)
-            hits = pd.Index(values.to_numpy(object), dtype=object).get_indexer(list(chosen))
+            hits = members.encode(list(chosen))
             pos = pos[np.isin(member, hits[hits >= 0])]
             pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))] if len(pos) else pos
-            inst = scope.assign(member=label).reset_index(drop=True)  # every scope
+            of_scope, label = np.arange(len(one)), " + ".join(chosen)  # every scope
             inst_of = local[pos]
         else:
-            pair, some = _groups(local[pos] * len(values) + member, len(scope) * len(values))
-            inst = scope.iloc[local[pos[some]]].reset_index(drop=True)
-            inst["member"] = values.iloc[member[some]].reset_index(drop=True)
-            inst_of = pair
-        inst["instance"] = np.arange(n_inst, n_inst + len(inst))
-        instances.append(inst.assign(min_share=rule.min_share, max_share=rule.max_share))
+            inst_of, some = _groups(local[pos] * len(members) + member, len(one) * len(members))
+            of_scope = local[pos[some]]
+            label = pd.Series(members.decode(member[some]), dtype=object)
+        for c in scope_cols:
+            v = scope[c]
+            instances[c].append((v[of_scope] if isinstance(v, np.ndarray) else v, len(of_scope)))
+        for c, v in (("member", label), ("min_share", rule.min_share),
+                     ("max_share", rule.max_share)):
+            instances[c].append((v, len(of_scope)))
+        inst_scopes.append(of_scope + n_scopes)
         inst_terms.append(inst_of + n_inst)
         inst_flows.append(sel[pos])
-        n_inst += len(inst)
-    if not scopes:
+        n_scopes += len(one)
+        n_inst += len(of_scope)
+    if not n_scopes:
         return
-    scopes = pd.concat(scopes, ignore_index=True)
+    scopes = table({**{c: _column(scopes[c]) for c in scope_cols[:4]},
+                     "scope": np.arange(n_scopes),
+                     **{c: _column(scopes[c]) for c in scope_cols[4:]}})
     v_col = lp.add_columns("stage_volume", len(scopes), 0.0, np.nan, 0.0)
     term_scope, term_flow = np.concatenate(scope_terms), np.concatenate(scope_flows)
     lp.add_rows("stage_volume", scopes, EQ, 0.0,
                 np.concatenate([np.arange(len(scopes)), term_scope]),
                 np.concatenate([v_col, f_col[term_flow]]),
                 np.concatenate([np.ones(len(scopes)), -np.ones(len(term_scope))]))
-    instances = pd.concat(instances, ignore_index=True)
-    instances["volume_col"] = v_col[instances["scope"].to_numpy()]
+    inst_scope = np.concatenate(inst_scopes)
+    instances = {**{c: _column(instances[c]) for c in scope_cols[:4]}, "scope": inst_scope,
+                 **{c: _column(instances[c]) for c in scope_cols[4:] + ["member"]},
+                 "instance": np.arange(n_inst),
+                 **{c: _column(instances[c]) for c in ("min_share", "max_share")},
+                 "volume_col": v_col[inst_scope]}
     term_inst, term_flow = np.concatenate(inst_terms), np.concatenate(inst_flows)
     for family, bound, sense in (("share_max", "max_share", LE), ("share_min", "min_share", GE)):
-        keep = instances[bound].notna().to_numpy()
-        rows = instances[keep].reset_index(drop=True).assign(bound=lambda d: d[bound],
-                                                             sense=sense)
-        local = np.full(len(instances), -1)
+        keep = ~pd.isna(instances[bound])
+        rows = table({**{c: v[keep] for c, v in instances.items()},
+                      "bound": instances[bound][keep], "sense": _column([(sense, keep.sum())])})
+        local = np.full(n_inst, -1)
         local[keep] = np.arange(keep.sum())
         t = keep[term_inst]
         r = local[term_inst[t]]
@@ -229,75 +250,47 @@ def add_limits(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray, limits: 
                     np.concatenate([np.ones(len(r)), -rows["bound"].to_numpy(float)]))
 
 
-class _Coded:
-    """A text column as integer codes, for repeated == / isin tests against one value or a
-    few values (one pass to encode, then integer comparisons)."""
-
-    def __init__(self, values: pd.Series):
-        self.codes, uniques = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
-        self.index = pd.Index(uniques)
-
-    def eq(self, value: object) -> np.ndarray:
-        hit = self.index.get_indexer([value])[0]
-        return self.codes == hit if hit >= 0 else np.zeros(len(self.codes), bool)
-
-    def isin(self, values) -> np.ndarray:
-        hits = self.index.get_indexer(list(values))
-        return np.isin(self.codes, hits[hits >= 0])
-
-
-def _coded_mask(match: Matcher, spec: object, node: _Coded, country: _Coded) -> np.ndarray:
-    """`Matcher.mask` on coded columns (same result, integer comparisons)."""
-    if spec is None:
-        return np.ones(len(node.codes), bool)
-    kind = match.kind(spec)
-    if kind == "node":
-        return node.eq(spec)
-    if kind == "group":
-        return country.isin(match.groups[spec])
-    return country.eq(spec)
-
-
-def add_restrictions(lp: LinearModel, flows: pd.DataFrame, f_col: np.ndarray,
+def add_restrictions(lp: LinearModel, codes: Codes, f_col: np.ndarray,
                      restrictions: pd.DataFrame, match: Matcher) -> None:
     """Rows `restriction`: Σ matching flows ≤ 0 (exclude, ban) or ≤ max_t (quota), per period."""
-    keys, rows, cols = [], [], []
-    n = 0
     if restrictions.empty:
         return
-    border = (flows["from_country"] != flows["to_country"]).to_numpy()
-    not_customer = (flows["to_kind"] != CUSTOMER).to_numpy()
-    coded = {c: _Coded(flows[c]) for c in ("material", "period", "from", "to", "from_country",
-                                          "to_country")}
-    named = restrictions.rename(columns={"from": "from_", "to": "to_"})
-    for rule in named.itertuples(index=False):
-        hit = np.ones(len(flows), bool)
+    columns = ["rule", "type", "material", "period", "bound", "sense"]
+    keys = {c: [] for c in columns}
+    rows, cols = [], []
+    n = 0
+    material, period = codes.flow("material"), codes.flow("period")
+    border = codes.flow("from_country") != codes.flow("to_country")
+    not_customer = codes.flow("to_kind") != KINDS.index(CUSTOMER)
+    period_rank = codes.periods.ranks()
+    by_rank = codes.periods.values[np.argsort(period_rank)]
+    for rule in _rules(restrictions):
+        hit = np.ones(len(material), bool)
         if rule.material is not None:
-            hit &= coded["material"].eq(rule.material)
+            hit &= _is(material, codes.materials, rule.material)
         if rule.period is not None:
-            hit &= coded["period"].eq(rule.period)
+            hit &= _is(period, codes.periods, rule.period)
         if rule.type == "exclude":
             # Suppliers, sites and stockpiles matching `from` neither ship nor receive.
-            ships = _coded_mask(match, rule.from_, coded["from"], coded["from_country"])
-            gets = _coded_mask(match, rule.from_, coded["to"], coded["to_country"]) \
-                & not_customer
+            ships = match.mask(rule.from_, codes, "from")
+            gets = match.mask(rule.from_, codes, "to") & not_customer
             hit &= ships | gets
         else:
-            hit &= border & _coded_mask(match, rule.from_, coded["from"], coded["from_country"]) \
-                & _coded_mask(match, rule.to_, coded["to"], coded["to_country"])
+            hit &= border & match.mask(rule.from_, codes, "from") \
+                & match.mask(rule.to, codes, "to")
         idx = np.flatnonzero(hit)
         if not len(idx):
             continue  # nothing can flow where the rule applies: it holds trivially
-        periods = flows["period"].to_numpy()[idx]
-        labels, local = np.unique(periods, return_inverse=True)
+        # One row per period of the matching flows, periods in sorted order.
+        ranks, local = np.unique(period_rank[period[idx]], return_inverse=True)
         bound = rule.max_t if rule.type == "quota" else 0.0
-        keys.append(pd.DataFrame({"rule": rule.rule, "type": rule.type,
-                                  "material": rule.material, "period": labels,
-                                  "bound": bound, "sense": "max"}))
+        for c, v in zip(columns, (rule.rule, rule.type, rule.material, by_rank[ranks], bound,
+                                  "max")):
+            keys[c].append((v, len(ranks)))
         rows.append(local + n)
         cols.append(f_col[idx])
-        n += len(labels)
-    if keys:
-        keys = pd.concat(keys, ignore_index=True)
+        n += len(ranks)
+    if n:
+        keys = table({c: _column(keys[c]) for c in columns})
         lp.add_rows("restriction", keys, LE, keys["bound"].to_numpy(float),
                     np.concatenate(rows), np.concatenate(cols), 1.0)

@@ -199,9 +199,20 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
            choices=("set", "multiply", "add", "drop")),
         _c("value", SIGNED, "The number (blank for drop).", **_OPT),
     )),
+    Sheet("Risks", "Disruption events with probabilities, for `planner stress`: each event "
+                   "is a scenario (its Scenarios rows and the rules scoped to it).",
+          key=("event",), columns=(
+        _c("event", ID, "A scenario name (from Scenarios, or a rule's scenario cell)."),
+        _c("probability", SHARE, "Chance the event happens within the horizon, in (0, 1]; "
+                                 "20% or 0.2."),
+        _c("exclusive", ID, "Events sharing this label are alternatives: at most one of them "
+                            "happens (their probabilities add up to at most 1). Blank = "
+                            "independent of every other event.", **_OPT),
+    )),
     Sheet("Settings", "Run settings: two columns, setting and value.", key=("setting",), columns=(
         _c("setting", CHOICE, "Setting name.",
-           choices=("currency", "unmet_penalty", "solver", "time_limit_s")),
+           choices=("currency", "unmet_penalty", "solver", "time_limit_s", "max_outcomes",
+                    "spot_premium", "limit_penalty")),
         _c("value", TEXT, "Its value.", **_BLANK),
     )),
 )}
@@ -213,6 +224,14 @@ SETTINGS: dict[str, Column] = {c.name: c for c in (
        **_BLANK),
     _c("solver", CHOICE, "`highs` (default) or `cbc`.", choices=("highs", "cbc"), **_BLANK),
     _c("time_limit_s", NUMBER, "Time limit per solve, seconds.", **_BLANK),
+    _c("max_outcomes", NUMBER, "`planner stress`: outcomes of the Risks sheet are all solved "
+                               "when there are at most this many (default 1024), else "
+                               "sampled.", **_BLANK),
+    _c("spot_premium", NUMBER, "`planner stress`: tonnes bought outside the contract book "
+                               "cost unit_cost x (1 + this); default 0.5.", **_BLANK),
+    _c("limit_penalty", NUMBER, "`planner stress`: cost per t by which a Limits rule may be "
+                                "broken in an outcome; blank = Limits hold in every outcome.",
+       **_BLANK),
 )}
 
 DEFAULT_CURRENCY = "USD"

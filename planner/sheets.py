@@ -89,6 +89,7 @@ class Sheet:
     # (named by the scenario); its header row is the first row with its first column.
     per_scenario: str | None = None
     millions: bool = False            # money shown in millions once an amount reaches one
+    under: str | None = None          # written below the table of this sheet, not apart
 
     @property
     def names(self) -> list[str]:
@@ -238,11 +239,57 @@ FRONTIER_SUMMARY = Sheet(
 FRONTIER_SHEETS: dict[str, Sheet] = {s.name: s for s in (FRONTIER, FRONTIER_SUMMARY)}
 
 
+# `planner stress`: every outcome under both policies, then the statistics.
+STRESS_COSTS = ("purchase_cost", "contract_cost", "spot_cost", "processing_cost",
+                "freight_cost", "stockpile_cost", "unmet_cost", "limit_cost")
+STRESS = Sheet(
+    "Stress", "{what}, each under two policies: committed (the contract book of the {plan} "
+              "plan, {book} {currency}, is paid whatever happens; what it cannot deliver is "
+              "bought spot at unit_cost x {spot} or left unmet) and replan (the whole plan "
+              "made again knowing the outcome). Money in {currency}; purchase_cost = "
+              "contract_cost + spot_cost under committed.{capped}",
+    _columns(("outcome", ID), ("events", TEXT), ("probability", SHARE), ("policy", ID),
+             ("status", ID), ("total_cost", MONEY), *((c, MONEY) for c in STRESS_COSTS),
+             ("unmet_t", TONNES)),
+    highlights=(NOT_OPTIMAL,))
+RISK = Sheet(
+    "Risk", "The cost of the {plan} plan over {what}, per policy (probability-weighted): "
+            "VaR = the cost not exceeded with that probability, CVaR = the mean cost of the "
+            "worst outcomes beyond it; p_unmet = probability of any unmet demand. Money in "
+            "{currency}.{unsolved}",
+    _columns(("policy", ID), ("expected_cost", MONEY), ("std_cost", MONEY), ("var_50", MONEY),
+             ("var_90", MONEY), ("var_95", MONEY), ("var_99", MONEY), ("cvar_90", MONEY),
+             ("cvar_95", MONEY), ("cvar_99", MONEY), ("expected_unmet_t", TONNES),
+             ("p_unmet", SHARE), ("p_unsolved", SHARE)))
+RISK_SHORTFALLS = Sheet(
+    "Shortfalls", "Per customer and material: the probability that some demand is left "
+                  "unmet over the horizon, and the expected t unmet.",
+    _columns(("policy", ID), ("customer", ID), ("material", ID), ("p_shortfall", SHARE),
+             ("expected_shortfall_t", TONNES)), under="Risk")
+RISK_EVENTS = Sheet(
+    "Events", "Per event: expected cost and unmet t when it happens and when it does not; "
+              "effect = the difference. Largest effect on cost first.",
+    _columns(("event", ID), ("probability", SHARE), ("policy", ID), ("cost_if_happens", MONEY),
+             ("cost_if_not", MONEY))
+    + (Column("cost_effect", MONEY, signed=True),)
+    + _columns(("unmet_t_if_happens", TONNES), ("unmet_t_if_not", TONNES))
+    + (Column("unmet_t_effect", TONNES, signed=True),), under="Risk")
+DISTRIBUTION = Sheet(
+    "Distribution", "The cost distribution of each policy, for the Risk sheet's chart: "
+                    "p_exceed = the probability that the total cost exceeds total_cost, "
+                    "two rows per cost (just below it, and at it). Money in {currency}.",
+    _columns(("policy", ID), ("total_cost", MONEY), ("p_exceed", SHARE)))
+STRESS_SHEETS: dict[str, Sheet] = {s.name: s for s in (STRESS, RISK, RISK_SHORTFALLS,
+                                                        RISK_EVENTS, DISTRIBUTION)}
+
+
 def declared(title: str) -> Sheet | None:
     """The declaration of a plan or frontier sheet by its title (both Summaries show the same
     kinds); `Flows 2`, `Flows 3`, ... are the Flows continued. None for other sheets."""
     if title == FRONTIER.name:
         return FRONTIER
+    if title in STRESS_SHEETS:
+        return STRESS_SHEETS[title]
     if title in PLAN_SHEETS:
         return PLAN_SHEETS[title]
     base, _, part = title.rpartition(" ")

@@ -311,6 +311,7 @@ class _Part:
     timed_out: bool = False  # the time limit ran out before this block's turn
     # (status, message, values, duals) of the block's own LP, read once after its run
     outcome: tuple | None = None
+    arrays: Arrays | None = None  # the block as handed over (kept by a reusable run)
 
 
 def _basis_statuses():
@@ -336,11 +337,11 @@ class SolveRun:
     from the optimum, and `basis` gives the optimum's basis."""
 
     def __init__(self, lp: LinearModel, options: SolveOptions = SolveOptions(),
-                 start: Basis | None = None):
+                 start: Basis | None = None, reusable: bool = False):
         if options.solver not in SOLVERS:
             raise ValueError(f"unknown solver {options.solver!r}; choose one of "
                              f"{', '.join(SOLVERS)}")
-        self.lp, self.options, self.start = lp, options, start
+        self.lp, self.options, self.start, self.reusable = lp, options, start, reusable
         # One at a time when the solver's log is shown, so that logs do not interleave.
         self.threads = 1 if options.verbose else max(1, options.threads or usable_cpus())
         self.seconds: dict[str, float] = {}
@@ -366,9 +367,10 @@ class SolveRun:
                 for cols, rows in blocks:
                     part = _Part(cols, rows)
                     self.parts.append(part)
+                    given = arrays if len(blocks) == 1 else arrays.part(cols, rows)
+                    part.arrays = given if self.reusable else None
                     try:
-                        part.highs = _highs(arrays if len(blocks) == 1 else
-                                            arrays.part(cols, rows), self.options)
+                        part.highs = _highs(given, self.options)
                     except SolverRefused as exc:
                         part.error = str(exc)
                         continue
@@ -491,6 +493,33 @@ class SolveRun:
                                             was_upper[whole])
                 part.highs.setBasis(basis)
                 part.outcome, part.timed_out = outcome, False
+
+    def resolve(self, lp: LinearModel) -> Solution | None:
+        """Solve `lp` on this run's HiGHS instances when its matrix has this run's pattern
+        (it differs only in numbers): costs, bounds and the coefficients that changed are
+        set in place, and HiGHS starts from the last optimum. None when it cannot (another
+        pattern, another solver, a block that failed, or a run not made `reusable`)."""
+        if not self.reusable or self.options.solver != "highs" or not self.parts \
+                or any(p.error is not None for p in self.parts):
+            return None
+        arrays = Arrays.of(lp)
+        if arrays.pattern() != self.pattern:
+            return None
+        for part in self.parts:
+            new = arrays if len(self.parts) == 1 else arrays.part(part.cols, part.rows)
+            highs, cols, rows = part.highs, np.arange(new.n_cols, dtype=np.int32), \
+                np.arange(new.n_rows, dtype=np.int32)
+            highs.changeColsCost(new.n_cols, cols, new.cost)
+            highs.changeColsBounds(new.n_cols, cols, new.lower, new.upper)
+            highs.changeRowsBounds(new.n_rows, rows, new.row_lower, new.row_upper)
+            changed = np.flatnonzero(new.value != part.arrays.value)
+            column = np.searchsorted(new.start, changed, side="right") - 1
+            for entry, col in zip(changed.tolist(), column.tolist()):
+                highs.changeCoeff(int(new.index[entry]), col, float(new.value[entry]))
+            part.arrays, part.timed_out = new, False
+        self.lp = lp
+        self.run()
+        return self.read_back()
 
     def _part_outcome(self, part: _Part) -> tuple:
         """(status, message, values, duals) of one block; values only from an optimum."""

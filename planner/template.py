@@ -37,7 +37,7 @@ EXAMPLES: dict[str, list[dict]] = {
     "Suppliers": [{"supplier": "Mine-A", "country": "AU", "material": "ore",
                    "capacity_t": 1000, "unit_cost": 100}],
     "Demand": [{"customer": "Plant-C", "country": "JP", "material": "oxide",
-                "period": "2027-Q1", "quantity_t": 300}],
+                "period": "2027-Q1", "quantity_t": 300, "unmet_penalty": 5000}],
     "Sites": [{"site": "Refinery-B", "country": "MY", "capacity_t": 800}],
     "Processes": [{"site": "Refinery-B", "input_material": "ore", "output_material": "oxide",
                    "yield": 0.5, "cost_per_t": 50, "process": "refining"}],
@@ -56,6 +56,7 @@ EXAMPLES: dict[str, list[dict]] = {
                       "from": "MY", "to": "JP", "max_t": 1000}],
     "Scenarios": [{"scenario": "ore +20%", "sheet": "Suppliers", "where": "supplier=Mine-A",
                    "column": "unit_cost", "action": "multiply", "value": 1.2}],
+    "Risks": [{"event": "ore +20%", "probability": 0.1}],
     "Settings": [{"setting": "currency", "value": "USD"}],
 }
 
@@ -73,6 +74,7 @@ REFERENCES: dict[tuple[str, str], tuple[str, str, bool]] = {
     ("Restrictions", "from"): ("Groups", "group", False),
     ("Restrictions", "to"): ("Groups", "group", False),
     ("Limits", "scenario"): ("Scenarios", "scenario", False),
+    ("Risks", "event"): ("Scenarios", "scenario", False),
     ("Restrictions", "scenario"): ("Scenarios", "scenario", False),
 }
 

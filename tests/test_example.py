@@ -39,7 +39,8 @@ DATA = _load("example_data", ROOT / "inputs" / "example_data.py")
 TUTORIAL = _load("make_tutorial", ROOT / "docs" / "make_tutorial.py")
 
 SCENARIOS = ["base", DATA.EMBARGO, DATA.EMBARGO_RESERVE, DATA.US_GA_BAN, DATA.OCT25,
-             DATA.RESERVE, DATA.TAX_OFFSET, DATA.BATTERY, DATA.NO_JP_TARGET]
+             DATA.RESERVE, DATA.TAX_OFFSET, DATA.BATTERY, DATA.NO_JP_TARGET, DATA.MY_LICENCE,
+             DATA.PORT]
 REE = {DATA.NDPR, DATA.DYTB}
 
 
@@ -257,3 +258,24 @@ def test_tutorial_quotes_a_fresh_run(run):
                             TUTORIAL.facts(run))
     committed = TUTORIAL.OUTPUT.read_text(encoding="utf-8")
     assert fresh == committed, "docs/tutorial.md is stale: run python docs/make_tutorial.py"
+
+
+def test_the_risks_sheet_makes_twelve_outcomes_every_one_solved():
+    """Two exclusive Chinese escalations (none, one or the other) times two independent
+    events: 3 x 2 x 2 = 12 outcomes, enumerated; with nothing happening the committed plan
+    costs base's total; knowing the outcome never costs more on average."""
+    from planner import api
+
+    tables = api.stress(EXAMPLE)
+    stress = tables["Stress"]
+    assert stress["outcome"].nunique() == 12
+    assert (stress["status"] == "optimal").all()
+    assert stress.groupby("policy")["probability"].sum().to_dict() == {
+        "committed": pytest.approx(1.0), "replan": pytest.approx(1.0)}
+    assert not stress["events"].str.contains(f"{DATA.EMBARGO} \\+ {DATA.OCT25}").any()
+    base = api.plan(EXAMPLE, ["base"])["Summary"]["total_cost"].iloc[0]
+    calm = stress[(stress["events"] == "none")].set_index("policy")["total_cost"]
+    assert calm["committed"] == pytest.approx(base, rel=1e-9)
+    assert calm["replan"] == pytest.approx(base, rel=1e-9)
+    risk = tables["Risk"].set_index("policy")
+    assert risk.loc["committed", "expected_cost"] >= risk.loc["replan", "expected_cost"]

@@ -105,13 +105,15 @@ def test_frontier_workbook_has_cost_and_hhi_curves_over_the_sweep(tmp_path):
             for c in range(1, ws.max_column + 1)}
     charts = ws._charts
     assert len(charts) == 2
-    refs = [(s.xVal.numRef.f, s.yVal.numRef.f) for chart in charts for s in chart.series]
+    # The sheet name may be quoted or not ('Frontier'!$C$3 and Frontier!$C$3 are the same).
+    refs = [(s.xVal.numRef.f.replace("'", ""), s.yVal.numRef.f.replace("'", ""))
+            for chart in charts for s in chart.series]
     first, last = header + 1, header + 4  # the four sweep points, not the bisection row
     assert refs == [
-        (f"'Frontier'!${cols['cap']}${first}:${cols['cap']}${last}",
-         f"'Frontier'!${cols['total_cost']}${first}:${cols['total_cost']}${last}"),
-        (f"'Frontier'!${cols['cap']}${first}:${cols['cap']}${last}",
-         f"'Frontier'!${cols['hhi']}${first}:${cols['hhi']}${last}")]
+        (f"Frontier!${cols['cap']}${first}:${cols['cap']}${last}",
+         f"Frontier!${cols['total_cost']}${first}:${cols['total_cost']}${last}"),
+        (f"Frontier!${cols['cap']}${first}:${cols['cap']}${last}",
+         f"Frontier!${cols['hhi']}${first}:${cols['hhi']}${last}")]
 
 
 def test_the_point_where_the_curve_turns_steep_is_marked(tmp_path):

@@ -1,0 +1,123 @@
+"""Small models: what each scenario costs beyond the solver's own run, and `planner run` on
+the example end to end against importing the package plus HiGHS's time.
+
+Per scenario (milliseconds, the mean over every scenario of the workbook, fastest of
+`--repeat` passes): network (`build_network`), model (`build_model`), hand-over (the LP to
+HiGHS), HiGHS run, read-back, rule costs (relaxing each binding rule on the same
+instances, HiGHS runs included), report (`scenario_report`); "beyond the solver" is
+everything but the HiGHS runs. End to end: a fresh `planner run` process (wall seconds),
+a fresh process importing what `planner run` imports, and the seconds of every HiGHS run
+that `planner run` makes (scenarios and rule costs, measured in the per-scenario pass).
+
+    python bench/small.py --repeat 3
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+from planner import api  # noqa: E402
+from planner.model import build_model  # noqa: E402
+from planner.network import build_network  # noqa: E402
+from planner.report import scenario_report  # noqa: E402
+from planner.rule_costs import rule_costs  # noqa: E402
+from planner.scenarios import scenario_inputs  # noqa: E402
+from planner.solve import SolveOptions, SolveRun  # noqa: E402
+
+PHASES = ["network", "model", "hand-over", "HiGHS run", "read-back", "rule costs", "report"]
+PLANNER = str(Path(sys.executable).with_name("planner"))
+
+
+def per_scenario(workbook: Path, repeat: int) -> tuple[dict[str, float], int, int]:
+    """Mean milliseconds per scenario and phase (fastest pass), variables of base, and
+    the number of scenarios."""
+    inputs = api.load(workbook)
+    best: dict[str, float] = {}
+    variables = 0
+    for _ in range(repeat):
+        spent = dict.fromkeys(PHASES + ["rule costs: HiGHS"], 0.0)
+
+        def timed(phase, step):
+            start = time.perf_counter()
+            result = step()
+            spent[phase] += time.perf_counter() - start
+            return result
+
+        for name in inputs.scenarios:
+            data = scenario_inputs(inputs, name)
+            network = timed("network", lambda: build_network(data, name))
+            sm = timed("model", lambda: build_model(network))
+            variables = variables or sm.lp.n_cols
+            run = SolveRun(sm.lp, SolveOptions(threads=1))
+            timed("hand-over", run.hand_over)
+            timed("HiGHS run", run.run)
+            solution = timed("read-back", run.read_back)
+            if not solution.ok:
+                raise SystemExit(f"{workbook.name}: {name} is {solution.status.value}")
+            before = run.seconds.get("run", 0.0)
+            timed("rule costs", lambda: rule_costs(sm, solution, run, "binding"))
+            spent["rule costs: HiGHS"] += run.seconds.get("run", 0.0) - before
+            timed("report", lambda: scenario_report(name, sm, solution))
+        n = len(inputs.scenarios)
+        means = {k: v / n * 1000 for k, v in spent.items()}
+        means["beyond the solver"] = sum(means[p] for p in PHASES) - means["HiGHS run"] \
+            - means["rule costs: HiGHS"]
+        if not best or means["beyond the solver"] < best["beyond the solver"]:
+            best = means
+    return best, variables, len(inputs.scenarios)
+
+
+def end_to_end(workbook: Path, repeat: int, folder: Path) -> tuple[float, float]:
+    """(planner run wall s, import wall s), fastest of `repeat`."""
+    runs, imports = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([PLANNER, "run", str(workbook), "-o", str(folder / "plan.xlsx"),
+                        "--quiet"], check=True)
+        runs.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import planner.cli"], check=True)
+        imports.append(time.perf_counter() - start)
+    return min(runs), min(imports)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        cases = {"example": ROOT / "inputs" / "example.xlsx"}
+        # (the generator's smallest feasible world is about 2k variables)
+        for flows in (1_500, 10_000):
+            cases[f"generated {flows / 1000:g}k flows"] = generate(flows,
+                                                                   folder / f"g{flows}.xlsx")
+        print("| workbook | scenarios | variables | " + " | ".join(PHASES)
+              + " | **beyond the solver** |")
+        print("|---|---|---|" + "---|" * (len(PHASES) + 1))
+        highs = 0.0
+        for name, workbook in cases.items():
+            ms, variables, scenarios = per_scenario(workbook, args.repeat)
+            if name == "example":  # every HiGHS run of `planner run`, rule costs included
+                highs = (ms["HiGHS run"] + ms["rule costs: HiGHS"]) * scenarios / 1000
+            print(f"| {name} | {scenarios} | {variables:,} | "
+                  + " | ".join(f"{ms[p]:.1f}" for p in PHASES)
+                  + f" | **{ms['beyond the solver']:.1f}** |", flush=True)
+        run, imported = end_to_end(cases["example"], args.repeat, folder)
+        print(f"\n`planner run inputs/example.xlsx`: {run:.2f} s; importing the package "
+              f"{imported:.2f} s + HiGHS {highs:.2f} s = {imported + highs:.2f} s; "
+              f"ratio {run / (imported + highs):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

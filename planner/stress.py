@@ -1,0 +1,489 @@
+"""The stress test of a plan (docs/model.md, Risk): every outcome of the Risks sheet solved
+twice, *committed* (the plan's contract book is fixed and paid; what it cannot deliver is
+bought spot at a premium or left unmet) and *replan* (the whole plan re-optimised knowing
+the outcome), then the statistics of the cost distribution.
+
+Each distinct outcome is built once (its data and rules, network, model) and solved on a
+HiGHS instance kept for a chunk of outcomes: when the next outcome's LP differs only in
+numbers, its costs and bounds are changed in place and HiGHS starts from the last optimum.
+Chunks run in this process for small runs and on a Dask cluster otherwise (`engine`).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .inputs import BASE, Inputs
+from .lp import EQ, LinearModel
+from .model import SourcingModel, build_model
+from .network import CUSTOMER, STOCKPILE, SUPPLIER, build_network
+from .plan import solve_scenario
+from .report import rounded
+from .risk import Outcomes, outcome_inputs, outcomes, unpriced_demand
+from .scenarios import scenario_inputs
+from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
+                     STRESS_COSTS)
+from .solve import Solution, SolveOptions, SolveRun, Status
+
+COMMITTED, REPLAN = "committed", "replan"
+POLICIES = (COMMITTED, REPLAN)
+# Cost components of an outcome; purchase = contract + spot under the committed policy,
+# every tonne at unit_cost under replan. total_cost = purchase + the rest.
+COSTS = STRESS_COSTS
+SLACKS = ("share_max_slack", "share_min_slack")
+LEVELS = (0.5, 0.9, 0.95, 0.99)          # VaR levels of the Risk table
+CVAR_LEVELS = (0.9, 0.95, 0.99)
+SHORT_T = 1e-6                            # tonnes below this are no shortfall
+CHUNK = 8                                 # outcomes per task: one model kept per chunk
+CURVE_POINTS = 2000                       # points of a policy's cost distribution chart
+
+
+class StressError(ValueError):
+    """The stress test cannot run (the plan whose book is taken is not optimal)."""
+
+
+@dataclass
+class Book:
+    """The contract book: t bought from each supplier offer in each period, fixed before
+    the outcome is known and paid at the base data's unit_cost whatever happens."""
+
+    plan: str                 # the scenario whose plan it is
+    table: pd.DataFrame       # supplier, material, period, book_t, unit_cost
+    cost: float               # sum of book_t x unit_cost
+
+
+def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Book:
+    """The supplier sales of the plan of scenario `plan`, within [min_t, capacity_t] of the
+    base data. Raises StressError when that plan is not optimal."""
+    names = {n.lower(): n for n in inputs.scenarios}
+    if plan.lower() not in names:
+        raise StressError(f"no scenario named {plan!r}; the workbook has: "
+                          f"{', '.join(inputs.scenarios)}")
+    plan = names[plan.lower()]
+    report, _ = solve_scenario(plan, scenario_inputs(inputs, plan), options)
+    if report.status != Status.OPTIMAL.value:
+        raise StressError(f"the plan of {plan} is {report.status} ({report.message}): it has "
+                          f"no contract book to stress")
+    flows = report.tables["Flows"]
+    sold = flows[flows["from_kind"] == SUPPLIER].groupby(
+        ["from", "material", "period"], sort=False)["quantity_t"].sum()
+    offers = build_network(inputs).offers  # the base data's offers and prices
+    table = offers[["supplier", "material", "period", "unit_cost", "min_t",
+                    "capacity_t"]].copy()
+    keys = pd.MultiIndex.from_frame(table[["supplier", "material", "period"]])
+    book = sold.reindex(keys).fillna(0.0).to_numpy(float)
+    cap = table["capacity_t"].astype(float).fillna(np.inf).to_numpy()
+    table["book_t"] = np.clip(book, table["min_t"].to_numpy(float), cap)
+    table = table[table["book_t"] > 0][["supplier", "material", "period", "book_t",
+                                        "unit_cost"]].reset_index(drop=True)
+    cost = float(table["book_t"].to_numpy() @ table["unit_cost"].to_numpy(float))
+    return Book(plan, table, cost)
+
+
+@dataclass
+class OutcomeModel:
+    """One outcome's two LPs and what their columns mean."""
+
+    sm: SourcingModel                 # the replan model (§2 with the outcome's data)
+    committed: LinearModel            # with delivered and spot columns per offer
+    spot_price: np.ndarray            # per outcome offer
+    problems: list[str]
+
+
+def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
+                  limit_penalty: float | None, premium: float) -> OutcomeModel:
+    """Build the replan and committed LPs of the outcome in which `names` happen."""
+    data, problems = outcome_inputs(inputs, names)
+    sm = build_model(build_network(data, BASE))
+    if limit_penalty is not None:
+        _soften_limits(sm.lp, limit_penalty)
+    net, lp = sm.network, sm.lp
+    flows, offers = net.flows, net.offers.reset_index(drop=True)
+    # Committed: a supplier flow no longer carries the price; each offer's sales are the
+    # book's tonnes it delivers (already paid) plus spot tonnes at the premium price.
+    from_supplier = (flows["from_kind"] == SUPPLIER).to_numpy()
+    flow_cost = lp.cost[list(lp.variables).index("flow")]
+    committed = lp.with_cost("flow", flow_cost - np.where(
+        from_supplier, flows["unit_cost"].to_numpy(float), 0.0))
+    if "supplier_min" in lp.families:  # the take-or-pay minimum is in the book itself
+        committed = committed.relaxed(lp.rows_of("supplier_min"))
+    booked = pd.MultiIndex.from_frame(book.table[["supplier", "material", "period"]])
+    at = booked.get_indexer(pd.MultiIndex.from_frame(offers[["supplier", "material",
+                                                             "period"]]))
+    book_t = np.where(at >= 0, book.table["book_t"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+    spot_price = offers["unit_cost"].to_numpy(float) * (1.0 + premium)
+    n = len(offers)
+    delivered = committed.add_columns("delivered", n, 0.0, book_t, 0.0)
+    spot = committed.add_columns("spot", n, 0.0, np.nan, spot_price)
+    offer_of = pd.MultiIndex.from_frame(offers[["supplier", "material", "period"]]).get_indexer(
+        pd.MultiIndex.from_frame(flows.loc[from_supplier, ["from", "material", "period"]]))
+    f = lp.columns("flow")[from_supplier][offer_of >= 0]
+    rows = offer_of[offer_of >= 0]
+    committed.add_rows("offer_sales", offers[["supplier", "material", "period"]], EQ, 0.0,
+                       np.concatenate([rows, np.arange(n), np.arange(n)]),
+                       np.concatenate([f, delivered, spot]),
+                       np.concatenate([np.ones(len(f)), -np.ones(2 * n)]))
+    return OutcomeModel(sm, committed, spot_price, [p.message for p in problems])
+
+
+def _soften_limits(lp: LinearModel, penalty: float) -> None:
+    """Limits rules may be broken at `penalty` per t (Settings limit_penalty): a slack
+    column per share row, taking up what the member's tonnes exceed (or fall short of)."""
+    for family, sign in (("share_max", -1.0), ("share_min", 1.0)):
+        if family in lp.families:
+            rows = lp.rows_of(family)
+            slack = lp.add_columns(f"{family}_slack", len(rows), 0.0, np.nan, penalty)
+            lp.add_terms(rows, slack, sign)
+
+
+def _costs(om: OutcomeModel, policy: str, sol: Solution, book: Book,
+           limit_penalty: float | None) -> dict[str, float]:
+    """The cost components of one policy's optimum (docs/model.md, Risk)."""
+    sm, x = om.sm, sol.values
+    lp = om.committed if policy == COMMITTED else sm.lp
+    flows = sm.network.flows
+    qty = x[lp.columns("flow")]
+    released = np.where(flows["from_kind"].to_numpy() == STOCKPILE, qty, 0.0)
+    costs: dict[str, float | None] = dict.fromkeys(COSTS, 0.0)
+    if policy == COMMITTED:
+        costs["contract_cost"] = book.cost
+        costs["spot_cost"] = float(om.spot_price @ x[lp.columns("spot")])
+        costs["purchase_cost"] = costs["contract_cost"] + costs["spot_cost"]
+    else:  # no book, no spot market: every tonne at unit_cost
+        costs["purchase_cost"] = float(flows["unit_cost"].to_numpy(float) @ qty)
+        costs["contract_cost"] = costs["spot_cost"] = None
+    costs["processing_cost"] = float(sm.activity["cost_per_t"].to_numpy(float)
+                                     @ x[lp.columns("activity")])
+    costs["freight_cost"] = float(flows["freight"].to_numpy(float) @ qty)
+    costs["stockpile_cost"] = float(flows["release_cost"].to_numpy(float) @ released
+                                    + sm.levels["holding_cost"].to_numpy(float)
+                                    @ x[lp.columns("level")])
+    costs["unmet_cost"] = float(sm.unmet["unmet_penalty"].to_numpy(float)
+                                @ x[lp.columns("unmet")])
+    if limit_penalty is not None:
+        costs["limit_cost"] = limit_penalty * sum(float(x[lp.columns(v)].sum())
+                                                  for v in SLACKS if v in lp.variables)
+    return costs
+
+
+@dataclass
+class Result:
+    """One distinct outcome under one policy."""
+
+    outcome: int
+    policy: str
+    status: str
+    message: str
+    costs: dict[str, float]       # COSTS and total_cost; empty unless optimal
+    unmet_t: float
+    shortfall: dict[tuple[str, str], float]  # (customer, material) -> t short
+
+
+def _result(i: int, policy: str, om: OutcomeModel, sol: Solution, book: Book,
+            limit_penalty: float | None) -> Result:
+    if not sol.ok:
+        return Result(i, policy, sol.status.value, sol.message, {}, math.nan, {})
+    costs = _costs(om, policy, sol, book, limit_penalty)
+    costs["total_cost"] = math.fsum(costs[c] for c in COSTS
+                                    if c not in ("contract_cost", "spot_cost"))
+    lp = om.committed if policy == COMMITTED else om.sm.lp
+    u = sol.values[lp.columns("unmet")]
+    unmet = om.sm.unmet
+    short = pd.Series(u).groupby([unmet["customer"].to_numpy(object),
+                                  unmet["material"].to_numpy(object)], sort=False).sum()
+    return Result(i, policy, sol.status.value, sol.message, costs, float(u.sum()),
+                  {k: float(v) for k, v in short.items() if v > SHORT_T})
+
+
+class _Solver:
+    """The two policies' HiGHS instances, kept from one outcome to the next."""
+
+    def __init__(self, options: SolveOptions):
+        self.options = options
+        self.runs: dict[str, SolveRun | None] = dict.fromkeys(POLICIES)
+
+    def solve(self, policy: str, lp: LinearModel) -> Solution:
+        run = self.runs[policy]
+        found = run.resolve(lp) if run is not None else None
+        if found is None:
+            run = SolveRun(lp, self.options, reusable=True)
+            found = run.solve()
+            self.runs[policy] = run
+        return found
+
+
+def solve_chunk(inputs: Inputs, chunk: list[tuple[int, tuple[str, ...]]], book: Book,
+                options: SolveOptions) -> list[Result]:
+    """Both policies of each outcome (index, events) of `chunk`, in order, on instances
+    kept for the chunk. A worker's task: it needs nothing but its arguments."""
+    settings = inputs.settings
+    solver = _Solver(options)
+    results = []
+    for i, names in chunk:
+        try:
+            om = outcome_model(inputs, names, book, settings.limit_penalty,
+                               settings.spot_premium)
+        except Exception as exc:  # one outcome's failure is its status, not the run's
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            results += [Result(i, p, Status.ERROR.value, message, {}, math.nan, {})
+                        for p in POLICIES]
+            continue
+        for policy, lp in ((COMMITTED, om.committed), (REPLAN, om.sm.lp)):
+            sol = solver.solve(policy, lp)
+            results.append(_result(i, policy, om, sol, book, settings.limit_penalty))
+    return results
+
+
+def _chunks(out: Outcomes) -> list[list[tuple[int, tuple[str, ...]]]]:
+    """Fixed chunks of distinct outcomes, whatever the number of workers: each chunk is
+    solved in order on its own instances, so the results do not depend on who solved it."""
+    items = [(i, out.names(i)) for i in range(len(out))]
+    return [items[k:k + CHUNK] for k in range(0, len(items), CHUNK)]
+
+
+IN_PROCESS_OUTCOMES = 32  # fewer distinct outcomes than this are not worth a cluster
+
+
+def solve_outcomes(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions,
+                   scheduler: str | None = None, workers: int | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Every distinct outcome under both policies, in outcome order. In this process when
+    there are fewer than IN_PROCESS_OUTCOMES and no `scheduler` is given (or `workers` is
+    1); else on the Dask cluster at `scheduler`, or on a local one of `workers` processes
+    (default: one per CPU this process may use). `progress(done, total)` after each chunk."""
+    chunks = _chunks(out)
+    found: dict[int, list[Result]] = {}
+    done = 0
+    local = scheduler is None and (workers == 1 or (workers is None
+                                                    and len(out) < IN_PROCESS_OUTCOMES))
+    if local:
+        options = replace(options, threads=1)
+        for k, chunk in enumerate(chunks):
+            found[k] = solve_chunk(inputs, chunk, book, options)
+            done += len(chunk)
+            if progress:
+                progress(done, len(out))
+    else:
+        from .cluster import map_chunks
+
+        for k, results in map_chunks(solve_chunk, chunks, (inputs, book,
+                                                           replace(options, threads=1)),
+                                     scheduler, workers):
+            found[k] = results
+            done += len(chunks[k])
+            if progress:
+                progress(done, len(out))
+    return [r for k in range(len(chunks)) for r in found[k]]
+
+
+def _quantile(costs: np.ndarray, weights: np.ndarray, level: float) -> float:
+    """VaR: the smallest c with P(cost <= c) >= level (costs sorted ascending)."""
+    at = np.searchsorted(np.cumsum(weights), level - 1e-12, side="left")
+    return float(costs[min(at, len(costs) - 1)])
+
+
+def distribution(costs: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """Expected value, standard deviation (no small-sample correction), VaR and CVaR
+    (Rockafellar-Uryasev: VaR + E[(cost - VaR)+] / (1 - level), which is the minimum over
+    eta for a discrete distribution) of a probability-weighted cost distribution."""
+    order = np.argsort(costs, kind="stable")
+    costs, weights = np.asarray(costs, float)[order], np.asarray(weights, float)[order]
+    weights = weights / weights.sum()
+    mean = float(weights @ costs)
+    found = {"expected_cost": mean,
+             "std_cost": float(math.sqrt(max(weights @ (costs - mean) ** 2, 0.0)))}
+    for level in LEVELS:
+        found[f"var_{round(level * 100)}"] = _quantile(costs, weights, level)
+    for level in CVAR_LEVELS:
+        var = _quantile(costs, weights, level)
+        found[f"cvar_{round(level * 100)}"] = float(
+            var + weights @ np.maximum(costs - var, 0.0) / (1 - level))
+    return found
+
+
+@dataclass
+class StressResult:
+    book: Book
+    outcomes: Outcomes
+    results: list[Result]           # per distinct outcome, committed then replan
+    samples: int | None             # sampled: N; enumerated: None
+    seed: int
+
+    @property
+    def all_optimal(self) -> bool:
+        return all(r.status == Status.OPTIMAL.value for r in self.results)
+
+    def _by_policy(self, policy: str) -> list[Result]:
+        return [r for r in self.results if r.policy == policy]
+
+    def stress_table(self) -> pd.DataFrame:
+        """One row per outcome (enumerated) or sample (sampled) and policy."""
+        out = self.outcomes
+        per = {(r.outcome, r.policy): r for r in self.results}
+        if out.sampled:
+            rows = [(f"s{k + 1}", int(i), 1.0 / len(out.draws)) for k, i in enumerate(out.draws)]
+        else:
+            rows = [(f"o{i + 1}", i, float(out.probability[i])) for i in range(len(out))]
+        records = []
+        for name, i, probability in rows:
+            for policy in POLICIES:
+                r = per[(i, policy)]
+                records.append({"outcome": name, "events": out.label(i),
+                                "probability": probability, "policy": policy,
+                                "status": r.status, "total_cost": r.costs.get("total_cost"),
+                                **{c: r.costs.get(c) for c in COSTS},
+                                "unmet_t": None if math.isnan(r.unmet_t) else r.unmet_t})
+        return pd.DataFrame(records, columns=STRESS.names)
+
+    def _solved(self, policy: str) -> tuple[list[Result], np.ndarray]:
+        solved = [r for r in self._by_policy(policy) if r.costs]
+        return solved, self.outcomes.probability[[r.outcome for r in solved]]
+
+    def risk_table(self) -> pd.DataFrame:
+        """Per policy: the cost distribution's statistics, expected unmet t, the probability
+        of any unmet demand, and the probability of outcomes that could not be solved
+        (the statistics are over the solved ones)."""
+        rows = []
+        for policy in POLICIES:
+            solved, weight = self._solved(policy)
+            row = {"policy": policy}
+            if solved:
+                costs = np.array([r.costs["total_cost"] for r in solved])
+                unmet = np.array([r.unmet_t for r in solved])
+                row.update(distribution(costs, weight))
+                w = weight / weight.sum()
+                row["expected_unmet_t"] = float(w @ unmet)
+                row["p_unmet"] = float(w[unmet > SHORT_T].sum())
+            row["p_unsolved"] = float(max(1.0 - weight.sum(), 0.0))
+            rows.append(row)
+        return pd.DataFrame(rows, columns=RISK.names)
+
+    def shortfall_table(self) -> pd.DataFrame:
+        """Per policy, customer and material with a shortfall in some outcome: its
+        probability and the expected shortfall (t over the horizon)."""
+        rows = []
+        for policy in POLICIES:
+            solved, weight = self._solved(policy)
+            if not solved:
+                continue
+            w = weight / weight.sum()
+            keys = dict.fromkeys(k for r in solved for k in r.shortfall)
+            for customer, material in sorted(keys, key=lambda k: (str(k[0]), str(k[1]))):
+                short = np.array([r.shortfall.get((customer, material), 0.0) for r in solved])
+                rows.append({"policy": policy, "customer": customer, "material": material,
+                             "p_shortfall": float(w[short > SHORT_T].sum()),
+                             "expected_shortfall_t": float(w @ short)})
+        return pd.DataFrame(rows, columns=RISK_SHORTFALLS.names)
+
+    def distribution_table(self) -> pd.DataFrame:
+        """Per policy, the exceedance curve as steps: at each distinct total cost of a solved
+        outcome (ascending), the probability that the cost exceeds what is just below it,
+        then what exceeds it. At most CURVE_POINTS costs per policy (evenly spaced in rank
+        when there are more)."""
+        parts = []
+        for policy in POLICIES:
+            solved, weight = self._solved(policy)
+            if not solved:
+                continue
+            costs = pd.Series(weight / weight.sum()).groupby(
+                np.array([r.costs["total_cost"] for r in solved])).sum()
+            exceed = np.clip(1.0 - np.cumsum(costs.to_numpy()), 0.0, 1.0)
+            keep = np.unique(np.linspace(0, len(costs) - 1,
+                                         min(len(costs), CURVE_POINTS)).round().astype(int))
+            level, after = costs.index.to_numpy()[keep], exceed[keep]
+            before = np.concatenate([[1.0], after[:-1]])
+            # A step at each cost: the chance drops there, and stays until the next one.
+            parts.append(pd.DataFrame({"policy": policy,
+                                       "total_cost": np.repeat(level, 2),
+                                       "p_exceed": np.column_stack([before, after]).ravel()}))
+        return pd.concat(parts, ignore_index=True) if parts else \
+            pd.DataFrame(columns=DISTRIBUTION.names)
+
+    def event_table(self) -> pd.DataFrame:
+        """Per event and policy: expected cost and unmet t when it happens and when it does
+        not, and the differences (its effect), largest effect on expected cost first."""
+        rows = []
+        for policy in POLICIES:
+            solved, weight = self._solved(policy)
+            if not solved:
+                continue
+            happened = self.outcomes.happened[[r.outcome for r in solved]]
+            costs = np.array([r.costs["total_cost"] for r in solved])
+            unmet = np.array([r.unmet_t for r in solved])
+            for j, event in enumerate(self.outcomes.events):
+                on, off = weight[happened[:, j]], weight[~happened[:, j]]
+                row = {"event": event.name, "probability": event.probability,
+                       "policy": policy}
+                for name, values in (("cost", costs), ("unmet_t", unmet)):
+                    when = values[happened[:, j]] @ on / on.sum() if on.sum() else None
+                    not_ = values[~happened[:, j]] @ off / off.sum() if off.sum() else None
+                    row[f"{name}_if_happens"] = when
+                    row[f"{name}_if_not"] = not_
+                    row[f"{name}_effect"] = None if when is None or not_ is None \
+                        else when - not_
+                rows.append(row)
+        table = pd.DataFrame(rows, columns=RISK_EVENTS.names)
+        return table.sort_values(["policy", "cost_effect"], ascending=[True, False],
+                                 key=lambda c: c.abs() if c.name == "cost_effect" else c,
+                                 kind="stable", na_position="last").reset_index(drop=True)
+
+
+def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int = 2000,
+           seed: int = 0, scheduler: str | None = None, workers: int | None = None,
+           progress: Callable[[int, int], None] | None = None) -> StressResult:
+    """The stress test of the plan of scenario `plan` over the outcomes of the Risks sheet
+    (enumerated when there are at most Settings max_outcomes, else `samples` draws seeded
+    with `seed`). Raises InputError when some demand has no unmet_penalty, StressError
+    when the workbook has no events or the plan is not optimal, cluster.ClusterError when
+    the cluster cannot be started or reached."""
+    if not inputs.events:
+        raise StressError("the workbook has no Risks sheet (or no event on it): add one row "
+                          "per event with its probability (docs/workbook.md, Risks)")
+    unpriced = unpriced_demand(inputs)
+    if unpriced is not None:
+        raise InputError([unpriced])
+    out = outcomes(inputs.events, int(inputs.settings.max_outcomes), samples, seed)
+    book = contract_book(inputs, options, plan)
+    results = solve_outcomes(inputs, out, book, options, scheduler, workers, progress)
+    return StressResult(book, out, results, samples if out.sampled else None, seed)
+
+
+STRESS_ROWS = 1_000_000  # Stress rows in the workbook; more go to a CSV file beside it
+
+
+def stress_sheets(inputs: Inputs, result: StressResult
+                  ) -> tuple[dict[str, tuple[str, pd.DataFrame]], pd.DataFrame | None]:
+    """The Stress sheet and the Risk sheet's tables (Risk, then Shortfalls and Events below
+    it), with their notes; and the whole Stress table when it has more rows than a sheet
+    holds (the sheet then shows the first STRESS_ROWS and says where the rest is)."""
+    settings, out = inputs.settings, result.outcomes
+    events = f"{len(out.events)} event{'s' if len(out.events) != 1 else ''}"
+    what = (f"{len(out.draws):,} samples (seed {result.seed}) of the outcomes of {events}"
+            if out.sampled else f"all {len(out):,} outcomes of {events}")
+    table = result.stress_table()
+    whole = table if len(table) > STRESS_ROWS else None
+    capped = (f" The first {STRESS_ROWS:,} of {len(table):,} rows; all of them are in the "
+              f"CSV file beside this workbook." if whole is not None else "")
+    risk = result.risk_table()
+    unsolved = risk["p_unsolved"].max()
+    note = (f" Outcomes with probability {unsolved:.4g} could not be solved (status in "
+            f"Stress); the statistics are over the others." if unsolved > 0 else "")
+    return {
+        STRESS.name: (STRESS.note_for(what=what[0].upper() + what[1:], plan=result.book.plan,
+                                      book=f"{result.book.cost:,.0f}",
+                                      currency=settings.currency,
+                                      spot=f"{1 + settings.spot_premium:g}", capped=capped),
+                      table.head(STRESS_ROWS)),
+        RISK.name: (RISK.note_for(plan=result.book.plan, what=what,
+                                  currency=settings.currency, unsolved=note), risk),
+        RISK_SHORTFALLS.name: (RISK_SHORTFALLS.note_for(), result.shortfall_table()),
+        RISK_EVENTS.name: (RISK_EVENTS.note_for(), result.event_table()),
+        DISTRIBUTION.name: (DISTRIBUTION.note_for(currency=settings.currency),
+                            result.distribution_table()),
+    }, whole

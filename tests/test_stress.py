@@ -1,0 +1,383 @@
+"""`planner stress`: disruption events with probabilities, each outcome solved with the
+plan's contract book fixed (committed) and re-planned (replan), and the statistics of the
+cost distribution. Expected values come from hand calculation, from a greedy rule that
+solves the one-customer networks below exactly, and from an independent statistics code."""
+from __future__ import annotations
+
+import itertools
+import math
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from planner import api
+from planner.cli import main
+from wb import frames, make_workbook, table_rows
+
+FREIGHT = [{"from_country": a, "to_country": "JP", "cost_per_t": 0}
+           for a in ("CN", "AU", "VN", "US", "CA")]
+
+
+def _two_suppliers(risks, **extra):
+    """A cheap Chinese mine and a dearer Australian one for one Japanese customer (100 t,
+    unmet at 1,000/t); the base plan buys the 100 t from China at 10/t."""
+    return {
+        "Suppliers": [{"supplier": "CN-mine", "country": "CN", "material": "ore",
+                       "capacity_t": 100, "unit_cost": 10},
+                      {"supplier": "AU-mine", "country": "AU", "material": "ore",
+                       "capacity_t": 100, "unit_cost": 20}],
+        "Demand": [{"customer": "C", "country": "JP", "material": "ore", "period": "P1",
+                    "quantity_t": 100, "unmet_penalty": 1000}],
+        "Freight": FREIGHT,
+        "Restrictions": [{"rule": "embargo", "type": "ban", "from": "CN", "to": "JP",
+                          "scenario": "embargo"}],
+        "Risks": risks,
+        **extra,
+    }
+
+
+def _by_policy(tables, sheet="Risk"):
+    return {r["policy"]: r for r in table_rows(tables[sheet])}
+
+
+def test_an_embargo_built_from_a_scoped_rule_matches_the_hand_calculation():
+    """Embargo p = 0.04. Committed: the book (100 t from China, 1,000) is paid; under the
+    embargo the 100 t are bought spot from Australia at 20 x 1.5: 1,000 + 3,000 = 4,000.
+    Replan: 1,000, or 2,000 from Australia under the embargo."""
+    tables = api.stress(frames(_two_suppliers([{"event": "embargo", "probability": 0.04}])))
+    risk = _by_policy(tables)
+    committed, replan = risk["committed"], risk["replan"]
+    assert committed["expected_cost"] == pytest.approx(0.96 * 1000 + 0.04 * 4000)
+    assert committed["std_cost"] == pytest.approx(math.sqrt(0.96 * 120 ** 2 + 0.04 * 2880 ** 2))
+    assert committed["var_50"] == committed["var_90"] == committed["var_95"] == 1000
+    assert committed["var_99"] == 4000
+    # CVaR: the mean of the worst 5% (4% at 4,000, 1% at 1,000), and of the worst 10%.
+    assert committed["cvar_95"] == pytest.approx((0.04 * 4000 + 0.01 * 1000) / 0.05)
+    assert committed["cvar_90"] == pytest.approx((0.04 * 4000 + 0.06 * 1000) / 0.10)
+    assert committed["cvar_99"] == pytest.approx(4000)
+    assert replan["expected_cost"] == pytest.approx(0.96 * 1000 + 0.04 * 2000)
+    assert replan["cvar_95"] == pytest.approx((0.04 * 2000 + 0.01 * 1000) / 0.05)
+    assert committed["p_unmet"] == replan["p_unmet"] == 0
+    stress = table_rows(tables["Stress"])
+    assert [(r["outcome"], r["events"], r["policy"], r["total_cost"]) for r in stress] == [
+        ("o1", "none", "committed", 1000), ("o1", "none", "replan", 1000),
+        ("o2", "embargo", "committed", 4000), ("o2", "embargo", "replan", 2000)]
+    embargoed = stress[2]
+    assert (embargoed["contract_cost"], embargoed["spot_cost"]) == (1000, 3000)
+    events = _by_policy(tables, "Events")
+    assert events["committed"]["cost_effect"] == pytest.approx(3000)
+    assert events["replan"]["cost_effect"] == pytest.approx(1000)
+
+
+def test_exclusive_events_are_alternatives():
+    """An embargo (0.3) or the Australian mine shut (0.2), never both: three outcomes."""
+    sheets = _two_suppliers(
+        [{"event": "embargo", "probability": 0.3, "exclusive": "crisis"},
+         {"event": "au-shut", "probability": 0.2, "exclusive": "crisis"}],
+        Scenarios=[{"scenario": "au-shut", "sheet": "Suppliers", "where": "supplier=AU-mine",
+                    "column": "capacity_t", "action": "set", "value": 0}])
+    tables = api.stress(frames(sheets))
+    stress = table_rows(tables["Stress"])
+    assert [(r["events"], r["probability"]) for r in stress if r["policy"] == "replan"] == [
+        ("none", pytest.approx(0.5)), ("embargo", pytest.approx(0.3)),
+        ("au-shut", pytest.approx(0.2))]
+    risk = _by_policy(tables)
+    assert risk["committed"]["expected_cost"] == pytest.approx(0.5 * 1000 + 0.3 * 4000
+                                                               + 0.2 * 1000)
+    assert risk["replan"]["expected_cost"] == pytest.approx(0.5 * 1000 + 0.3 * 2000
+                                                            + 0.2 * 1000)
+
+
+# --- several independent outages, against a greedy rule ------------------------------------
+OUTAGES = [  # supplier, country, capacity t, unit cost, probability of an outage
+    ("S1", "CN", 60, 10, 0.3), ("S2", "AU", 50, 14, 0.2), ("S3", "VN", 40, 17, 0.1),
+    ("S4", "US", 30, 25, 0.25), ("S5", "CA", 80, 40, 0.05)]
+DEMAND, PENALTY, PREMIUM = 150, 70.0, 0.5
+
+
+def _outage_sheets(**settings):
+    return {
+        "Suppliers": [{"supplier": s, "country": c, "material": "ore", "capacity_t": cap,
+                       "unit_cost": cost} for s, c, cap, cost, _ in OUTAGES],
+        "Demand": [{"customer": "C", "country": "JP", "material": "ore", "period": "P1",
+                    "quantity_t": DEMAND, "unmet_penalty": PENALTY}],
+        "Freight": FREIGHT,
+        "Scenarios": [{"scenario": f"{s}-out", "sheet": "Suppliers", "where": f"supplier={s}",
+                       "column": "capacity_t", "action": "set", "value": 0}
+                      for s, *_ in OUTAGES],
+        "Risks": [{"event": f"{s}-out", "probability": p} for s, *_, p in OUTAGES],
+        "Settings": [{"setting": k, "value": v} for k, v in settings.items()],
+    }
+
+
+def _greedy(need: float, offers: list[tuple[float, float]]) -> tuple[float, float]:
+    """Cheapest first: (cost, t left) buying `need` t from (capacity, price) offers, with
+    the rest unmet when the penalty is cheaper than what is left."""
+    cost = 0.0
+    for capacity, price in sorted(offers, key=lambda o: o[1]):
+        if price >= PENALTY or need <= 0:
+            break
+        take = min(capacity, need)
+        cost, need = cost + take * price, need - take
+    return cost + need * PENALTY, need
+
+
+def _by_hand() -> list[tuple[float, float, float, float, float]]:
+    """(probability, committed cost, replan cost, committed unmet, replan unmet) of every
+    outcome, from the greedy rule: the book is the base plan's purchases; under an outage
+    the booked tonnes of the others arrive (already paid), the rest is bought spot at
+    1.5 x unit cost from what the others have left, or left unmet."""
+    book = {}
+    need = DEMAND
+    for s, _, cap, cost, _ in sorted(OUTAGES, key=lambda o: o[3]):
+        book[s] = min(cap, need)
+        need -= book[s]
+    contract = sum(book[s] * cost for s, _, _, cost, _ in OUTAGES)
+    found = []
+    for out in itertools.product([False, True], repeat=len(OUTAGES)):
+        p = math.prod(q if o else 1 - q for (*_, q), o in zip(OUTAGES, out))
+        up = [(s, cap, cost) for (s, _, cap, cost, _), o in zip(OUTAGES, out) if not o]
+        replan, replan_short = _greedy(DEMAND, [(cap, cost) for _, cap, cost in up])
+        arrived = sum(book[s] for s, _, _ in up)
+        spot, short = _greedy(DEMAND - arrived, [(cap - book[s], cost * (1 + PREMIUM))
+                                                 for s, cap, cost in up])
+        found.append((p, contract + spot, replan, short, replan_short))
+    return found
+
+
+def _statistics(costs, weights) -> dict:
+    """Independently of the planner: VaR by scanning the sorted outcomes; CVaR as the
+    Rockafellar-Uryasev minimum over eta, tried at every outcome's cost."""
+    pairs = sorted(zip(costs, weights))
+    mean = sum(c * w for c, w in pairs)
+    out = {"expected_cost": mean,
+           "std_cost": math.sqrt(sum(w * (c - mean) ** 2 for c, w in pairs))}
+    for level in (0.5, 0.9, 0.95, 0.99):
+        total = 0.0
+        for c, w in pairs:
+            total += w
+            if total >= level - 1e-12:
+                out[f"var_{round(level * 100)}"] = c
+                break
+    for level in (0.9, 0.95, 0.99):
+        out[f"cvar_{round(level * 100)}"] = min(
+            eta + sum(w * max(c - eta, 0) for c, w in pairs) / (1 - level) for eta, _ in pairs)
+    return out
+
+
+@pytest.fixture(scope="module")
+def outage_tables():
+    return api.stress(frames(_outage_sheets()))
+
+
+def test_every_statistic_of_enumerated_outages_matches_the_greedy_rule(outage_tables):
+    outcomes = _by_hand()
+    assert len(outage_tables["Stress"]) == 2 * len(outcomes) == 2 * 2 ** len(OUTAGES)
+    weights = [o[0] for o in outcomes]
+    risk = _by_policy(outage_tables)
+    for policy, cost, short in (("committed", 1, 3), ("replan", 2, 4)):
+        expected = _statistics([o[cost] for o in outcomes], weights)
+        for key, value in expected.items():
+            assert risk[policy][key] == pytest.approx(value, rel=1e-9, abs=1e-6), (policy, key)
+        assert risk[policy]["expected_unmet_t"] == pytest.approx(
+            sum(w * o[short] for w, o in zip(weights, outcomes)), abs=1e-6)
+        assert risk[policy]["p_unmet"] == pytest.approx(
+            sum(w for w, o in zip(weights, outcomes) if o[short] > 1e-6), abs=1e-9)
+    # Every outcome's cost, row by row (outcomes in the order of enumeration).
+    rows = table_rows(outage_tables["Stress"])
+    committed = {r["events"]: r["total_cost"] for r in rows if r["policy"] == "committed"}
+    assert sorted(committed.values()) == pytest.approx(sorted(o[1] for o in outcomes))
+
+
+def test_event_effects_are_conditional_expectations(outage_tables):
+    outcomes = _by_hand()
+    cases = list(itertools.product([False, True], repeat=len(OUTAGES)))
+    events = {(r["event"], r["policy"]): r for r in table_rows(outage_tables["Events"])}
+    for j, (s, *_) in enumerate(OUTAGES):
+        on = [(o[0], o[1]) for o, c in zip(outcomes, cases) if c[j]]
+        off = [(o[0], o[1]) for o, c in zip(outcomes, cases) if not c[j]]
+        when = sum(p * c for p, c in on) / sum(p for p, _ in on)
+        not_ = sum(p * c for p, c in off) / sum(p for p, _ in off)
+        row = events[(f"{s}-out", "committed")]
+        assert row["cost_if_happens"] == pytest.approx(when)
+        assert row["cost_effect"] == pytest.approx(when - not_)
+
+
+def test_sampling_converges_and_repeats_with_its_seed():
+    exact = _by_hand()
+    mean = sum(o[0] * o[1] for o in exact)
+    sd = math.sqrt(sum(o[0] * (o[1] - mean) ** 2 for o in exact))
+    sheets = frames(_outage_sheets(max_outcomes=4))  # 32 outcomes > 4: sampled
+    first = api.stress(sheets, samples=4000, seed=7)
+    estimate = _by_policy(first)["committed"]["expected_cost"]
+    assert len(first["Stress"]) == 2 * 4000
+    assert abs(estimate - mean) < 4 * sd / math.sqrt(4000)
+    again = api.stress(sheets, samples=4000, seed=7)
+    for sheet in ("Stress", "Risk", "Shortfalls", "Events"):
+        assert again[sheet].equals(first[sheet]), sheet
+    other = api.stress(sheets, samples=4000, seed=8)
+    assert not other["Stress"].equals(first["Stress"])
+
+
+# --- mistakes -------------------------------------------------------------------------------
+@pytest.mark.parametrize("risks, extra, words", [
+    ([{"event": "blockade", "probability": 0.1}], {}, ["Risks", "no scenario named 'blockade'"]),
+    ([{"event": "embargo", "probability": 0}], {}, ["Risks", "outside (0, 1]"]),
+    ([{"event": "embargo", "probability": 0.7, "exclusive": "x"},
+      {"event": "au-shut", "probability": 0.4, "exclusive": "x"}],
+     {"Scenarios": [{"scenario": "au-shut", "sheet": "Suppliers", "where": "supplier=AU-mine",
+                     "column": "capacity_t", "action": "set", "value": 0}]},
+     ["exclusive set 'x'", "add up to 1.1 > 1"]),
+])
+def test_risks_sheet_mistakes_name_their_cell(tmp_path, risks, extra, words):
+    sheets = _two_suppliers(risks, **extra)
+    path = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1, result.output
+    for word in words:
+        assert word in result.output
+    assert "row 2" in result.output or "row" in result.output
+
+
+def test_demand_without_a_price_on_unmet_tonnes_is_refused_by_stress_only(tmp_path):
+    """`planner run` plans such a workbook (a warning says why stress will not); `planner
+    stress` refuses it at the first such Demand cell, writing nothing."""
+    sheets = _two_suppliers([{"event": "embargo", "probability": 0.1}])
+    sheets["Demand"][0]["unmet_penalty"] = None
+    path = make_workbook(tmp_path / "in.xlsx", sheets)
+    checked = CliRunner().invoke(main, ["validate", str(path)])
+    assert checked.exit_code == 0 and "needs a price on unmet demand" in checked.output
+    result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx")])
+    assert result.exit_code == 1
+    assert "sheet Demand, row 2, column unmet_penalty" in result.output
+    assert not (tmp_path / "s.xlsx").exists()
+
+
+def test_a_workbook_without_risks_is_told_to_add_them(tmp_path):
+    sheets = _two_suppliers([])
+    del sheets["Risks"]
+    path = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx")])
+    assert result.exit_code == 2
+    assert "no Risks sheet" in result.output
+    assert not (tmp_path / "s.xlsx").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_scheduler_that_does_not_answer_is_exit_2_in_bounded_time(tmp_path):
+    path = make_workbook(tmp_path / "in.xlsx",
+                         _two_suppliers([{"event": "embargo", "probability": 0.1}]))
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx"),
+                                       "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
+    assert result.exit_code == 2, result.output
+    assert "could not reach the scheduler" in result.output
+    assert "Traceback" not in result.output
+    assert time.monotonic() - start < 60
+    assert not (tmp_path / "s.xlsx").exists()
+
+
+# --- a real cluster -------------------------------------------------------------------------
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+def _wait_for_port(port: int, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """`dask scheduler` and one `dask worker` as separate processes on 127.0.0.1; always
+    torn down."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+    try:
+        assert _wait_for_port(port, 60), "the scheduler did not start"
+        procs.append(subprocess.Popen([DASK, "worker", address, "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard",
+                                       "--host", "127.0.0.1"], cwd=tmp_path,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def test_a_real_cluster_gives_the_numbers_of_a_local_run(tmp_path, cluster):
+    path = make_workbook(tmp_path / "in.xlsx", _outage_sheets(max_outcomes=8))
+    args = ["--samples", "300", "--seed", "3", "--quiet"]
+    local = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "local.xlsx"),
+                                      "--workers", "1", *args])
+    assert local.exit_code == 0, local.output
+    remote = subprocess.run([str(Path(sys.executable).with_name("planner")), "stress",
+                             str(path), "-o", str(tmp_path / "remote.xlsx"), "--scheduler",
+                             cluster, *args], capture_output=True, text=True, timeout=300)
+    assert remote.returncode == 0, remote.stderr
+
+    def values(name, sheet):
+        wb = openpyxl.load_workbook(tmp_path / name, read_only=True, data_only=True)
+        try:
+            return list(wb[sheet].iter_rows(values_only=True))
+        finally:
+            wb.close()
+
+    for sheet in ("Stress", "Risk"):
+        assert values("local.xlsx", sheet) == values("remote.xlsx", sheet), sheet
+    rows = values("remote.xlsx", "Risk")
+    header = next(i for i, r in enumerate(rows) if r and r[0] == "policy")
+    assert [r[0] for r in rows[header + 1:header + 3]] == ["committed", "replan"]
+    assert np.isfinite([r[1] for r in rows[header + 1:header + 3]]).all()
+
+
+@pytest.mark.parametrize("penalty, committed, replan, limit_cost", [
+    (None, 1500 + 100 * 1000, 100 * 1000, 0),
+    # CN may then break its 50% cap at 50/t of excess: 100 t from China, 50 t over the cap.
+    (50, 1500 + 50 * 15 + 50 * 50, 100 * 10 + 50 * 50, 50 * 50)])
+def test_limit_penalty_lets_an_outcome_break_a_share_rule_at_its_price(penalty, committed,
+                                                                        replan, limit_cost):
+    """Base buys 50 t from each mine under "China at most 50%" (book 1,500). Australia shut:
+    without limit_penalty the cap leaves all 100 t unmet; with it, China sells 100 t (the
+    committed plan gets 50 booked and 50 spot at 15/t)."""
+    sheets = _two_suppliers(
+        [{"event": "au-shut", "probability": 0.1}],
+        Scenarios=[{"scenario": "au-shut", "sheet": "Suppliers", "where": "supplier=AU-mine",
+                    "column": "capacity_t", "action": "set", "value": 0}],
+        Limits=[{"rule": "CN cap", "material": "ore", "stage": "supply", "by": "country",
+                 "member": "CN", "max_share": 0.5}],
+        Settings=[{"setting": "limit_penalty", "value": penalty}] if penalty else [])
+    del sheets["Restrictions"]
+    rows = table_rows(api.stress(frames(sheets))["Stress"])
+    shut = {r["policy"]: r for r in rows if r["events"] == "au-shut"}
+    assert shut["committed"]["total_cost"] == pytest.approx(committed)
+    assert shut["replan"]["total_cost"] == pytest.approx(replan)
+    assert shut["committed"]["limit_cost"] == shut["replan"]["limit_cost"] == \
+        pytest.approx(limit_cost)
+    calm = {r["policy"]: r["total_cost"] for r in rows if r["events"] == "none"}
+    assert calm == {"committed": pytest.approx(1500), "replan": pytest.approx(1500)}
