@@ -184,6 +184,22 @@ def _block(sm: SourcingModel, sol: Solution, name: str) -> np.ndarray:
     return sol.values[sm.lp.columns(name)]
 
 
+def cost_parts(sm: SourcingModel, qty: np.ndarray, z: np.ndarray, u: np.ndarray,
+               level: np.ndarray) -> dict[str, float]:
+    """The cost parts (COST_PARTS) of flows `qty`, process activity `z`, unmet t `u` and
+    stockpile levels `level` (docs/model.md, Objective)."""
+    flows = sm.network.flows
+    released = np.where(flows["from_kind"].to_numpy() == STOCKPILE, qty, 0.0)
+    return {
+        "purchase_cost": float(flows["unit_cost"].to_numpy() @ qty),
+        "processing_cost": float(sm.activity["cost_per_t"].to_numpy(float) @ z),
+        "freight_cost": float(flows["freight"].to_numpy() @ qty),
+        "stockpile_cost": float(flows["release_cost"].to_numpy() @ released
+                                + sm.levels["holding_cost"].to_numpy(float) @ level),
+        "unmet_cost": float(sm.unmet["unmet_penalty"].to_numpy(float) @ u),
+    }
+
+
 def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioReport:
     if not sol.ok:
         return ScenarioReport(name, sol.status.value, sol.message)
@@ -199,17 +215,7 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
     moved = flows.take(carrying).reset_index(drop=True)
     q = qty[carrying]
 
-    released = np.zeros(len(qty))
-    released[carrying] = np.where(moved["from_kind"].to_numpy() == STOCKPILE, q, 0.0)
-    costs = {
-        "purchase_cost": float(flows["unit_cost"].to_numpy() @ qty),
-        "processing_cost": float(sm.activity["cost_per_t"].to_numpy(float) @ z),
-        "freight_cost": float(flows["freight"].to_numpy() @ qty),
-        "stockpile_cost": float(flows["release_cost"].to_numpy() @ released
-                                + sm.levels["holding_cost"].to_numpy(float) @ level),
-        "unmet_cost": float(sm.unmet["unmet_penalty"].to_numpy(float) @ u),
-    }
-    costs = {k: float(rounded(v)) for k, v in costs.items()}
+    costs = {k: float(rounded(v)) for k, v in cost_parts(sm, qty, z, u, level).items()}
     costs["total_cost"] = float(rounded(sum(costs.values())))
     costs["unmet_t"] = float(rounded(u.sum()))
 

@@ -11,7 +11,6 @@ Chunks run in this process for small runs and on a Dask cluster otherwise (`engi
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -22,9 +21,9 @@ from .errors import InputError
 from .inputs import BASE, Inputs
 from .lp import EQ, LinearModel
 from .model import SourcingModel, build_model
-from .network import CUSTOMER, STOCKPILE, SUPPLIER, build_network
+from .network import SUPPLIER, build_network
 from .plan import solve_scenario
-from .report import rounded
+from .report import cost_parts
 from .risk import Outcomes, outcome_inputs, outcomes, unpriced_demand
 from .scenarios import scenario_inputs
 from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
@@ -143,32 +142,20 @@ def _soften_limits(lp: LinearModel, penalty: float) -> None:
 
 
 def _costs(om: OutcomeModel, policy: str, sol: Solution, book: Book,
-           limit_penalty: float | None) -> dict[str, float]:
+           limit_penalty: float | None) -> dict[str, float | None]:
     """The cost components of one policy's optimum (docs/model.md, Risk)."""
-    sm, x = om.sm, sol.values
-    lp = om.committed if policy == COMMITTED else sm.lp
-    flows = sm.network.flows
-    qty = x[lp.columns("flow")]
-    released = np.where(flows["from_kind"].to_numpy() == STOCKPILE, qty, 0.0)
-    costs: dict[str, float | None] = dict.fromkeys(COSTS, 0.0)
-    if policy == COMMITTED:
+    lp = om.committed if policy == COMMITTED else om.sm.lp
+    x = sol.values
+    costs: dict[str, float | None] = cost_parts(
+        om.sm, *(x[lp.columns(v)] for v in ("flow", "activity", "unmet", "level")))
+    if policy == COMMITTED:  # the book is paid; the flows' own price is not
         costs["contract_cost"] = book.cost
         costs["spot_cost"] = float(om.spot_price @ x[lp.columns("spot")])
         costs["purchase_cost"] = costs["contract_cost"] + costs["spot_cost"]
     else:  # no book, no spot market: every tonne at unit_cost
-        costs["purchase_cost"] = float(flows["unit_cost"].to_numpy(float) @ qty)
         costs["contract_cost"] = costs["spot_cost"] = None
-    costs["processing_cost"] = float(sm.activity["cost_per_t"].to_numpy(float)
-                                     @ x[lp.columns("activity")])
-    costs["freight_cost"] = float(flows["freight"].to_numpy(float) @ qty)
-    costs["stockpile_cost"] = float(flows["release_cost"].to_numpy(float) @ released
-                                    + sm.levels["holding_cost"].to_numpy(float)
-                                    @ x[lp.columns("level")])
-    costs["unmet_cost"] = float(sm.unmet["unmet_penalty"].to_numpy(float)
-                                @ x[lp.columns("unmet")])
-    if limit_penalty is not None:
-        costs["limit_cost"] = limit_penalty * sum(float(x[lp.columns(v)].sum())
-                                                  for v in SLACKS if v in lp.variables)
+    costs["limit_cost"] = 0.0 if limit_penalty is None else limit_penalty * sum(
+        float(x[lp.columns(v)].sum()) for v in SLACKS if v in lp.variables)
     return costs
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import math
-import posixpath
 import sys
 import zipfile
 from pathlib import Path
@@ -28,6 +27,7 @@ import pandas as pd
 import pytest
 
 from planner.excel import plan_file
+from render import _rels
 
 DATA = Path(__file__).resolve().parent / "data"
 EMU_PER_PIXEL = 9525
@@ -275,17 +275,7 @@ def _drawings(z: zipfile.ZipFile, wb) -> dict[str, list]:
     """Per sheet, each chart's top-left cell and offsets, size in pixels, whether it keeps
     its size when cells change, and `_chart_xml`."""
     def rels(part):
-        folder, name = posixpath.split(part)
-        path = posixpath.join(folder, "_rels", name + ".rels")
-        if path not in z.namelist():
-            return {}
-        out = {}
-        for r in ElementTree.fromstring(z.read(path)).iter(f"{{{NS['p']}}}Relationship"):
-            target = r.get("Target")
-            out[r.get("Id")] = (r.get("Type").rsplit("/", 1)[-1],
-                                target.lstrip("/") if target.startswith("/")
-                                else posixpath.normpath(posixpath.join(folder, target)))
-        return out
+        return _rels(z, part)
 
     def cell(anchor, tag):
         at = anchor.find(f"xdr:{tag}", NS)
