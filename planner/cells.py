@@ -103,3 +103,13 @@ def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
                       f"a coefficient this small (HiGHS drops matrix entries below 1e-9); "
                       f"check the units")
     return number + 0.0, None
+
+
+def column_letter(index: int) -> str:
+    """Excel's letters for the 1-based column `index`: 1 -> A, 26 -> Z, 27 -> AA. (Written
+    here so that reading a workbook does not import openpyxl: 0.25 s per run.)"""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from . import schema
-from .cells import as_label, coerce, visible
+from .cells import as_label, coerce, column_letter, visible
 from .errors import ERROR, WARNING, InputError, Problem
 from .inputs import ROW, Table
 from .xlsx import ContainerError, SheetFacts, check_container, sheet_facts, split_ref
@@ -144,7 +143,7 @@ def read_table(title: str, rows: list[list], sheet: schema.Sheet, problems: list
         col = wanted.get(schema.normalise(text)) or wanted.get(schema.normalise(
             _UNIT.sub("", text)))  # `Unit cost (USD/t)`: unit_cost, its unit aside
         text = visible(text)[0]  # as the header is shown in messages
-        letter = get_column_letter(idx + 1)
+        letter = column_letter(idx + 1)
         if col is None:
             missing = [c.name for c in sheet.columns if schema.normalise(c.name) not in
                        {schema.normalise(as_label(h) or "") for h in rows[head]}]

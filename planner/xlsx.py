@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from defusedxml import ElementTree
-from openpyxl.utils import get_column_letter
+
+from .cells import column_letter
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -236,7 +237,7 @@ class _Scan:
                 if elem.get("hidden") in ("1", "true"):
                     fact.hidden_rows.append(row_no)
                 for what, col, payload in pending:
-                    self._add(fact, what, f"{get_column_letter(col)}{row_no}", payload)
+                    self._add(fact, what, f"{column_letter(col)}{row_no}", payload)
                 pending.clear()
                 last_ref, since = None, 0
                 elem.clear()

@@ -301,3 +301,12 @@ def test_the_ceiling_is_1e12_and_the_least_yield_1e_6(tmp_path):
                        "1.5e+12 is beyond")
     assert any("sheet Processes, row 2, column yield (D): 9e-07 is below 1e-06" in e
                for e in errors), errors
+
+
+def test_column_letters_are_excels():
+    """The reader's own column letters (it does not import openpyxl) against openpyxl's."""
+    from openpyxl.utils import get_column_letter
+
+    from planner.cells import column_letter
+
+    assert all(column_letter(i) == get_column_letter(i) for i in range(1, 18_279))
