@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import ERROR, InputError
 from .inputs import BASE, Inputs
 from .lp import EQ, LinearModel
 from .model import SourcingModel, build_model
@@ -92,7 +92,7 @@ class OutcomeModel:
     sm: SourcingModel                 # the replan model (§2 with the outcome's data)
     committed: LinearModel            # with delivered and spot columns per offer
     spot_price: np.ndarray            # per outcome offer
-    problems: list[str]
+    errors: list[str]                 # combined changes that could not be applied
 
 
 def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
@@ -128,7 +128,8 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
                        np.concatenate([rows, np.arange(n), np.arange(n)]),
                        np.concatenate([f, delivered, spot]),
                        np.concatenate([np.ones(len(f)), -np.ones(2 * n)]))
-    return OutcomeModel(sm, committed, spot_price, [p.message for p in problems])
+    return OutcomeModel(sm, committed, spot_price,
+                        [p.message for p in problems if p.severity == ERROR])
 
 
 def _soften_limits(lp: LinearModel, penalty: float) -> None:
@@ -217,7 +218,10 @@ def solve_chunk(inputs: Inputs, chunk: list[tuple[int, tuple[str, ...]]], book: 
             om = outcome_model(inputs, names, book, settings.limit_penalty,
                                settings.spot_premium)
         except Exception as exc:  # one outcome's failure is its status, not the run's
-            message = f"internal error: {type(exc).__name__}: {exc}"
+            om, message = None, f"internal error: {type(exc).__name__}: {exc}"
+        else:  # events whose changes, applied together, leave a number out of range
+            message = "; ".join(om.errors) if om.errors else None
+        if message is not None:
             results += [Result(i, p, Status.ERROR.value, message, {}, math.nan, {})
                         for p in POLICIES]
             continue

@@ -381,3 +381,25 @@ def test_limit_penalty_lets_an_outcome_break_a_share_rule_at_its_price(penalty, 
         pytest.approx(limit_cost)
     calm = {r["policy"]: r["total_cost"] for r in rows if r["events"] == "none"}
     assert calm == {"committed": pytest.approx(1500), "replan": pytest.approx(1500)}
+
+
+def test_events_whose_changes_clash_make_an_outcome_that_cannot_be_solved(tmp_path):
+    """Each event takes 60 t off Australia's 100 t: alone fine, together negative. That
+    outcome (p = 0.25) is `error` with the reason; the statistics are over the others, the
+    Risk table says how much probability they miss, and the command exits 3."""
+    change = {"sheet": "Suppliers", "where": "supplier=AU-mine", "column": "capacity_t",
+              "action": "add", "value": -60}
+    sheets = _two_suppliers([{"event": "cut-a", "probability": 0.5},
+                             {"event": "cut-b", "probability": 0.5}],
+                            Scenarios=[{"scenario": "cut-a", **change},
+                                       {"scenario": "cut-b", **change}])
+    tables = api.stress(frames(sheets))
+    both = [r for r in table_rows(tables["Stress"]) if r["events"] == "cut-a + cut-b"]
+    assert {r["status"] for r in both} == {"error"}
+    assert "out of range" in tables.result.results[-1].message
+    assert _by_policy(tables)["committed"]["p_unsolved"] == pytest.approx(0.25)
+    path = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx"),
+                                       "--quiet"])
+    assert result.exit_code == 3, result.output
+    assert (tmp_path / "s.xlsx").exists()
