@@ -142,7 +142,8 @@ def plan(source, scenarios: list[str] | None = None, *, solver: str | None = Non
 
 
 class StressTables(dict):
-    """The stress test's tables (Stress, Risk, Shortfalls, Events: sheet name -> DataFrame)
+    """The stress test's tables (Stress, Risk, Shortfalls, Events, Distribution: sheet name
+    -> DataFrame)
     with their notes, the currency, the `StressResult` they were made from, and the whole
     Stress table when it has more rows than a sheet holds (`overflow`, else None)."""
 

@@ -374,7 +374,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
 @click.option("--plan", "plan_name", default="base", show_default=True, metavar="SCENARIO",
               help="The scenario whose plan's contract book (its supplier purchases) is "
                    "stressed.")
-@click.option("--samples", type=click.IntRange(min=1), default=2000, show_default=True,
+@click.option("--samples", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
               metavar="N", help="Outcomes drawn when there are more than Settings "
                                 "max_outcomes (default 1024); fewer are all solved.")
 @click.option("--seed", type=int, default=0, show_default=True,

@@ -34,12 +34,18 @@ def map_chunks(task: Callable, chunks: list, shared: tuple, scheduler: str | Non
     except Exception as exc:  # refused, timed out, or workers that could not start
         if cluster is not None:
             cluster.close()
-        where = f"the scheduler at {scheduler}" if scheduler else "a local cluster"
-        raise ClusterError(f"could not reach {where} within {CONNECT_TIMEOUT_S} s: {exc}; "
-                           f"check the address (tcp://host:port) and that `dask scheduler` "
-                           f"runs there") from None
+        if scheduler is None:
+            raise ClusterError(f"could not start a local cluster: {exc}") from None
+        raise ClusterError(f"could not reach the scheduler at {scheduler}: {exc}; check the "
+                           f"address (tcp://host:port) and that `dask scheduler` runs "
+                           f"there (waited up to {CONNECT_TIMEOUT_S} s)") from None
     try:
-        first, *rest = [client.scatter(arg, broadcast=True) for arg in shared]
+        try:
+            first, *rest = [client.scatter(arg, broadcast=True) for arg in shared]
+        except TimeoutError:
+            raise ClusterError(f"the cluster at {scheduler or 'this machine'} has no workers "
+                               f"to send the work to; start `dask worker {scheduler}` "
+                               f"there") from None
         futures = {client.submit(task, first, chunk, *rest, pure=False): k
                    for k, chunk in enumerate(chunks)}
         for future in as_completed(futures):

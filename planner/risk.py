@@ -25,6 +25,8 @@ from .inputs import BASE, ROW, Inputs
 from .scenarios import applies, apply_changes
 
 NONE = "none"  # how an outcome in which nothing happens is named
+MAX_OUTCOMES = 1_000_000  # enumerated or sampled outcomes at most (memory: a row each)
+CERTAIN = 1e-9  # a chance within this of 0 is none (probabilities are typed decimals)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def check_risks(inputs: Inputs, problems: list[Problem]) -> None:
 
     known = {n.lower(): n for n in inputs.scenarios[1:]}
     sets: dict[str, list[Event]] = {}
+    listed: dict[str, int] = {}  # event -> its first Risks row
     for row, name, probability, exclusive in zip(frame[ROW], frame["event"],
                                                 frame["probability"], frame["exclusive"]):
         if name is None or probability is None:
@@ -73,6 +76,11 @@ def check_risks(inputs: Inputs, problems: list[Problem]) -> None:
                 f"happens within the horizon, e.g. 0.2 or 20%", row, "probability",
                 probability)
             continue
+        if name.lower() in listed:
+            add(f"the same event as row {listed[name.lower()]} (names match ignoring case): "
+                f"list each event once", row, "event", name)
+            continue
+        listed[name.lower()] = int(row)
         event = Event(known[name.lower()], float(probability), exclusive, int(row))
         inputs.events.append(event)
         if exclusive is not None:
@@ -88,11 +96,12 @@ def check_risks(inputs: Inputs, problems: list[Problem]) -> None:
     if unpriced is not None:  # `planner run` plans such a workbook; `planner stress` won't
         problems.append(unpriced)
     limit = inputs.settings.max_outcomes
-    if limit != int(limit) or limit < 1:
+    if limit != int(limit) or not 1 <= limit <= MAX_OUTCOMES:
         settings = inputs["Settings"]
         row = next((r for r, s in zip(settings[ROW], settings["setting"])
                     if s == "max_outcomes"), None)
-        add(f"max_outcomes must be a whole number of at least 1, not {limit:g}", row,
+        add(f"max_outcomes must be a whole number from 1 to {MAX_OUTCOMES:,}, not "
+            f"{limit:g}", row,
             "value", limit, sheet="Settings")
 
 
@@ -151,11 +160,11 @@ def _choices(events: list[Event]) -> list[tuple[list[int], np.ndarray]]:
                 draws.append(sets[key])
             sets[key][0].append(i)
             sets[key][1].append(e.probability)
-            sets[key][1][0] -= e.probability
+            sets[key][1][0] = 1.0 - math.fsum(sets[key][1][1:])
     out = []
     for options, chances in draws:
         chances = np.clip(np.array(chances), 0.0, 1.0)
-        keep = chances > 0
+        keep = chances > CERTAIN
         out.append(([o for o, k in zip(options, keep) if k], chances[keep] / chances[keep].sum()))
     return out
 
@@ -205,6 +214,14 @@ def outcome_inputs(inputs: Inputs, names: tuple[str, ...]) -> tuple[Inputs, list
     for name in names:
         tables, found = apply_changes(tables, inputs.changes, name)
         problems += found
+    # Force majeure: an event that cuts an offer below its take-or-pay minimum lowers the
+    # minimum with it (a contract cannot bind a supplier to sell what it cannot make).
+    offers = tables["Suppliers"]
+    cap = pd.to_numeric(offers["capacity_t"], errors="coerce")
+    least = pd.to_numeric(offers["min_t"], errors="coerce")
+    if (least > cap).any():
+        tables["Suppliers"] = offers.assign(min_t=least.where(~(least > cap), cap)
+                                            .astype(object).where(least.notna(), None))
     for sheet in ("Limits", "Restrictions"):
         rules = tables[sheet]
         keep = np.array([_rule_applies(cell, names) for cell in rules["scenario"]], bool)
@@ -225,10 +242,3 @@ def _rule_applies(cell: object, names: tuple[str, ...]) -> bool:
         if in_event != applies(cell, BASE):
             on = in_event
     return on
-
-
-def events_table(out: Outcomes) -> pd.DataFrame:
-    """The events with their probabilities, as the Risk sheet lists them."""
-    return pd.DataFrame({"event": [e.name for e in out.events],
-                         "probability": [e.probability for e in out.events],
-                         "exclusive": [e.exclusive for e in out.events]})

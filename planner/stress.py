@@ -24,7 +24,7 @@ from .model import SourcingModel, build_model
 from .network import SUPPLIER, build_network
 from .plan import solve_scenario
 from .report import cost_parts
-from .risk import Outcomes, outcome_inputs, outcomes, unpriced_demand
+from .risk import MAX_OUTCOMES, Outcomes, outcome_inputs, outcomes, unpriced_demand
 from .scenarios import scenario_inputs
 from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
                      STRESS_COSTS)
@@ -32,14 +32,12 @@ from .solve import Solution, SolveOptions, SolveRun, Status
 
 COMMITTED, REPLAN = "committed", "replan"
 POLICIES = (COMMITTED, REPLAN)
-# Cost components of an outcome; purchase = contract + spot under the committed policy,
-# every tonne at unit_cost under replan. total_cost = purchase + the rest.
-COSTS = STRESS_COSTS
 SLACKS = ("share_max_slack", "share_min_slack")
 LEVELS = (0.5, 0.9, 0.95, 0.99)          # VaR levels of the Risk table
 CVAR_LEVELS = (0.9, 0.95, 0.99)
 SHORT_T = 1e-6                            # tonnes below this are no shortfall
 CHUNK = 8                                 # outcomes per task: one model kept per chunk
+IN_PROCESS_OUTCOMES = 32                  # fewer are not worth starting a cluster
 CURVE_POINTS = 2000                       # points of a policy's cost distribution chart
 
 
@@ -168,7 +166,7 @@ class Result:
     policy: str
     status: str
     message: str
-    costs: dict[str, float]       # COSTS and total_cost; empty unless optimal
+    costs: dict[str, float]       # STRESS_COSTS and total_cost; empty unless optimal
     unmet_t: float
     shortfall: dict[tuple[str, str], float]  # (customer, material) -> t short
 
@@ -178,7 +176,7 @@ def _result(i: int, policy: str, om: OutcomeModel, sol: Solution, book: Book,
     if not sol.ok:
         return Result(i, policy, sol.status.value, sol.message, {}, math.nan, {})
     costs = _costs(om, policy, sol, book, limit_penalty)
-    costs["total_cost"] = math.fsum(costs[c] for c in COSTS
+    costs["total_cost"] = math.fsum(costs[c] for c in STRESS_COSTS
                                     if c not in ("contract_cost", "spot_cost"))
     lp = om.committed if policy == COMMITTED else om.sm.lp
     u = sol.values[lp.columns("unmet")]
@@ -237,8 +235,6 @@ def _chunks(out: Outcomes) -> list[list[tuple[int, tuple[str, ...]]]]:
     items = [(i, out.names(i)) for i in range(len(out))]
     return [items[k:k + CHUNK] for k in range(0, len(items), CHUNK)]
 
-
-IN_PROCESS_OUTCOMES = 32  # fewer distinct outcomes than this are not worth a cluster
 
 
 def solve_outcomes(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions,
@@ -328,7 +324,7 @@ class StressResult:
                 records.append({"outcome": name, "events": out.label(i),
                                 "probability": probability, "policy": policy,
                                 "status": r.status, "total_cost": r.costs.get("total_cost"),
-                                **{c: r.costs.get(c) for c in COSTS},
+                                **{c: r.costs.get(c) for c in STRESS_COSTS},
                                 "unmet_t": None if math.isnan(r.unmet_t) else r.unmet_t})
         return pd.DataFrame(records, columns=STRESS.names)
 
@@ -351,7 +347,8 @@ class StressResult:
                 w = weight / weight.sum()
                 row["expected_unmet_t"] = float(w @ unmet)
                 row["p_unmet"] = float(w[unmet > SHORT_T].sum())
-            row["p_unsolved"] = float(max(1.0 - weight.sum(), 0.0))
+            unsolved = [r.outcome for r in self._by_policy(policy) if not r.costs]
+            row["p_unsolved"] = float(self.outcomes.probability[unsolved].sum())
             rows.append(row)
         return pd.DataFrame(rows, columns=RISK.names)
 
@@ -412,12 +409,12 @@ class StressResult:
                 row = {"event": event.name, "probability": event.probability,
                        "policy": policy}
                 for name, values in (("cost", costs), ("unmet_t", unmet)):
-                    when = values[happened[:, j]] @ on / on.sum() if on.sum() else None
-                    not_ = values[~happened[:, j]] @ off / off.sum() if off.sum() else None
+                    # nan where the event always (or never) happens: no comparison
+                    when = values[happened[:, j]] @ on / on.sum() if on.sum() else np.nan
+                    not_ = values[~happened[:, j]] @ off / off.sum() if off.sum() else np.nan
                     row[f"{name}_if_happens"] = when
                     row[f"{name}_if_not"] = not_
-                    row[f"{name}_effect"] = None if when is None or not_ is None \
-                        else when - not_
+                    row[f"{name}_effect"] = when - not_
                 rows.append(row)
         table = pd.DataFrame(rows, columns=RISK_EVENTS.names)
         return table.sort_values(["policy", "cost_effect"], ascending=[True, False],
@@ -436,6 +433,8 @@ def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int
     if not inputs.events:
         raise StressError("the workbook has no Risks sheet (or no event on it): add one row "
                           "per event with its probability (docs/workbook.md, Risks)")
+    if not 1 <= samples <= MAX_OUTCOMES:
+        raise StressError(f"samples must be from 1 to {MAX_OUTCOMES:,}, not {samples:,}")
     unpriced = unpriced_demand(inputs)
     if unpriced is not None:
         raise InputError([unpriced])

@@ -403,3 +403,45 @@ def test_events_whose_changes_clash_make_an_outcome_that_cannot_be_solved(tmp_pa
                                        "--quiet"])
     assert result.exit_code == 3, result.output
     assert (tmp_path / "s.xlsx").exists()
+
+
+def test_exclusive_chances_adding_to_one_leave_no_none_outcome_and_certain_events_work():
+    """0.7 + 0.2 + 0.1 = 1: three outcomes, none without an event; an event with
+    probability 1 happens in every outcome: its effect has nothing to compare with."""
+    sheets = _two_suppliers(
+        [{"event": e, "probability": p, "exclusive": "x"}
+         for e, p in (("embargo", 0.7), ("au-shut", 0.2), ("cn-half", 0.1))],
+        Scenarios=[{"scenario": "au-shut", "sheet": "Suppliers", "where": "supplier=AU-mine",
+                    "column": "capacity_t", "action": "set", "value": 0},
+                   {"scenario": "cn-half", "sheet": "Suppliers", "where": "supplier=CN-mine",
+                    "column": "capacity_t", "action": "multiply", "value": 0.5}])
+    stress = table_rows(api.stress(frames(sheets))["Stress"])
+    assert sorted({r["events"] for r in stress}) == ["au-shut", "cn-half", "embargo"]
+    certain = api.stress(frames(_two_suppliers([{"event": "embargo", "probability": 1}])))
+    assert len(certain["Stress"]) == 2
+    events = table_rows(certain["Events"])
+    assert all(r["cost_effect"] is None and r["cost_if_not"] is None for r in events)
+    assert _by_policy(certain)["committed"]["expected_cost"] == pytest.approx(4000)
+
+
+def test_an_event_listed_twice_in_other_case_is_refused(tmp_path):
+    path = make_workbook(tmp_path / "in.xlsx", _two_suppliers(
+        [{"event": "embargo", "probability": 0.1}, {"event": "EMBARGO", "probability": 0.2}]))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "the same event as row 2" in result.output
+
+
+def test_an_outage_below_the_take_or_pay_minimum_lowers_the_minimum():
+    """China must sell at least 80 t (take-or-pay); the event halves it to 50 t of
+    capacity: in that outcome the minimum is 50 t, and replan buys 50 from China (10/t) and
+    50 from Australia (20/t) instead of being infeasible."""
+    sheets = _two_suppliers(
+        [{"event": "cn-half", "probability": 0.5}],
+        Scenarios=[{"scenario": "cn-half", "sheet": "Suppliers", "where": "supplier=CN-mine",
+                    "column": "capacity_t", "action": "multiply", "value": 0.5}])
+    sheets["Suppliers"][0]["min_t"] = 80
+    stress = table_rows(api.stress(frames(sheets))["Stress"])
+    half = {r["policy"]: r for r in stress if r["events"] == "cn-half"}
+    assert half["replan"]["status"] == "optimal"
+    assert half["replan"]["total_cost"] == pytest.approx(50 * 10 + 50 * 20)
