@@ -25,9 +25,11 @@ def map_chunks(task: Callable, chunks: list, shared: tuple, scheduler: str | Non
     cluster = None
     try:
         if scheduler is None:
+            # The cluster's own log lines (a worker removed on Ctrl-C, ...) are not the
+            # user's business: what goes wrong reaches the caller as an exception.
             cluster = LocalCluster(n_workers=workers or usable_cpus(), threads_per_worker=1,
                                    processes=True, host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
