@@ -40,15 +40,22 @@ __all__ = ["InputError", "Inputs", "PlanTables", "StressError", "StressTables", 
            "plan", "stress", "write"]
 
 
-class PlanTables(dict):
-    """The plan's tables (sheet name -> DataFrame, in the plan workbook's order), with the
-    notes above each table, the currency, and the `Plan` they were made from."""
+class _Tables(dict):
+    """Sheet name -> DataFrame, in the workbook's order, with the note above each table
+    (`notes`) and the currency its money is in."""
 
-    def __init__(self, result: Plan):
-        sheets = plan_sheets(result)
+    def __init__(self, sheets: dict[str, tuple[str | None, pd.DataFrame]], currency: str):
         super().__init__((name, frame) for name, (_, frame) in sheets.items())
         self.notes = {name: note for name, (note, _) in sheets.items()}
-        self.currency = result.inputs.settings.currency
+        self.currency = currency
+
+
+class PlanTables(_Tables):
+    """The plan's tables, with their notes, the currency, and the `Plan` they were made
+    from."""
+
+    def __init__(self, result: Plan):
+        super().__init__(plan_sheets(result), result.inputs.settings.currency)
         self.result = result
 
     @property
@@ -141,17 +148,14 @@ def plan(source, scenarios: list[str] | None = None, *, solver: str | None = Non
     return PlanTables(solve_plan(inputs, options, scenarios, jobs, progress))
 
 
-class StressTables(dict):
-    """The stress test's tables (Stress, Risk, Shortfalls, Events, Distribution: sheet name
-    -> DataFrame)
-    with their notes, the currency, the `StressResult` they were made from, and the whole
-    Stress table when it has more rows than a sheet holds (`overflow`, else None)."""
+class StressTables(_Tables):
+    """The stress test's tables (Stress, Risk, Shortfalls, Events, Distribution), with their
+    notes, the currency, the `StressResult` they were made from, and the whole Stress table
+    when it has more rows than a sheet holds (`overflow`, else None)."""
 
     def __init__(self, inputs: Inputs, result: StressResult):
         sheets, self.overflow = stress_sheets(inputs, result)
-        super().__init__((name, frame) for name, (_, frame) in sheets.items())
-        self.notes = {name: note for name, (note, _) in sheets.items()}
-        self.currency = inputs.settings.currency
+        super().__init__(sheets, inputs.settings.currency)
         self.result = result
 
     @property

@@ -486,6 +486,12 @@ def _base(inputs: Inputs) -> tuple[pd.DataFrame, Codes, pd.DataFrame, pd.DataFra
             _stockpiles(inputs))
 
 
+def base_offers(inputs: Inputs) -> pd.DataFrame:
+    """The offers of `inputs` (one row per supplier, material and period, as
+    `Network.offers`), without building the rest of the network."""
+    return _offers(inputs, _codes(inputs, _nodes(inputs)))
+
+
 def demand_routes(inputs: Inputs) -> set[tuple[str, str, str]]:
     """(customer, material, period) that at least one arc reaches; only the arcs into
     customers are built, so this is cheap beside the whole network."""

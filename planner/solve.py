@@ -315,6 +315,7 @@ class _Part:
 
 
 def _basis_statuses():
+    """HiGHS's basis statuses indexed by their number (as a Basis stores them)."""
     import highspy
 
     members = highspy.HighsBasisStatus.__members__.values()

@@ -21,7 +21,7 @@ from .errors import ERROR, InputError
 from .inputs import BASE, Inputs
 from .lp import EQ, LinearModel
 from .model import SourcingModel, build_model
-from .network import SUPPLIER, build_network
+from .network import SUPPLIER, base_offers, build_network
 from .plan import solve_scenario
 from .report import cost_parts
 from .risk import MAX_OUTCOMES, Outcomes, outcome_inputs, outcomes, unpriced_demand
@@ -70,8 +70,7 @@ def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Bo
     flows = report.tables["Flows"]
     sold = flows[flows["from_kind"] == SUPPLIER].groupby(
         ["from", "material", "period"], sort=False)["quantity_t"].sum()
-    offers = build_network(inputs).offers  # the base data's offers and prices
-    table = offers[["supplier", "material", "period", "unit_cost", "min_t",
+    table = base_offers(inputs)[["supplier", "material", "period", "unit_cost", "min_t",
                     "capacity_t"]].copy()
     keys = pd.MultiIndex.from_frame(table[["supplier", "material", "period"]])
     book = sold.reindex(keys).fillna(0.0).to_numpy(float)
@@ -245,27 +244,23 @@ def solve_outcomes(inputs: Inputs, out: Outcomes, book: Book, options: SolveOpti
     1); else on the Dask cluster at `scheduler`, or on a local one of `workers` processes
     (default: one per CPU this process may use). `progress(done, total)` after each chunk."""
     chunks = _chunks(out)
-    found: dict[int, list[Result]] = {}
-    done = 0
+    options = replace(options, threads=1)  # one CPU per chunk: chunks run side by side
     local = scheduler is None and (workers == 1 or (workers is None
                                                     and len(out) < IN_PROCESS_OUTCOMES))
     if local:
-        options = replace(options, threads=1)
-        for k, chunk in enumerate(chunks):
-            found[k] = solve_chunk(inputs, chunk, book, options)
-            done += len(chunk)
-            if progress:
-                progress(done, len(out))
+        solved = ((k, solve_chunk(inputs, chunk, book, options))
+                  for k, chunk in enumerate(chunks))
     else:
         from .cluster import map_chunks
 
-        for k, results in map_chunks(solve_chunk, chunks, (inputs, book,
-                                                           replace(options, threads=1)),
-                                     scheduler, workers):
-            found[k] = results
-            done += len(chunks[k])
-            if progress:
-                progress(done, len(out))
+        solved = map_chunks(solve_chunk, chunks, (inputs, book, options), scheduler, workers)
+    found: dict[int, list[Result]] = {}
+    done = 0
+    for k, results in solved:  # chunks as they finish
+        found[k] = results
+        done += len(chunks[k])
+        if progress:
+            progress(done, len(out))
     return [r for k in range(len(chunks)) for r in found[k]]
 
 
