@@ -19,7 +19,7 @@ row 1, so the DataFrame's first row is row 2.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -32,12 +32,14 @@ from .plan import Plan, checked, options_for, plan_sheets
 from .plan import load as load_file
 from .plan import plan as solve_plan
 from .report import ScenarioReport
+from .hedge import HedgeError, HedgeResult, hedge_sheets
+from .hedge import hedge as run_hedge
 from .stress import StressError, StressResult, stress_sheets
 from .stress import stress as run_stress
 from .workbook import RawWorkbook, read_table, read_workbook
 
-__all__ = ["InputError", "Inputs", "PlanTables", "StressError", "StressTables", "read", "load",
-           "plan", "stress", "write"]
+__all__ = ["HedgeError", "HedgeTables", "InputError", "Inputs", "PlanTables", "StressError",
+           "StressTables", "hedge", "read", "load", "plan", "stress", "write"]
 
 
 class _Tables(dict):
@@ -184,7 +186,47 @@ def stress(source, plan: str = "base", samples: int = 2000, seed: int = 0,
                                            workers, progress))
 
 
-def write(plan_tables: PlanTables | StressTables, path: str | Path) -> None:
+class HedgeTables(_Tables):
+    """The hedge's tables (Contracts with its country shares and concentration, Hedge with
+    its evaluation and risk-weight sweep, Outcomes, Distribution), with their notes, the
+    currency and the `HedgeResult` they were made from."""
+
+    def __init__(self, inputs: Inputs, result: HedgeResult):
+        super().__init__(hedge_sheets(inputs, result), inputs.settings.currency)
+        self.result = result
+
+    @property
+    def all_optimal(self) -> bool:
+        return self.result.all_optimal
+
+
+def hedge(source, samples: int = 200, seed: int = 0,
+          risk_weight: float | Sequence[float] = 0.0, cvar_level: float = 0.95,
+          evaluate: int = 2000, scheduler: str | None = None, workers: int | None = None, *,
+          solver: str | None = None, time_limit: float | None = None,
+          progress: Callable[[str, int, int], None] | None = None) -> HedgeTables:
+    """The hedged contract book of `source` (as in `plan`): the supplier tonnes to contract
+    in each period that minimise contract cost + expected recourse cost + `risk_weight` x
+    CVaR at `cvar_level` of the total cost over the outcomes of the Risks sheet (every
+    outcome when there are at most Settings max_outcomes, else `samples` draws seeded with
+    `seed`), compared with the base plan's book (EEV) and perfect information (WS); with
+    sampled outcomes both books are also evaluated on `evaluate` fresh draws (docs/model.md,
+    Hedge). A sequence of risk weights solves each (the Risk weights table); the Contracts
+    and Hedge tables are those of the first. Outcomes are solved as in `stress` (a local
+    Dask cluster when many, or the one at `scheduler`); `progress(phase, done, total)` as
+    the work goes.
+
+    Raises InputError (the workbook), HedgeError (no events, an outcome that no book can
+    plan, a stochastic LP too large, a plan that is not optimal) and ClusterError."""
+    inputs = load(source)
+    options = options_for(inputs, solver, time_limit, rule_costs="none")
+    weights = (float(risk_weight),) if isinstance(risk_weight, (int, float)) \
+        else tuple(map(float, risk_weight))
+    return HedgeTables(inputs, run_hedge(inputs, options, samples, seed, weights, cvar_level,
+                                         evaluate, scheduler, workers, progress))
+
+
+def write(plan_tables: PlanTables | StressTables | HedgeTables, path: str | Path) -> None:
     """Write the plan workbook (formats, headlines, charts) to `path`, atomically: the file
     is complete or untouched; a stress test's Stress table too long for a sheet goes whole
     to a CSV file beside it (`<name>-stress.csv`). Raises OutputError when it cannot be

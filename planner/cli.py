@@ -3,6 +3,7 @@ exit statuses (README.md): 0 all optimal, 1 invalid input, 2 usage, 3 some scena
 not optimal, 4 the plan could not be written or an internal error."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -434,26 +435,162 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
     _guarded(debug, work)
 
 
+@main.command(short_help="Choose the contract book against the Risks sheet's disruption "
+                         "events.")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Workbook to write [default: outputs/<input stem>-hedge.xlsx].")
+@click.option("--samples", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              metavar="N", help="Outcomes drawn when there are more than Settings "
+                                "max_outcomes (default 1024); fewer are all used.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the draws: the same seed gives the same outcomes and numbers.")
+@click.option("--risk-weight", "risk_weights", multiple=True, metavar="λ",
+              help="Weight of CVaR in the objective (0: risk neutral). Give several to "
+                   "sweep, repeated or comma-separated: --risk-weight 0,0.5,1,2; the "
+                   "Contracts and Hedge sheets are for the first.  [default: 0]")
+@click.option("--cvar-level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.95, show_default=True, metavar="α",
+              help="CVaR level: the mean cost of the worst 1 - α of outcomes.")
+@click.option("--evaluate", type=click.IntRange(1, 1_000_000), default=2000,
+              show_default=True, metavar="M",
+              help="Fresh samples both books are evaluated on when outcomes are sampled.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="A Dask scheduler (tcp://host:port) whose workers solve the outcomes "
+                   "[default: a local cluster, or this process when outcomes are few].")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes of the local cluster [default: one per CPU; 1 = solve in this "
+                   "process].")
+@click.option("--solver", type=click.Choice(SOLVERS), default=None,
+              help="LP solver [default: Settings sheet, else highs].")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+def hedge(input_path: Path, output: Path | None, samples, seed, risk_weights, cvar_level,
+          evaluate, scheduler, workers, solver, quiet, debug):
+    """Choose how much to contract with each supplier against the disruption events of
+    the Risks sheet (a two-stage stochastic LP), and compare the hedged book with the base
+    plan's (EEV) and with perfect information (WS).
+
+    \b
+    Example:
+      planner hedge inputs/example.xlsx
+      planner hedge inputs/example.xlsx --risk-weight 0,0.5,1,2
+    """
+    from .cluster import ClusterError
+    from .hedge import HedgeError
+
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes a local cluster; with --scheduler the "
+                               "cluster's own workers solve the outcomes")
+    weights = _risk_weights(risk_weights)
+    output = _output_path(input_path, output, "hedge")
+
+    def work():
+        check_output(output)
+        inputs = api.load(input_path)
+        if not quiet:
+            _print_problems(inputs.warnings)
+        meter = _Progress(quiet)
+        try:
+            tables = api.hedge(inputs, samples, seed, weights, cvar_level, evaluate,
+                               scheduler, workers, solver=solver,
+                               progress=lambda phase, done, total: meter(done, total, phase))
+        except (HedgeError, ClusterError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        meter.end()
+        api.write(tables, output)
+        if not quiet:
+            say(_hedge_text(tables, inputs.settings.currency))
+            say(f"hedge written to {output}")
+        if not tables.all_optimal:
+            say("some outcome could not be solved for some plan (costs blank in the Outcomes "
+                "sheet); the statistics are over the others", err=True)
+            sys.exit(EXIT_NOT_OPTIMAL)
+
+    _guarded(debug, work)
+
+
+def _risk_weights(given: tuple[str, ...]) -> tuple[float, ...]:
+    """--risk-weight values, repeated or comma-separated, in the order given."""
+    weights = []
+    for text in given:
+        for part in text.split(","):
+            try:
+                value = float(part)
+            except ValueError:
+                raise click.BadParameter(f"{part.strip()!r} is not a number",
+                                         param_hint="--risk-weight") from None
+            if not 0 <= value < math.inf:
+                raise click.BadParameter(f"{value:g}: a risk weight is 0 or more",
+                                         param_hint="--risk-weight")
+            weights.append(value)
+    return tuple(weights) or (0.0,)
+
+
+def _hedge_text(tables, currency: str) -> str:
+    """The Hedge table, the one-sentence verdict, the fresh-sample intervals and the sweep."""
+    rows = {r["plan"]: r for r in tables["Hedge"].to_dict("records")}
+    lines = [f"{'plan':<6} {'expected':>16} {'std':>14} {'VaR 95':>16} {'CVaR 95':>16} "
+             f"{'unmet t':>10}   ({currency})"]
+    for name in ("EEV", "RP", "WS"):
+        r = rows[name]
+        lines.append(f"{name:<6} {r['expected_cost']:>16,.0f} {r['std_cost']:>14,.0f} "
+                     f"{r['var_95']:>16,.0f} {r['cvar_95']:>16,.0f} "
+                     f"{r['expected_unmet_t']:>10,.1f}")
+    for name in ("VSS", "EVPI"):
+        lines.append(f"{name:<6} {rows[name]['expected_cost']:>16,.0f}")
+    lines.append(hedge_verdict(rows, currency))
+    if "Evaluation" in tables:
+        for r in tables["Evaluation"].to_dict("records"):
+            lines.append(f"on {r['samples']:,} fresh samples, {r['plan']}: "
+                         f"{r['expected_cost']:,.0f} (95% CI {r['ci_low']:,.0f} to "
+                         f"{r['ci_high']:,.0f}; in sample {r['in_sample_cost']:,.0f})")
+    if "Risk weights" in tables:
+        lines.append(f"{'weight':>8} {'expected':>16} {'CVaR':>16}")
+        for r in tables["Risk weights"].to_dict("records"):
+            lines.append(f"{r['risk_weight']:>8g} {r['expected_cost']:>16,.0f} "
+                         f"{r['cvar_alpha']:>16,.0f}")
+    return "\n".join(lines)
+
+
+def hedge_verdict(rows: dict[str, dict], currency: str) -> str:
+    """"hedging costs X more in a normal year and saves Y on average (Z at the 95th
+    percentile)", turned round where a figure goes the other way."""
+    eev, rp = rows["EEV"], rows["RP"]
+    normal = rp["normal_year_cost"] - eev["normal_year_cost"]
+    saved, tail = rows["VSS"]["expected_cost"], eev["var_95"] - rp["var_95"]
+    return (f"hedging costs {abs(normal):,.0f} {currency} {'more' if normal >= 0 else 'less'} "
+            f"in a normal year and "
+            + (f"saves {saved:,.0f} on average" if saved >= 0
+               else f"costs {-saved:,.0f} more on average")
+            + (f" ({tail:,.0f} at the 95th percentile)" if tail >= 0
+               else f" (but costs {-tail:,.0f} more at the 95th percentile)"))
+
+
 class _Progress:
-    """Outcomes done / total, rate and time left, on one line of the terminal (stderr),
+    """Work done / total, rate and time left, on one line of the terminal (stderr),
     at most once a second once the run has taken SHOW_AFTER_S; nothing with --quiet."""
 
     SHOW_AFTER_S = 2.0
 
     def __init__(self, quiet: bool):
         self.quiet, self.start, self.last, self.shown = quiet, time.perf_counter(), 0.0, False
+        self.what, self.phase_start = "outcomes", self.start
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, what: str = "outcomes") -> None:
         now = time.perf_counter()
+        if what != self.what:  # a new phase: its own rate, shown from its first step
+            self.what, self.phase_start, self.last = what, now, 0.0
         if self.quiet or now - self.start < self.SHOW_AFTER_S or \
                 (now - self.last < 1.0 and done < total):
             return
         self.last = now
-        spent = now - self.start
+        spent = now - self.phase_start
         rate = done / spent if spent > 0 else 0.0
         left = (total - done) / rate if rate > 0 else 0.0
-        click.echo(f"\routcomes {done:,}/{total:,}  {rate:,.1f}/s  {left:,.0f} s left ",
-                   err=True, nl=False)
+        line = (f"{what} {done:,}/{total:,}  {rate:,.1f}/s  {left:,.0f} s left" if total > 1
+                else f"{what}{' ...' if done < total else ', done'}")
+        click.echo(f"\r{line:<70}", err=True, nl=False)
         self.shown = True
 
     def end(self) -> None:

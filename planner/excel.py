@@ -799,6 +799,28 @@ def frontier_charts(table: Placed, frame: pd.DataFrame, currency: str | None) ->
         _insert(ws, 3 + 19 * i, len(table.columns) + 2, chart, 18, 9)
 
 
+def _exceedance_chart(ws: PlanSheet, curve: Placed, names: list, currency: str | None):
+    """The chance that the cost exceeds each amount, one line per policy (or plan) of the
+    Distribution table (`names`: its policy column)."""
+    chart = ws.book.add_chart({"type": "scatter", "subtype": "straight"})
+    chart.set_style(13)
+    chart.set_title({"name": f"Chance the cost exceeds ({currency or 'money'})"})
+    for name in dict.fromkeys(names):
+        rows = [i for i, p in enumerate(names) if p == name]
+        first, last = curve.first_row + rows[0], curve.first_row + rows[-1]
+        chart.add_series({
+            "name": name,
+            "categories": [curve.ws.name, first - 1, curve.col("total_cost") - 1,
+                           last - 1, curve.col("total_cost") - 1],
+            "values": [curve.ws.name, first - 1, curve.col("p_exceed") - 1, last - 1,
+                       curve.col("p_exceed") - 1]})
+    axis = {**NO_TICKS, "major_gridlines": {"visible": True}}
+    chart.set_x_axis({**axis, "name": "total cost", "num_format": "#,##0"})
+    chart.set_y_axis({**axis, "name": "P(cost > x)", "num_format": "0%", "min": 0, "max": 1})
+    chart.set_legend({"position": "bottom"})
+    return chart
+
+
 def risk_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) -> None:
     """Beside the Risk tables: the cost distribution of each policy (the chance that the
     cost exceeds each amount, from the Distribution sheet) and the events ranked by their
@@ -807,25 +829,8 @@ def risk_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) -
     ws, column = risk.ws, len(risk.columns) + 2
     curve = tables.get("Distribution")
     if curve is not None and curve.n_rows:
-        chart = ws.book.add_chart({"type": "scatter", "subtype": "straight"})
-        chart.set_style(13)
-        chart.set_title({"name": f"Chance the cost exceeds ({currency or 'money'})"})
-        policy = list(sheets["Distribution"][1]["policy"])
-        for name in dict.fromkeys(policy):
-            rows = [i for i, p in enumerate(policy) if p == name]
-            first, last = curve.first_row + rows[0], curve.first_row + rows[-1]
-            chart.add_series({
-                "name": name,
-                "categories": [curve.ws.name, first - 1, curve.col("total_cost") - 1,
-                               last - 1, curve.col("total_cost") - 1],
-                "values": [curve.ws.name, first - 1, curve.col("p_exceed") - 1, last - 1,
-                           curve.col("p_exceed") - 1]})
-        axis = {**NO_TICKS, "major_gridlines": {"visible": True}}
-        chart.set_x_axis({**axis, "name": "total cost", "num_format": "#,##0"})
-        chart.set_y_axis({**axis, "name": "P(cost > x)", "num_format": "0%", "min": 0,
-                          "max": 1})
-        chart.set_legend({"position": "bottom"})
-        _insert(ws, 3, column, chart, 18, 9)
+        _insert(ws, 3, column, _exceedance_chart(
+            ws, curve, list(sheets["Distribution"][1]["policy"]), currency), 18, 9)
     events = tables.get("Events")
     if events is None or not events.n_rows:
         return
@@ -844,6 +849,48 @@ def risk_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) -
         _insert(ws, 22 + 19 * i, column, chart, 18, 9)
 
 
+def hedge_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) -> None:
+    """Beside the Contracts tables: both books' contract cost by supplier and by supplier
+    country. Beside the Hedge tables: the cost distributions of EEV, RP and WS, and with
+    a risk-weight sweep its expected cost against CVaR."""
+    unit = currency or "money"
+    contracts = tables["Contracts"]
+    ws, column = contracts.ws, len(contracts.columns) + 2
+    for i, (title, key) in enumerate((("By supplier", "supplier"),
+                                      ("By country", "country"))):
+        table = tables.get(title)
+        if table is None or not table.n_rows:
+            continue
+        chart = _bar_chart(ws.book, f"Contract cost {title.lower()}, hedged and base book "
+                                    f"({unit})", "clustered", {"num_format": "#,##0"},
+                           title_points=11, text_points=9)
+        for name in ("hedged_cost", "base_cost"):
+            _series(chart, ws, table.header_row, table.col(name), table.first_row,
+                    table.last_row, table.col(key), gap=40)
+        height = min(max(8.0, 0.45 * table.n_rows + 4), 20.0)
+        _insert(ws, 3 + 22 * i, column, chart, 18, height)
+    hedge = tables["Hedge"]
+    ws, column = hedge.ws, len(hedge.columns) + 2
+    curve = tables.get("Distribution")
+    if curve is not None and curve.n_rows:
+        _insert(ws, 3, column, _exceedance_chart(
+            ws, curve, list(sheets["Distribution"][1]["policy"]), currency), 18, 9)
+    sweep = tables.get("Risk weights")
+    if sweep is not None and sweep.n_rows > 1:
+        chart = ws.book.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+        chart.set_style(13)
+        chart.set_title({"name": f"Expected cost against CVaR per risk weight ({unit})"})
+        _series(chart, ws, sweep.header_row, sweep.col("expected_cost"), sweep.first_row,
+                sweep.last_row, sweep.col("cvar_alpha"), marker={"type": "circle"},
+                data_labels={"value": False, "custom": [
+                    {"value": f"λ = {w:g}"} for w in sheets["Risk weights"][1]["risk_weight"]]})
+        axis = {**NO_TICKS, "major_gridlines": {"visible": True}, "num_format": "#,##0"}
+        chart.set_x_axis({**axis, "name": "CVaR of the total cost"})
+        chart.set_y_axis({**axis, "name": "expected total cost"})
+        chart.set_legend({"none": True})
+        _insert(ws, 22, column, chart, 18, 9)
+
+
 def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
                tables: dict[str, Placed], pivots: ChartData, currency: str | None) -> None:
     """Sourcing-mix and utilisation charts on the Charts sheet, the suppliers' tonnes beside
@@ -853,6 +900,8 @@ def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
         frontier_charts(tables["Frontier"], sheets["Frontier"][1], currency)
     if "Risk" in tables:
         risk_charts(tables, sheets, currency)
+    if "Hedge" in tables:
+        hedge_charts(tables, sheets, currency)
     if data is None:
         return
     countries, mixes, loaded, sources = (pivots.countries, pivots.mixes, pivots.loaded,

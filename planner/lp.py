@@ -108,6 +108,25 @@ class LinearModel:
         twin._rhs = [rhs]
         return twin
 
+    def append(self, other: "LinearModel", name: str, cost_scale: float = 1.0) -> tuple[int, int]:
+        """`other`'s columns (variable `name`, costs times `cost_scale`) and rows (family
+        `name`, each row keeping its sense) as a block of this model, sharing no column
+        with it until terms are added. Returns the block's first column and first row."""
+        col0, row0 = self.n_cols, self.n_rows
+        lower, upper, cost = (np.concatenate(a) if a else np.zeros(0)
+                              for a in (other.lower, other.upper, other.cost))
+        self.add_columns(name, other.n_cols, lower, upper, cost * cost_scale)
+        rows, cols, coefs = other.terms()
+        self.families[name] = Family(name, pd.DataFrame({"row": np.arange(other.n_rows)}),
+                                     row0, "mixed")
+        self._rhs.append(np.concatenate(other._rhs) if other._rhs else np.zeros(0))
+        self._sense.extend(other._sense)
+        self._rows.append(rows + row0)
+        self._cols.append(cols + col0)
+        self._coefs.append(coefs)
+        self.n_rows += other.n_rows
+        return col0, row0
+
     # Whole-model arrays ---------------------------------------------------------------
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All terms as three flat arrays. The parts are joined once and kept joined (the

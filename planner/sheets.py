@@ -275,12 +275,76 @@ RISK_EVENTS = Sheet(
     + _columns(("unmet_t_if_happens", TONNES), ("unmet_t_if_not", TONNES))
     + (Column("unmet_t_effect", TONNES, signed=True),), under="Risk")
 DISTRIBUTION = Sheet(
-    "Distribution", "The cost distribution of each policy, for the Risk sheet's chart: "
+    "Distribution", "The cost distribution of each policy (or plan), for the chart beside "
+                    "the Risk (or Hedge) table: "
                     "p_exceed = the probability that the total cost exceeds total_cost, "
                     "two rows per cost (just below it, and at it). Money in {currency}.",
     _columns(("policy", ID), ("total_cost", MONEY), ("p_exceed", SHARE)))
 STRESS_SHEETS: dict[str, Sheet] = {s.name: s for s in (STRESS, RISK, RISK_SHORTFALLS,
                                                         RISK_EVENTS, DISTRIBUTION)}
+
+
+# `planner hedge`: the hedged contract book, then the comparison of the three plans.
+CONTRACTS = Sheet(
+    "Contracts", "The hedged contract book (hedged_t: chosen for the least {aim} over {what}; "
+                 "{hedged} {currency}) against the base plan's purchases (base_t; {base} "
+                 "{currency}), t per supplier offer and period; unit_cost in {currency}/t.",
+    _columns(("supplier", ID), ("country", ID), ("material", ID), ("period", ID),
+             ("hedged_t", TONNES), ("base_t", TONNES))
+    + (Column("change_t", TONNES, signed=True),) + _columns(("unit_cost", PRICE)))
+CONTRACT_SUPPLIERS = Sheet(
+    "By supplier", "Per supplier, both books over the horizon: tonnes and contract cost "
+                   "({currency}), largest hedged cost first.",
+    _columns(("supplier", ID), ("country", ID), ("hedged_t", TONNES), ("base_t", TONNES),
+             ("hedged_cost", MONEY), ("base_cost", MONEY)), under="Contracts", millions=True)
+CONTRACT_COUNTRIES = Sheet(
+    "By country", "Per supplier country, both books' contract cost ({currency}) and its "
+                  "share of the book.",
+    _columns(("country", ID), ("hedged_cost", MONEY), ("base_cost", MONEY),
+             ("hedged_share", SHARE), ("base_share", SHARE)), under="Contracts", millions=True)
+CONTRACT_SHARES = Sheet(
+    "Country shares", "Per material, the supplier countries' tonnes and shares of each book "
+                      "over the horizon.",
+    _columns(("material", ID), ("country", ID), ("hedged_t", TONNES), ("base_t", TONNES),
+             ("hedged_share", SHARE), ("base_share", SHARE)), under="Contracts")
+CONTRACT_CONCENTRATION = Sheet(
+    "Concentration", "Per material, the HHI of each book's supplier countries (shares in %, "
+                     "squared and summed: 10,000 = one country).",
+    _columns(("material", ID), ("hedged_hhi", INDEX), ("base_hhi", INDEX)), under="Contracts")
+HEDGE = Sheet(
+    "Hedge", "Three plans over the same {what}: EEV = the base plan's book under risk, RP = "
+             "the hedged book, WS = perfect information (the plan made again knowing the "
+             "outcome). Contracted tonnes are paid whatever happens; what they cannot "
+             "deliver is bought spot at unit_cost x {spot} or left unmet. VSS = EEV - RP "
+             "(what hedging is worth), EVPI = RP - WS (what knowing the future would be "
+             "worth), both in expected_cost. cvar_alpha = CVaR at {level}; normal_year_cost "
+             "= the cost when no event happens. Money in {currency}.",
+    _columns(("plan", ID), ("expected_cost", MONEY), ("std_cost", MONEY), ("var_95", MONEY),
+             ("cvar_95", MONEY), ("expected_unmet_t", TONNES), ("p_unmet", SHARE),
+             ("cvar_level", SHARE), ("cvar_alpha", MONEY), ("normal_year_cost", MONEY)), millions=True)
+HEDGE_EVALUATION = Sheet(
+    "Evaluation", "Both books on {fresh} fresh samples (not those the hedge was chosen on): "
+                  "expected cost with its 95% confidence interval (mean +- 1.96 standard "
+                  "errors); VSS paired on the same samples. A large gap to in_sample_cost "
+                  "says the hedge needs more --samples.",
+    _columns(("plan", ID), ("samples", COUNT), ("expected_cost", MONEY), ("ci_low", MONEY),
+             ("ci_high", MONEY), ("in_sample_cost", MONEY)), under="Hedge", millions=True)
+RISK_WEIGHTS = Sheet(
+    "Risk weights", "The hedge at each --risk-weight: the price of safety, expected cost "
+                    "against CVaR at {level} (cvar_alpha) of the hedged book; objective = "
+                    "expected cost + weight x CVaR in the stochastic LP.",
+    _columns(("risk_weight", NUMBER), ("contract_cost", MONEY), ("expected_cost", MONEY),
+             ("cvar_alpha", MONEY), ("std_cost", MONEY), ("expected_unmet_t", TONNES),
+             ("objective", MONEY)), under="Hedge", millions=True)
+HEDGE_OUTCOMES = Sheet(
+    "Outcomes", "Per outcome of {what}: its probability and the total cost and unmet t of "
+                "each plan (EEV, RP, WS as on the Hedge sheet). Money in {currency}.",
+    _columns(("outcome", ID), ("events", TEXT), ("probability", SHARE), ("eev_cost", MONEY),
+             ("eev_unmet_t", TONNES), ("rp_cost", MONEY), ("rp_unmet_t", TONNES),
+             ("ws_cost", MONEY), ("ws_unmet_t", TONNES)), millions=True)
+HEDGE_SHEETS: dict[str, Sheet] = {s.name: s for s in (
+    CONTRACTS, CONTRACT_SUPPLIERS, CONTRACT_COUNTRIES, CONTRACT_SHARES, CONTRACT_CONCENTRATION, HEDGE, HEDGE_EVALUATION,
+    RISK_WEIGHTS, HEDGE_OUTCOMES)}
 
 
 def declared(title: str) -> Sheet | None:
@@ -290,6 +354,8 @@ def declared(title: str) -> Sheet | None:
         return FRONTIER
     if title in STRESS_SHEETS:
         return STRESS_SHEETS[title]
+    if title in HEDGE_SHEETS:
+        return HEDGE_SHEETS[title]
     if title in PLAN_SHEETS:
         return PLAN_SHEETS[title]
     base, _, part = title.rpartition(" ")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,14 @@ class Book:
     plan: str                 # the scenario whose plan it is
     table: pd.DataFrame       # supplier, material, period, book_t, unit_cost
     cost: float               # sum of book_t x unit_cost
+
+    def tonnes(self, offers: pd.DataFrame) -> np.ndarray:
+        """book_t of each row (supplier, material, period) of `offers`; 0 where not booked."""
+        keys = ["supplier", "material", "period"]
+        at = pd.MultiIndex.from_frame(self.table[keys]).get_indexer(
+            pd.MultiIndex.from_frame(offers[keys]))
+        booked = np.append(self.table["book_t"].to_numpy(float), 0.0)
+        return booked[at]  # -1, not booked, reads the appended 0
 
 
 def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Book:
@@ -109,10 +118,7 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
         from_supplier, flows["unit_cost"].to_numpy(float), 0.0))
     if "supplier_min" in lp.families:  # the take-or-pay minimum is in the book itself
         committed = committed.relaxed(lp.rows_of("supplier_min"))
-    booked = pd.MultiIndex.from_frame(book.table[["supplier", "material", "period"]])
-    at = booked.get_indexer(pd.MultiIndex.from_frame(offers[["supplier", "material",
-                                                             "period"]]))
-    book_t = np.where(at >= 0, book.table["book_t"].to_numpy(float)[np.maximum(at, 0)], 0.0)
+    book_t = book.tonnes(offers)
     spot_price = offers["unit_cost"].to_numpy(float) * (1.0 + premium)
     n = len(offers)
     delivered = committed.add_columns("delivered", n, 0.0, book_t, 0.0)
@@ -204,8 +210,8 @@ class _Solver:
 
 
 def solve_chunk(inputs: Inputs, chunk: list[tuple[int, tuple[str, ...]]], book: Book,
-                options: SolveOptions) -> list[Result]:
-    """Both policies of each outcome (index, events) of `chunk`, in order, on instances
+                options: SolveOptions, policies: tuple[str, ...] = POLICIES) -> list[Result]:
+    """The `policies` of each outcome (index, events) of `chunk`, in order, on instances
     kept for the chunk. A worker's task: it needs nothing but its arguments."""
     settings = inputs.settings
     solver = _Solver(options)
@@ -220,9 +226,10 @@ def solve_chunk(inputs: Inputs, chunk: list[tuple[int, tuple[str, ...]]], book: 
             message = "; ".join(om.errors) if om.errors else None
         if message is not None:
             results += [Result(i, p, Status.ERROR.value, message, {}, math.nan, {})
-                        for p in POLICIES]
+                        for p in policies]
             continue
-        for policy, lp in ((COMMITTED, om.committed), (REPLAN, om.sm.lp)):
+        for policy in policies:
+            lp = om.committed if policy == COMMITTED else om.sm.lp
             sol = solver.solve(policy, lp)
             results.append(_result(i, policy, om, sol, book, settings.limit_penalty))
     return results
@@ -238,8 +245,9 @@ def _chunks(out: Outcomes) -> list[list[tuple[int, tuple[str, ...]]]]:
 
 def solve_outcomes(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions,
                    scheduler: str | None = None, workers: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> list[Result]:
-    """Every distinct outcome under both policies, in outcome order. In this process when
+                   progress: Callable[[int, int], None] | None = None,
+                   policies: tuple[str, ...] = POLICIES) -> list[Result]:
+    """Every distinct outcome under `policies` (default both), in outcome order. In this process when
     there are fewer than IN_PROCESS_OUTCOMES and no `scheduler` is given (or `workers` is
     1); else on the Dask cluster at `scheduler`, or on a local one of `workers` processes
     (default: one per CPU this process may use). `progress(done, total)` after each chunk."""
@@ -248,12 +256,13 @@ def solve_outcomes(inputs: Inputs, out: Outcomes, book: Book, options: SolveOpti
     local = scheduler is None and (workers == 1 or (workers is None
                                                     and len(out) < IN_PROCESS_OUTCOMES))
     if local:
-        solved = ((k, solve_chunk(inputs, chunk, book, options))
+        solved = ((k, solve_chunk(inputs, chunk, book, options, policies))
                   for k, chunk in enumerate(chunks))
     else:
         from .cluster import map_chunks
 
-        solved = map_chunks(solve_chunk, chunks, (inputs, book, options), scheduler, workers)
+        solved = map_chunks(partial(solve_chunk, policies=policies), chunks,
+                            (inputs, book, options), scheduler, workers)
     found: dict[int, list[Result]] = {}
     done = 0
     for k, results in solved:  # chunks as they finish
@@ -283,10 +292,36 @@ def distribution(costs: np.ndarray, weights: np.ndarray) -> dict[str, float]:
     for level in LEVELS:
         found[f"var_{round(level * 100)}"] = _quantile(costs, weights, level)
     for level in CVAR_LEVELS:
-        var = _quantile(costs, weights, level)
-        found[f"cvar_{round(level * 100)}"] = float(
-            var + weights @ np.maximum(costs - var, 0.0) / (1 - level))
+        found[f"cvar_{round(level * 100)}"] = _cvar(costs, weights, level)
     return found
+
+
+def _cvar(costs: np.ndarray, weights: np.ndarray, level: float) -> float:
+    """CVaR at `level` of costs sorted ascending with weights adding up to 1."""
+    var = _quantile(costs, weights, level)
+    return float(var + weights @ np.maximum(costs - var, 0.0) / (1 - level))
+
+
+def cvar(costs: np.ndarray, weights: np.ndarray, level: float) -> float:
+    """CVaR at `level` of a probability-weighted cost distribution (as `distribution`)."""
+    order = np.argsort(costs, kind="stable")
+    weights = np.asarray(weights, float)[order]
+    return _cvar(np.asarray(costs, float)[order], weights / weights.sum(), level)
+
+
+def exceedance(policy: str, costs: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """The exceedance curve as steps: at each distinct total cost (ascending), the
+    probability that the cost exceeds what is just below it, then what exceeds it. At most
+    CURVE_POINTS costs (evenly spaced in rank when there are more)."""
+    by_cost = pd.Series(weights / weights.sum()).groupby(costs).sum()
+    exceed = np.clip(1.0 - np.cumsum(by_cost.to_numpy()), 0.0, 1.0)
+    keep = np.unique(np.linspace(0, len(by_cost) - 1,
+                                 min(len(by_cost), CURVE_POINTS)).round().astype(int))
+    level, after = by_cost.index.to_numpy()[keep], exceed[keep]
+    before = np.concatenate([[1.0], after[:-1]])
+    # A step at each cost: the chance drops there, and stays until the next one.
+    return pd.DataFrame({"policy": policy, "total_cost": np.repeat(level, 2),
+                         "p_exceed": np.column_stack([before, after]).ravel()})
 
 
 @dataclass
@@ -365,26 +400,13 @@ class StressResult:
         return pd.DataFrame(rows, columns=RISK_SHORTFALLS.names)
 
     def distribution_table(self) -> pd.DataFrame:
-        """Per policy, the exceedance curve as steps: at each distinct total cost of a solved
-        outcome (ascending), the probability that the cost exceeds what is just below it,
-        then what exceeds it. At most CURVE_POINTS costs per policy (evenly spaced in rank
-        when there are more)."""
+        """Per policy, the exceedance curve of its solved outcomes (`exceedance`)."""
         parts = []
         for policy in POLICIES:
             solved, weight = self._solved(policy)
-            if not solved:
-                continue
-            costs = pd.Series(weight / weight.sum()).groupby(
-                np.array([r.costs["total_cost"] for r in solved])).sum()
-            exceed = np.clip(1.0 - np.cumsum(costs.to_numpy()), 0.0, 1.0)
-            keep = np.unique(np.linspace(0, len(costs) - 1,
-                                         min(len(costs), CURVE_POINTS)).round().astype(int))
-            level, after = costs.index.to_numpy()[keep], exceed[keep]
-            before = np.concatenate([[1.0], after[:-1]])
-            # A step at each cost: the chance drops there, and stays until the next one.
-            parts.append(pd.DataFrame({"policy": policy,
-                                       "total_cost": np.repeat(level, 2),
-                                       "p_exceed": np.column_stack([before, after]).ravel()}))
+            if solved:
+                parts.append(exceedance(policy, np.array([r.costs["total_cost"]
+                                                          for r in solved]), weight))
         return pd.concat(parts, ignore_index=True) if parts else \
             pd.DataFrame(columns=DISTRIBUTION.names)
 

@@ -20,7 +20,7 @@ LAYERS = [
     ("model", {"lp", "rules", "model"}),
     ("solve", {"solve"}),
     ("analysis", {"report", "headlines", "diagnose", "rule_costs", "plan", "frontier",
-                  "stress", "cluster"}),
+                  "stress", "cluster", "hedge"}),
     ("write", {"excel", "template", "output"}),
     ("api", {"api"}),
     ("cli", {"supervise", "cli"}),

@@ -1,0 +1,476 @@
+"""The hedged plan (docs/model.md, Hedge): the contract book chosen by a two-stage
+stochastic LP over the outcomes of the Risks sheet, optionally risk-averse through CVaR,
+and compared with the base plan's book (EEV) and with perfect information (WS).
+
+The extensive form stacks one committed model per distinct outcome (stress.outcome_model,
+with its deliveries bounded by the first-stage contracts instead of a fixed book) under
+the contract columns, each block's costs weighted by the outcome's probability; CVaR is
+Rockafellar and Uryasev's linearisation: eta + sum p_k z_k / (1 - alpha) with
+z_k >= total cost of outcome k - eta, z_k >= 0.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .inputs import BASE, Inputs
+from .lp import GE, LE, LinearModel
+from .network import base_offers
+from .risk import MAX_OUTCOMES, Outcomes, outcomes, unpriced_demand
+from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_SHARES,
+                     CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
+                     HEDGE, HEDGE_EVALUATION, HEDGE_OUTCOMES, RISK_WEIGHTS)
+from .solve import SolveOptions, SolveRun
+from .stress import (COMMITTED, REPLAN, SHORT_T, Book, Result, contract_book, cvar,
+                     distribution, exceedance, outcome_model, solve_chunk, solve_outcomes)
+
+EEV, RP, WS = "EEV", "RP", "WS"
+VSS, EVPI = "VSS", "EVPI"
+# The extensive form's size at most (nonzeros plus columns): about 2.5 GB of HiGHS's
+# memory measured at this size on the example (bench/RESULTS.md, Hedge).
+MAX_SIZE = 20_000_000
+Z95 = 1.959963984540054   # two-sided 95% normal quantile, for confidence intervals
+TINY_T = 1e-7             # contract tonnes below this are none (solver noise)
+
+
+class HedgeError(ValueError):
+    """The hedge cannot be made (no events, an outcome that cannot be planned, a model too
+    large, a plan that is not optimal)."""
+
+
+@dataclass
+class Plan:
+    """One contract book's results over outcomes (committed), or the replan policy's."""
+
+    name: str
+    results: list[Result]       # per distinct outcome, in outcome order
+    probability: np.ndarray
+
+    def costs(self) -> np.ndarray:
+        return np.array([r.costs.get("total_cost", math.nan) for r in self.results])
+
+    def unmet(self) -> np.ndarray:
+        return np.array([r.unmet_t for r in self.results])
+
+    def stats(self, level: float) -> dict[str, float]:
+        """Expected cost, spread, VaR and CVaR (at 0.9, 0.95, 0.99 and `level`), expected
+        unmet t and the probability of any unmet demand, over the outcomes solved."""
+        costs, unmet = self.costs(), self.unmet()
+        solved = ~np.isnan(costs)
+        if not solved.any():
+            return {}
+        w = self.probability[solved] / self.probability[solved].sum()
+        found = distribution(costs[solved], w)
+        found["cvar_alpha"] = cvar(costs[solved], w, level)
+        found["expected_unmet_t"] = float(w @ unmet[solved])
+        found["p_unmet"] = float(w[unmet[solved] > SHORT_T].sum())
+        return found
+
+
+@dataclass
+class Evaluation:
+    """Both books on fresh samples (sampled outcomes only)."""
+
+    outcomes: Outcomes
+    seed: tuple[int, int]
+    base: Plan
+    hedged: Plan
+
+    def per_sample(self, plan: Plan) -> np.ndarray:
+        return plan.costs()[self.outcomes.draws]
+
+
+@dataclass
+class Sweep:
+    """The hedge at one risk weight."""
+
+    risk_weight: float
+    book: Book
+    plan: Plan
+    objective: float
+
+
+@dataclass
+class HedgeResult:
+    outcomes: Outcomes
+    samples: int | None          # sampled: N; enumerated: None
+    seed: int
+    level: float                 # the CVaR level alpha
+    base: Book                   # the base plan's book
+    eev: Plan                    # the base book, committed
+    ws: Plan                     # the replan policy (perfect information)
+    sweeps: list[Sweep]          # per risk weight, the first one's book is `hedged`
+    normal: dict[str, float]     # plan -> total cost when nothing happens
+    evaluation: Evaluation | None
+    size: dict[str, int]         # the extensive form's columns, rows, nonzeros
+
+    @property
+    def hedged(self) -> Book:
+        return self.sweeps[0].book
+
+    @property
+    def rp(self) -> Plan:
+        return self.sweeps[0].plan
+
+    @property
+    def all_optimal(self) -> bool:
+        return all(r.costs for p in (self.eev, self.ws, self.rp) for r in p.results)
+
+
+def _open_book(offers: pd.DataFrame) -> Book:
+    """Every base offer open to the first-stage contracts: a committed model built with it
+    bounds each delivery only by what its row to the contract column allows."""
+    table = offers[["supplier", "material", "period", "unit_cost"]].assign(book_t=np.inf)
+    return Book("hedge", table, math.nan)
+
+
+def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(frame[["supplier", "material", "period"]])
+
+
+def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
+                   progress: Callable[[int, int], None] | None = None
+                   ) -> tuple[LinearModel, np.ndarray]:
+    """The two-stage stochastic LP over the distinct outcomes of `out` and the columns of
+    its contracts (one per base offer, in base_offers order). Raises HedgeError when an
+    outcome cannot be built or the model would be larger than MAX_SIZE."""
+    settings = inputs.settings
+    offers = base_offers(inputs)
+    keys = _keys(offers)
+    price = offers["unit_cost"].to_numpy(float)
+    lp = LinearModel("hedge")
+    contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
+                              offers["capacity_t"].to_numpy(float), price)
+    book = _open_book(offers)
+    link_x, link_y, recourse = [], [], []
+    for k in range(len(out)):
+        om = outcome_model(inputs, out.names(k), book, settings.limit_penalty,
+                           settings.spot_premium)
+        if om.errors:
+            raise HedgeError(f"outcome {out.label(k)} cannot be planned: "
+                             + "; ".join(om.errors))
+        block = om.committed
+        if k == 0:
+            rows, _, _ = block.terms()
+            size = (len(rows) + block.n_cols) * len(out)
+            if size > MAX_SIZE:
+                raise HedgeError(
+                    f"the hedge over {len(out):,} outcomes would have about {size:,} "
+                    f"nonzeros and columns, more than the {MAX_SIZE:,} this machine can "
+                    f"solve: use fewer --samples (or a lower Settings max_outcomes, so "
+                    f"that outcomes are sampled)")
+        col0, _ = lp.append(block, f"o{k}", float(out.probability[k]))
+        at = keys.get_indexer(_keys(om.sm.network.offers))
+        delivered = col0 + block.columns("delivered")
+        link_y.append(delivered[at >= 0])
+        link_x.append(contract[at[at >= 0]])
+        if risk_weight > 0:
+            cost = np.concatenate(block.cost)
+            nz = np.flatnonzero(cost)
+            recourse.append((col0 + nz, cost[nz]))
+        if progress:
+            progress(k + 1, len(out))
+    # An outcome's deliveries of an offer are at most its contract.
+    y, x = np.concatenate(link_y), np.concatenate(link_x)
+    n = len(y)
+    lp.add_rows("contract_delivery", pd.DataFrame({"column": y}), LE, 0.0,
+                np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([y, x]),
+                np.concatenate([np.ones(n), -np.ones(n)]))
+    if risk_weight > 0:
+        _add_cvar(lp, contract, price, recourse, out.probability, risk_weight, level)
+    return lp, contract
+
+
+def _add_cvar(lp: LinearModel, contract: np.ndarray, price: np.ndarray,
+              recourse: list[tuple[np.ndarray, np.ndarray]], probability: np.ndarray,
+              weight: float, level: float) -> None:
+    """weight x CVaR_level of the total cost: eta + sum p_k excess_k / (1 - level), with
+    excess_k >= contract cost + recourse cost of outcome k - eta."""
+    eta = lp.add_columns("eta", 1, -np.inf, np.nan, weight)
+    excess = lp.add_columns("excess", len(recourse), 0.0, np.nan,
+                            weight * probability / (1.0 - level))
+    rows, cols, coefs = [], [], []
+    for k, (columns, cost) in enumerate(recourse):
+        cols += [excess[k:k + 1], eta, contract, columns]
+        coefs += [np.ones(2), -price, -cost]
+        rows.append(np.full(2 + len(contract) + len(columns), k))
+    lp.add_rows("cvar_excess", pd.DataFrame({"outcome": np.arange(len(recourse))}), GE, 0.0,
+                np.concatenate(rows), np.concatenate(cols), np.concatenate(coefs))
+
+
+def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str) -> Book:
+    """The contract book of the extensive form's optimum `x` (per base offer)."""
+    x = np.where(np.abs(x) < TINY_T, 0.0, x)
+    table = offers[["supplier", "material", "period"]].assign(
+        book_t=x, unit_cost=offers["unit_cost"].to_numpy(float))
+    table = table[table["book_t"] > 0].reset_index(drop=True)
+    return Book(name, table, float(table["book_t"].to_numpy() @ table["unit_cost"].to_numpy()))
+
+
+def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
+                options: SolveOptions, progress: Callable[[str, int, int], None] | None
+                ) -> tuple[Book, float, dict[str, int]]:
+    """The hedged book at `risk_weight`, the extensive form's optimum and its size."""
+    step = (lambda done, total: progress("extensive form", done, total)) if progress else None
+    lp, contract = extensive_form(inputs, out, risk_weight, level, step)
+    if progress:
+        progress("solving the extensive form", 0, 1)
+    sol = SolveRun(lp, options).solve()
+    if not sol.ok:
+        raise HedgeError(f"the hedge's stochastic LP is {sol.status.value}: {sol.message}")
+    if progress:
+        progress("solving the extensive form", 1, 1)
+    rows, _, _ = lp.terms()
+    size = {"columns": lp.n_cols, "rows": lp.n_rows, "nonzeros": len(rows)}
+    book = hedged_book(base_offers(inputs), sol.values[contract], f"hedge (λ = {risk_weight:g})")
+    return book, float(sol.objective), size
+
+
+def _committed(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions, name: str,
+               scheduler, workers, progress, phase: str) -> Plan:
+    step = (lambda done, total: progress(phase, done, total)) if progress else None
+    results = solve_outcomes(inputs, out, book, options, scheduler, workers, step,
+                             (COMMITTED,))
+    return Plan(name, results, out.probability)
+
+
+def _unplannable(plan: Plan, out: Outcomes) -> str | None:
+    failed = [(out.label(r.outcome), r.status, r.message) for r in plan.results if not r.costs]
+    if not failed:
+        return None
+    label, status, message = failed[0]
+    return (f"{len(failed)} outcome(s) cannot be planned whatever is contracted (first: "
+            f"{label}, {status}: {message}); a hedge must plan every outcome: loosen the "
+            f"Limits or Restrictions those events break, or set Settings limit_penalty so "
+            f"that Limits may be broken at a price in outcomes")
+
+
+def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int = 0,
+          risk_weights: tuple[float, ...] = (0.0,), level: float = 0.95,
+          evaluate: int = 2000, scheduler: str | None = None, workers: int | None = None,
+          progress: Callable[[str, int, int], None] | None = None) -> HedgeResult:
+    """The hedged contract book at each of `risk_weights` over the outcomes of the Risks
+    sheet (enumerated when there are at most Settings max_outcomes, else `samples` draws
+    seeded with `seed`), compared with the base plan's book (EEV) and perfect information
+    (WS); when sampled, both books also on `evaluate` fresh draws. `progress(phase, done,
+    total)` as the work goes. Raises InputError (demand without unmet_penalty),
+    HedgeError, and cluster.ClusterError."""
+    if not inputs.events:
+        raise HedgeError("the workbook has no Risks sheet (or no event on it): add one row "
+                         "per event with its probability (docs/workbook.md, Risks)")
+    for name, n in (("samples", samples), ("evaluate", evaluate)):
+        if not 1 <= n <= MAX_OUTCOMES:
+            raise HedgeError(f"{name} must be from 1 to {MAX_OUTCOMES:,}, not {n:,}")
+    if not 0 < level < 1:
+        raise HedgeError(f"the CVaR level must be between 0 and 1 (e.g. 0.95), not {level:g}")
+    if not risk_weights or any(not 0 <= w < math.inf for w in risk_weights):
+        raise HedgeError("risk weights must be 0 or more (0: risk neutral)")
+    unpriced = unpriced_demand(inputs)
+    if unpriced is not None:
+        raise InputError([unpriced])
+    out = outcomes(inputs.events, int(inputs.settings.max_outcomes), samples, seed)
+    try:
+        base = contract_book(inputs, options, BASE)
+    except ValueError as exc:
+        raise HedgeError(str(exc)) from None
+    step = (lambda done, total: progress("base book", done, total)) if progress else None
+    both = solve_outcomes(inputs, out, base, options, scheduler, workers, step)
+    eev = Plan(EEV, [r for r in both if r.policy == COMMITTED], out.probability)
+    ws = Plan(WS, [r for r in both if r.policy == REPLAN], out.probability)
+    problem = _unplannable(eev, out)
+    if problem:
+        raise HedgeError(problem)
+    sweeps, size = [], {}
+    for weight in risk_weights:
+        book, objective, size = solve_hedge(inputs, out, weight, level, options, progress)
+        plan = _committed(inputs, out, book, options, RP, scheduler, workers, progress,
+                          "hedged book")
+        sweeps.append(Sweep(weight, book, plan, objective))
+    # A normal year: no event happens (solved apart: a sample may not hold that outcome).
+    normal = {}
+    for names, book, policies in (((EEV, WS), base, (COMMITTED, REPLAN)),
+                                  ((RP,), sweeps[0].book, (COMMITTED,))):
+        for name, r in zip(names, solve_chunk(inputs, [(0, ())], book, options, policies)):
+            normal[name] = r.costs.get("total_cost", math.nan)
+    evaluation = None
+    if out.sampled:
+        fresh_seed = (seed, 1)  # a stream of its own, not another run's draws
+        fresh = outcomes(inputs.events, 0, evaluate, fresh_seed)
+        evaluation = Evaluation(
+            fresh, fresh_seed,
+            _committed(inputs, fresh, base, options, EEV, scheduler, workers, progress,
+                       "fresh samples, base book"),
+            _committed(inputs, fresh, sweeps[0].book, options, RP, scheduler, workers,
+                       progress, "fresh samples, hedged book"))
+    return HedgeResult(out, samples if out.sampled else None, seed, level, base, eev, ws,
+                       sweeps, normal, evaluation, size)
+
+
+# Tables ---------------------------------------------------------------------------------
+def contracts_table(inputs: Inputs, result: HedgeResult) -> pd.DataFrame:
+    """Per base offer contracted in either book: the hedged and the base tonnes."""
+    offers = base_offers(inputs)
+    table = offers[["supplier", "country", "material", "period"]].copy()
+    for column, book in (("hedged_t", result.hedged), ("base_t", result.base)):
+        table[column] = book.tonnes(offers)
+    change = table["hedged_t"] - table["base_t"]
+    # the same tonnes found by two solves differ by solver noise, not by a decision
+    same = change.abs() <= 1e-6 * np.maximum(1.0, table["base_t"].abs())
+    table["change_t"] = change.where(~same, 0.0)
+    table["unit_cost"] = offers["unit_cost"].to_numpy(float)
+    used = (table["hedged_t"] > 0) | (table["base_t"] > 0)
+    return table[used].reset_index(drop=True)[CONTRACTS.names]
+
+
+def cost_tables(contracts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both books per supplier (tonnes and cost) and per supplier country (cost and its
+    share of the book), largest hedged cost first."""
+    table = contracts.assign(hedged_cost=contracts["hedged_t"] * contracts["unit_cost"],
+                             base_cost=contracts["base_t"] * contracts["unit_cost"])
+    money = ["hedged_cost", "base_cost"]
+    suppliers = table.groupby(["supplier", "country"], sort=False)[
+        ["hedged_t", "base_t", *money]].sum().reset_index()
+    countries = table.groupby("country", sort=False)[money].sum().reset_index()
+    for name in money:
+        total = countries[name].sum()
+        countries[name.replace("_cost", "_share")] = countries[name] / total if total else 0.0
+
+    def largest_first(frame):
+        return frame.sort_values(money, ascending=False, kind="stable").reset_index(drop=True)
+
+    return (largest_first(suppliers)[CONTRACT_SUPPLIERS.names],
+            largest_first(countries)[CONTRACT_COUNTRIES.names])
+
+
+def share_tables(contracts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per material and supplier country, both books' tonnes over the horizon and shares;
+    per material the HHI of both (shares in %, squared and summed: 10,000 is one country)."""
+    tonnes = contracts.groupby(["material", "country"], sort=False)[["hedged_t", "base_t"]].sum()
+    total = tonnes.groupby(level="material", sort=False).transform("sum")
+    shares = (tonnes / total.where(total > 0)).fillna(0.0)
+    table = tonnes.assign(hedged_share=shares["hedged_t"], base_share=shares["base_t"])
+    table = table.reset_index().sort_values(["material", "hedged_t"], ascending=[True, False],
+                                            kind="stable").reset_index(drop=True)
+    hhi = (shares * 100) ** 2
+    concentration = hhi.groupby(level="material", sort=False).sum().rename(
+        columns={"hedged_t": "hedged_hhi", "base_t": "base_hhi"}).reset_index()
+    return table[CONTRACT_SHARES.names], concentration.sort_values(
+        "material", kind="stable").reset_index(drop=True)[CONTRACT_CONCENTRATION.names]
+
+
+def hedge_table(result: HedgeResult) -> pd.DataFrame:
+    """EEV, RP and WS on the same outcomes, then VSS = EEV - RP and EVPI = RP - WS."""
+    rows = []
+    for plan in (result.eev, result.rp, result.ws):
+        stats = plan.stats(result.level)
+        rows.append({"plan": plan.name, **stats, "cvar_level": result.level,
+                     "normal_year_cost": result.normal.get(plan.name)})
+    expected = {r["plan"]: r.get("expected_cost", math.nan) for r in rows}
+    rows.append({"plan": VSS, "expected_cost": expected[EEV] - expected[RP]})
+    rows.append({"plan": EVPI, "expected_cost": expected[RP] - expected[WS]})
+    return pd.DataFrame(rows).reindex(columns=HEDGE.names)
+
+
+def evaluation_table(result: HedgeResult) -> pd.DataFrame:
+    """Expected costs of both books on the fresh samples with 95% confidence intervals
+    (mean +- 1.96 standard errors), and of their difference (VSS, paired on the same
+    samples), beside the in-sample figures."""
+    ev = result.evaluation
+    if ev is None:
+        return pd.DataFrame(columns=HEDGE_EVALUATION.names)
+    base, hedged = ev.per_sample(ev.base), ev.per_sample(ev.hedged)
+    in_sample = {EEV: result.eev.stats(result.level).get("expected_cost"),
+                 RP: result.rp.stats(result.level).get("expected_cost")}
+    in_sample[VSS] = in_sample[EEV] - in_sample[RP]
+    rows = []
+    for name, values in ((EEV, base), (RP, hedged), (VSS, base - hedged)):
+        values = values[~np.isnan(values)]
+        mean = float(values.mean()) if len(values) else math.nan
+        half = Z95 * float(values.std(ddof=1)) / math.sqrt(len(values)) \
+            if len(values) > 1 else math.nan
+        rows.append({"plan": name, "samples": len(values), "expected_cost": mean,
+                     "ci_low": mean - half, "ci_high": mean + half,
+                     "in_sample_cost": in_sample[name]})
+    return pd.DataFrame(rows, columns=HEDGE_EVALUATION.names)
+
+
+def risk_weights_table(result: HedgeResult) -> pd.DataFrame:
+    """Per risk weight: the hedged book's cost and expected cost against its CVaR."""
+    rows = []
+    for sweep in result.sweeps:
+        stats = sweep.plan.stats(result.level)
+        rows.append({"risk_weight": sweep.risk_weight, "contract_cost": sweep.book.cost,
+                     "expected_cost": stats.get("expected_cost"),
+                     "cvar_alpha": stats.get("cvar_alpha"), "std_cost": stats.get("std_cost"),
+                     "expected_unmet_t": stats.get("expected_unmet_t"),
+                     "objective": sweep.objective})
+    return pd.DataFrame(rows, columns=RISK_WEIGHTS.names)
+
+
+def outcomes_table(result: HedgeResult) -> pd.DataFrame:
+    """Per distinct outcome: its probability and each plan's total cost and unmet t."""
+    out = result.outcomes
+    table = pd.DataFrame({"outcome": [f"o{i + 1}" for i in range(len(out))],
+                          "events": [out.label(i) for i in range(len(out))],
+                          "probability": out.probability})
+    for plan in (result.eev, result.rp, result.ws):
+        table[f"{plan.name.lower()}_cost"] = plan.costs()
+        table[f"{plan.name.lower()}_unmet_t"] = plan.unmet()
+    return table[HEDGE_OUTCOMES.names]
+
+
+def distribution_table(result: HedgeResult) -> pd.DataFrame:
+    """The exceedance curve of each plan (as the stress test's Distribution sheet)."""
+    parts = []
+    for plan in (result.eev, result.rp, result.ws):
+        costs = plan.costs()
+        solved = ~np.isnan(costs)
+        if solved.any():
+            parts.append(exceedance(plan.name, costs[solved], plan.probability[solved]))
+    return pd.concat(parts, ignore_index=True) if parts else \
+        pd.DataFrame(columns=DISTRIBUTION.names)
+
+
+def hedge_sheets(inputs: Inputs, result: HedgeResult) -> dict[str, tuple[str, pd.DataFrame]]:
+    """The Contracts sheet (with the country shares and concentration below it), the Hedge
+    sheet (with the fresh-sample evaluation and the risk-weight sweep below it), the
+    per-outcome costs and the cost distributions, each with its note."""
+    settings, out = inputs.settings, result.outcomes
+    currency = settings.currency
+    events = f"{len(out.events)} event{'s' if len(out.events) != 1 else ''}"
+    what = (f"{result.samples:,} samples (seed {result.seed}) of the outcomes of {events}"
+            if out.sampled else f"all {len(out):,} outcomes of {events}")
+    weight = result.sweeps[0].risk_weight
+    contracts = contracts_table(inputs, result)
+    suppliers, countries = cost_tables(contracts)
+    shares, concentration = share_tables(contracts)
+    aim = ("expected cost" if weight == 0 else
+           f"expected cost + {weight:g} x CVaR at {result.level:g} of the total cost")
+    sheets = {
+        CONTRACTS.name: (CONTRACTS.note_for(aim=aim, what=what, currency=currency,
+                                            hedged=f"{result.hedged.cost:,.0f}",
+                                            base=f"{result.base.cost:,.0f}"), contracts),
+        CONTRACT_SUPPLIERS.name: (CONTRACT_SUPPLIERS.note_for(currency=currency), suppliers),
+        CONTRACT_COUNTRIES.name: (CONTRACT_COUNTRIES.note_for(currency=currency), countries),
+        CONTRACT_SHARES.name: (CONTRACT_SHARES.note_for(), shares),
+        CONTRACT_CONCENTRATION.name: (CONTRACT_CONCENTRATION.note_for(), concentration),
+        HEDGE.name: (HEDGE.note_for(what=what, currency=currency, level=f"{result.level:g}",
+                                    spot=f"{1 + settings.spot_premium:g}"),
+                     hedge_table(result)),
+    }
+    if result.evaluation is not None:
+        sheets[HEDGE_EVALUATION.name] = (HEDGE_EVALUATION.note_for(
+            fresh=f"{len(result.evaluation.outcomes.draws):,}"), evaluation_table(result))
+    if len(result.sweeps) > 1:
+        sheets[RISK_WEIGHTS.name] = (RISK_WEIGHTS.note_for(level=f"{result.level:g}"),
+                                     risk_weights_table(result))
+    sheets[HEDGE_OUTCOMES.name] = (HEDGE_OUTCOMES.note_for(what=what, currency=currency),
+                                   outcomes_table(result))
+    sheets[DISTRIBUTION.name] = (DISTRIBUTION.note_for(currency=currency),
+                                 distribution_table(result))
+    return sheets
