@@ -72,6 +72,8 @@ class Run:
     run_status: int         # exit status of `planner run`
     stress: Path            # the workbook written by `planner stress`
     stress_output: str      # what `planner stress` printed
+    hedge: Path             # the workbook written by `planner hedge`
+    hedge_output: str       # what `planner hedge` printed
 
 
 def _planner(*args: str) -> subprocess.CompletedProcess:
@@ -96,7 +98,16 @@ def fresh_run(workdir: Path) -> Run:
         raise RuntimeError(f"planner stress failed ({stressed.returncode}):\n"
                            f"{stressed.stdout}{stressed.stderr}")
     shown = stressed.stdout.replace(str(stress), "outputs/example-stress.xlsx").strip()
-    return Run(plan, text, ran.returncode, stress, shown)
+    hedge = Path(workdir) / "example-hedge.xlsx"
+    hedged = _planner("hedge", str(EXAMPLE), "-o", str(hedge), *HEDGE_WEIGHTS)
+    if hedged.returncode != 0 or not hedge.exists():
+        raise RuntimeError(f"planner hedge failed ({hedged.returncode}):\n"
+                           f"{hedged.stdout}{hedged.stderr}")
+    return Run(plan, text, ran.returncode, stress, shown, hedge,
+               hedged.stdout.replace(str(hedge), "outputs/example-hedge.xlsx").strip())
+
+
+HEDGE_WEIGHTS = ("--risk-weight", "0,0.5,1")  # as the tutorial's command line says
 
 
 def read_sheet(path: Path, sheet: str, first: str = "scenario") -> pd.DataFrame:
@@ -502,6 +513,40 @@ def facts(run: Run) -> dict[str, str]:
     f["stress_top_event"] = f"`{top['event']}`"
     f["stress_top_effect"] = musd(top["cost_effect"])
     f["stress_top_p"] = pct(top["probability"])
+
+    # --- The hedge
+    plans = read_sheet(run.hedge, "Hedge", "plan").set_index("plan")
+    suppliers = read_sheet(run.hedge, "Contracts", "hedged_cost")
+    sweep = read_sheet(run.hedge, "Hedge", "risk_weight")
+    f["hedge_output"] = run.hedge_output
+    f["hedge_weights"] = HEDGE_WEIGHTS[1]
+    f["hedge_rp"] = musd(plans.loc["RP", "expected_cost"])
+    f["hedge_eev"] = musd(plans.loc["EEV", "expected_cost"])
+    f["hedge_ws"] = musd(plans.loc["WS", "expected_cost"])
+    f["hedge_vss"] = musd(plans.loc["VSS", "expected_cost"])
+    f["hedge_evpi"] = musd(plans.loc["EVPI", "expected_cost"])
+    claim(abs(plans.loc["EEV", "expected_cost"] - committed["expected_cost"]) < 1.0,
+          "EEV is the stress test's committed expected cost")
+    claim(abs(plans.loc["WS", "expected_cost"] - replan["expected_cost"]) < 1.0,
+          "WS is the stress test's replan expected cost")
+    claim(plans.loc["VSS", "expected_cost"] > 0, "the hedge saves money on average")
+    f["hedge_normal"] = musd(plans.loc["RP", "normal_year_cost"]
+                             - plans.loc["EEV", "normal_year_cost"])
+    f["hedge_cvar_saved"] = musd(plans.loc["EEV", "cvar_95"] - plans.loc["RP", "cvar_95"])
+    change = (suppliers["hedged_cost"] - suppliers["base_cost"])
+    up, down = suppliers.loc[change.idxmax()], suppliers.loc[change.idxmin()]
+    claim(change.max() > 0 > change.min(), "the hedge buys more from one supplier and less "
+                                           "from another")
+    for name, row in (("up", up), ("down", down)):
+        f[f"hedge_{name}"] = f"`{row['supplier']}` ({row['country']})"
+        f[f"hedge_{name}_t"] = tonnes(abs(row["hedged_t"] - row["base_t"]))
+        f[f"hedge_{name}_cost"] = musd(abs(row["hedged_cost"] - row["base_cost"]))
+    last = sweep.iloc[-1]
+    f["hedge_last_weight"] = f"{last['risk_weight']:g}"
+    f["hedge_last_expected"] = musd(last["expected_cost"] - sweep.iloc[0]["expected_cost"])
+    f["hedge_last_cvar"] = musd(sweep.iloc[0]["cvar_alpha"] - last["cvar_alpha"])
+    claim(last["cvar_alpha"] <= sweep.iloc[0]["cvar_alpha"] + 1.0,
+          "a higher risk weight lowers CVaR")
     return f
 
 
