@@ -114,8 +114,8 @@ def unpriced_demand(inputs: Inputs, severity: str = ERROR) -> Problem | None:
     hard = [row for row, p in zip(demand[ROW], demand["unmet_penalty"]) if p is None]
     if not hard:
         return None
-    message = (f"planner stress needs a price on unmet demand: {len(hard)} Demand row(s) "
-               f"have no unmet_penalty (first: row {hard[0]}); give them one or set "
+    message = (f"planner stress and hedge need a price on unmet demand: {len(hard)} Demand "
+               f"row(s) have no unmet_penalty (first: row {hard[0]}); give them one or set "
                f"unmet_penalty on the Settings sheet")
     table = inputs.read_tables.get("Demand")
     return table.problem(message, hard[0], "unmet_penalty", None, severity) \

@@ -199,8 +199,9 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
            choices=("set", "multiply", "add", "drop")),
         _c("value", SIGNED, "The number (blank for drop).", **_OPT),
     )),
-    Sheet("Risks", "Disruption events with probabilities, for `planner stress`: each event "
-                   "is a scenario (its Scenarios rows and the rules scoped to it).",
+    Sheet("Risks", "Disruption events with probabilities, for `planner stress` and `planner "
+                   "hedge`: each event is a scenario (its Scenarios rows and the rules "
+                   "scoped to it).",
           key=("event",), columns=(
         _c("event", ID, "A scenario name (from Scenarios, or a rule's scenario cell)."),
         _c("probability", SHARE, "Chance the event happens within the horizon, in (0, 1]; "
@@ -224,12 +225,12 @@ SETTINGS: dict[str, Column] = {c.name: c for c in (
        **_BLANK),
     _c("solver", CHOICE, "`highs` (default) or `cbc`.", choices=("highs", "cbc"), **_BLANK),
     _c("time_limit_s", NUMBER, "Time limit per solve, seconds.", **_BLANK),
-    _c("max_outcomes", NUMBER, "`planner stress`: outcomes of the Risks sheet are all solved "
+    _c("max_outcomes", NUMBER, "`planner stress` and `hedge`: outcomes of the Risks sheet are all solved "
                                "when there are at most this many (default 1024), else "
                                "sampled.", **_BLANK),
-    _c("spot_premium", NUMBER, "`planner stress`: tonnes bought outside the contract book "
+    _c("spot_premium", NUMBER, "`planner stress` and `hedge`: tonnes bought outside the contract book "
                                "cost unit_cost x (1 + this); default 0.5.", **_BLANK),
-    _c("limit_penalty", NUMBER, "`planner stress`: cost per t by which a Limits rule may be "
+    _c("limit_penalty", NUMBER, "`planner stress` and `hedge`: cost per t by which a Limits rule may be "
                                 "broken in an outcome; blank = Limits hold in every outcome.",
        **_BLANK),
 )}

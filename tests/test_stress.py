@@ -253,7 +253,7 @@ def test_demand_without_a_price_on_unmet_tonnes_is_refused_by_stress_only(tmp_pa
     sheets["Demand"][0]["unmet_penalty"] = None
     path = make_workbook(tmp_path / "in.xlsx", sheets)
     checked = CliRunner().invoke(main, ["validate", str(path)])
-    assert checked.exit_code == 0 and "needs a price on unmet demand" in checked.output
+    assert checked.exit_code == 0 and "need a price on unmet demand" in checked.output
     result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx")])
     assert result.exit_code == 1
     assert "sheet Demand, row 2, column unmet_penalty" in result.output
