@@ -36,7 +36,7 @@ from .network import SUPPLIER
 from .report import ALL_PERIODS, horizon_shares
 from .sheets import (ALPHABETICAL, AT_LEAST, BETWEEN, COST_PARTS, COUNT, EQUALS, FIRST_SEEN,
                      FLAG, INDEX, LARGEST_FIRST, MONEY, NONE_OF, NUMBER, PRICE, SECONDS, SHARE,
-                     STAGES, TONNES, PerRow, Sheet, declared)
+                     MIX_STAGES, TONNES, PerRow, Sheet, declared)
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 forbids (as openpyxl defines them); text loses them.
@@ -648,7 +648,7 @@ def mix_pivot(mix: pd.DataFrame, scenarios: list[str]) -> tuple[list[str], dict]
         keep = set(countries[:MAX_SERIES - 1])
         mix = mix.assign(country=mix["country"].where(mix["country"].isin(keep), "other"))
         countries = countries[:MAX_SERIES - 1] + ["other"]
-    stages = {s: i for i, s in enumerate(STAGES)}
+    stages = {s: i for i, s in enumerate(MIX_STAGES)}
     out = {}
     for scenario in scenarios:
         rows = mix[mix["scenario"] == scenario]
@@ -1050,7 +1050,7 @@ def _share_cells(ws: PlanSheet, row: int, top: pd.DataFrame, groups: int,
     materials split into `groups` tables side by side from column `start` on: each cell
     the share, its number format naming the country ("CN 87%"). Returns (the next free
     row, the last column)."""
-    stages = [s for s in STAGES if s in set(top["stage"])]
+    stages = [s for s in MIX_STAGES if s in set(top["stage"])]
     by_material = {}
     for r in top.itertuples(index=False):
         by_material.setdefault(r.material, {})[r.stage] = (r.country, float(r.share))

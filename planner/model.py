@@ -17,6 +17,7 @@ import pandas as pd
 from .lp import EQ, GE, LE, LinearModel
 from .network import (CUSTOMER, KINDS, SITE, STOCKPILE, SUPPLIER, Network, first_rows, joint,
                       match, table)
+from .provenance import Tracking, add_tracking
 from .rules import Matcher, add_limits, add_restrictions
 
 
@@ -43,6 +44,7 @@ class SourcingModel:
     activity: pd.DataFrame   # process_id, site, process, period, cost_per_t, capacity_t
     unmet: pd.DataFrame      # demand rows with a penalty: customer, material, period, ...
     levels: pd.DataFrame     # stockpile, period, ...
+    tracking: Tracking | None = None   # origin and touched layers, when rules count them
 
 
 def build_model(net: Network) -> SourcingModel:
@@ -173,10 +175,12 @@ def build_model(net: Network) -> SourcingModel:
     lp.add_rows("lane_cap", caps, LE, caps["max_t"].to_numpy(float), r[same],
                 f_col[i[same]], 1.0)
 
-    add_limits(lp, codes, f_col, net.limits, net.groups)
+    tracking = add_tracking(lp, net, dict(f_col=f_col, z_col=z_col, l_col=l_col,
+                                          activity=activity, levels=levels))
+    add_limits(lp, codes, f_col, net.limits, net.groups, tracking)
     groups: dict[str, set[str]] = {}
     for group, country in zip(net.groups["group"], net.groups["country"]):
         groups.setdefault(group, set()).add(country)
     add_restrictions(lp, codes, f_col, net.restrictions,
-                     Matcher(set(net.nodes["node"]), groups))
-    return SourcingModel(lp, net, activity, unmet, levels)
+                     Matcher(set(net.nodes["node"]), groups), tracking)
+    return SourcingModel(lp, net, activity, unmet, levels, tracking)

@@ -265,6 +265,8 @@ def _stockpiles(inputs: Inputs) -> pd.DataFrame:
     for c in ("initial_t", "min_level_t", "release_cost", "holding_cost"):
         columns[c] = np.nan_to_num(stockpiles[c].to_numpy(float), nan=0.0)
     columns["intake"] = stockpiles["intake"].eq(True).to_numpy()
+    columns["origin"] = np.where(pd.isna(stockpiles["origin"]), stockpiles["country"],
+                                 stockpiles["origin"]).astype(object)
     return table(columns)
 
 

@@ -326,8 +326,10 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
         elif name == "Summary":
             sheets[name] = (summary_note, summary_table)
         else:
-            sheets[name] = (sheet.note_for(currency=currency),
-                            tables[name] if name in tables else stacked(name))
+            table = tables[name] if name in tables else stacked(name)
+            if name == "Provenance" and table.empty:
+                continue  # origins are tracked only when a rule counts them
+            sheets[name] = (sheet.note_for(currency=currency), table)
     for name, why in nothing_to_report({n: frame for n, (_, frame) in sheets.items()}).items():
         sheets[name] = (NOTHING_TO_REPORT.format(why=why) + " " + sheets[name][0],
                         sheets[name][1])

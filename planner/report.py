@@ -19,8 +19,8 @@ import pandas as pd
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
 from .rules import STAGE_FLOWS
-from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, SOURCING, STAGES, SUMMARY,
-                     UNMET, UTILIZATION)
+from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, MIX_STAGES, PROVENANCE, SOURCING,
+                     STAGES, SUMMARY, UNMET, UTILIZATION)
 from .solve import Solution
 
 TOL = 1e-6  # tonnes or money below this are reported as 0
@@ -229,8 +229,66 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
         "Unmet": _unmet(name, net.demand.reset_index(drop=True), moved, q),
         "Utilization": _utilization(name, sm, moved, q, z, level),
         "Limits": _limits(name, sm, sol),
-        "Mix": _mix(name, moved, q, net.periods),
+        "Mix": _mix(name, moved, q, net.periods, _origins(sm, sol)),
+        **({"Provenance": _provenance(name, sm, sol)} if sm.tracking else {}),
     })
+
+
+def _delivered(sm: SourcingModel, sol: Solution, layer) -> tuple[np.ndarray, ...]:
+    """(period, customer, material, state, tonnes) of the components of `layer` that reach
+    customers and carry material."""
+    flows = sm.network.flows
+    delivered = flows["to_kind"].to_numpy()[layer.flow] == CUSTOMER
+    t = rounded(sol.values[layer.column[delivered]])
+    keep = t > 0
+    at = layer.flow[delivered][keep]
+    return (*_columns(flows, ("period", "to", "material"), at),
+            layer.state[delivered][keep], t[keep])
+
+
+def _origins(sm: SourcingModel, sol: Solution) -> tuple[np.ndarray, ...] | None:
+    """(period, material, origin country, tonnes) received by customers, when tracked."""
+    if sm.tracking is None or sm.tracking.origin is None:
+        return None
+    layer = sm.tracking.origin
+    period, _, material, state, t = _delivered(sm, sol, layer)
+    return period, material, layer.states.values[state], t
+
+
+def _provenance(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
+    """Per period, customer and material: the tonnes received of each origin, and those that
+    touched each member a rule names, with their share of what the customer received."""
+    tracking = sm.tracking
+    parts = []
+    for basis, layer in ([("origin", tracking.origin)] if tracking.origin else []) + \
+            [("touched", layer) for layer in tracking.touched.values()]:
+        period, customer, material, state, t = _delivered(sm, sol, layer)
+        if basis == "touched":
+            yes = state == 1
+            period, customer, material, t = period[yes], customer[yes], material[yes], t[yes]
+            member = np.full(len(t), layer.member, dtype=object)
+        else:
+            member = layer.states.values[state]
+        groups = _group_by(period, customer, material, member)
+        parts.append((np.full(len(groups), basis, dtype=object),
+                      *(c[groups.rows] for c in (period, customer, material, member)),
+                      groups.sum(t)))
+    flows = sm.network.flows
+    q = rounded(_block(sm, sol, "flow"))
+    to_customer = (flows["to_kind"].to_numpy() == CUSTOMER) & (q > 0)
+    keys = _columns(flows, ("period", "to", "material"), to_customer)
+    rows = {c: np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, object)
+            for i, c in enumerate(("basis", "period", "customer", "material", "member",
+                                   "quantity_t"))}
+    total = _sums_at(q[to_customer], keys, [rows["period"], rows["customer"],
+                                            rows["material"]])
+    rows["quantity_t"] = rounded(rows["quantity_t"].astype(float))
+    rows["share"] = _ratio(rows["quantity_t"], total)
+    order = _order(_positions(rows["period"], sm.network.periods, -1), rows["customer"],
+                   rows["material"], rows["basis"], rows["quantity_t"], descending=(4,))
+    return pd.DataFrame({"scenario": name, **{c: v[order] if c in ("quantity_t", "share")
+                                              else _text(v[order]) for c, v in rows.items()}},
+                        columns=PROVENANCE.names)
 
 
 def _unmet(name: str, demand: pd.DataFrame, moved: pd.DataFrame, q: np.ndarray) -> pd.DataFrame:
@@ -364,17 +422,28 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
                          for c, v in table.items()})
 
 
-def _mix(name: str, moved: pd.DataFrame, q: np.ndarray, periods: list[str]) -> pd.DataFrame:
+def _mix(name: str, moved: pd.DataFrame, q: np.ndarray, periods: list[str],
+         origins: tuple[np.ndarray, ...] | None = None) -> pd.DataFrame:
     """Each country's tonnes and share per (period, material, stage), and the stage's HHI;
-    in the plan's order of periods, then by material, stage, and the most tonnes first."""
+    in the plan's order of periods, then by material, stage, and the most tonnes first.
+    `origins`: (period, material, country, tonnes) received by customers by origin, the
+    `origin` stage."""
     at_stage = [np.flatnonzero(STAGE_FLOWS[stage](moved).to_numpy(bool)) for stage in STAGES]
     rows = np.concatenate(at_stage)
     if not len(rows):
         return pd.DataFrame(columns=MIX_COLUMNS)
     stage = np.repeat(np.arange(len(STAGES)), [len(r) for r in at_stage])
     period, material, country = _columns(moved, ("period", "material", "from_country"), rows)
+    q = q[rows]
+    if origins is not None:
+        o_period, o_material, o_country, o_t = origins
+        period, material, country = (np.concatenate([a, np.asarray(b, dtype=a.dtype)]) for a, b
+                                     in ((period, o_period), (material, o_material),
+                                         (country, o_country)))
+        stage = np.concatenate([stage, np.full(len(o_t), MIX_STAGES.index("origin"))])
+        q = np.concatenate([q, o_t])
     by_country = _group_by(period, material, stage, country)
-    tonnes = by_country.sum(q[rows])
+    tonnes = by_country.sum(q)
     period, material, stage, country = (c[by_country.rows]
                                         for c in (period, material, stage, country))
     by_stage = _group_by(period, material, stage)
@@ -386,7 +455,7 @@ def _mix(name: str, moved: pd.DataFrame, q: np.ndarray, periods: list[str]) -> p
                    descending=(3,))
     return pd.DataFrame({"scenario": name, "period": period[order],
                          "material": material[order],
-                         "stage": np.array(STAGES, dtype=object)[stage[order]],
+                         "stage": np.array(MIX_STAGES, dtype=object)[stage[order]],
                          "country": country[order], "quantity_t": tonnes[order],
                          "share": rounded(share)[order],
                          "stage_total_t": rounded(stage_total)[order], "hhi": hhi[order]},
@@ -427,7 +496,7 @@ def _horizon_shares(mix: pd.DataFrame | None) -> dict[str, np.ndarray] | None:
     stage_total = by_stage.sum(total)[by_stage.ids]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(stage_total > 0, total / stage_total, 0.0)
-    order = _order(first_seen, _positions(stage, STAGES, len(STAGES)), share, country,
+    order = _order(first_seen, _positions(stage, MIX_STAGES, len(MIX_STAGES)), share, country,
                    descending=(2,))
     return dict(zip(SHARE_COLUMNS, (material[order], stage[order], country[order],
                                     total[order], share[order])))

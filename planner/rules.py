@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .lp import EQ, GE, LE, LinearModel
-from .network import CUSTOMER, KINDS, SITE, STOCKPILE, SUPPLIER, Codes, Ids, table
+from .network import CUSTOMER, KINDS, SITE, STOCKPILE, SUPPLIER, Codes, Ids, match, table
+from .provenance import ORIGIN, TOUCHED, Tracking
 
 ALL = "all"      # Limits period: the whole horizon
 EACH = "each"    # Limits customer: every customer separately
@@ -29,6 +30,9 @@ STAGE_FLOWS = {
     "supply": lambda f: f["from_kind"].isin([SUPPLIER, STOCKPILE]),
     "processing": lambda f: f["from_kind"] == SITE,
     "delivery": lambda f: f["to_kind"] == CUSTOMER,
+    # what customers receive, counted by where it was mined (or mined or processed)
+    "origin": lambda f: f["to_kind"] == CUSTOMER,
+    "touched": lambda f: f["to_kind"] == CUSTOMER,
 }
 
 
@@ -119,6 +123,42 @@ def _members(codes: Codes, sel: np.ndarray, by: str, groups: pd.DataFrame
     return pos, g_name[pair], names
 
 
+def _member_terms(codes: Codes, f_col: np.ndarray, sel: np.ndarray, rule, groups: pd.DataFrame,
+                  tracking: Tracking | None) -> tuple[np.ndarray, np.ndarray, Ids, np.ndarray]:
+    """`_members`, and the column of each entry: the flow's own at the supply, processing and
+    delivery stages; at the origin stage the flow's tonnes of each origin, at the touched
+    stage its tonnes that touched each member (by country: each country's layer, by group:
+    each group's), from the provenance layers."""
+    if rule.stage == ORIGIN:
+        layer = tracking.origin
+        pos, state, cols = layer.of(sel)
+        if rule.by == "country":
+            return pos, state, layer.states, cols
+        names = Ids(groups["group"])
+        g_country = layer.states.encode(groups["country"])
+        g, k = match(state, g_country)   # each component once per group of its country
+        return pos[g], names.encode(groups["group"].to_numpy())[k], names, cols[g]
+    if rule.stage == TOUCHED:
+        chosen = rule.member if isinstance(rule.member, tuple) else \
+            (rule.member,) if rule.member is not None else None
+        if chosen is None:
+            pool = set(groups["group"]) if rule.by == "group" else \
+                set(codes.countries.values)
+            chosen = tuple(m for m in tracking.touched if m in pool)
+        names = Ids(chosen)
+        parts = []
+        for member in chosen:
+            pos, state, cols = tracking.touched[member].of(sel)
+            yes = state == 1
+            parts.append((pos[yes], np.full(yes.sum(), names.encode([member])[0]), cols[yes]))
+        pos, member, cols = (np.concatenate([p[i] for p in parts]) if parts
+                             else np.zeros(0, np.int64) for i in range(3))
+        order = np.argsort(pos, kind="stable")
+        return pos[order], member[order], names, cols[order]
+    pos, member, members = _members(codes, sel, rule.by, groups)
+    return pos, member, members, f_col[sel[pos]]
+
+
 def _rules(frame: pd.DataFrame) -> list[SimpleNamespace]:
     """The rows of a rules table, each with an attribute per column (`from_` for `from`): what
     itertuples gives, without the namedtuple class it makes on every call (which costs more
@@ -145,7 +185,7 @@ def _column(parts: list[tuple[object, int]]) -> np.ndarray | pd.api.extensions.E
 
 
 def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.DataFrame,
-               groups: pd.DataFrame) -> None:
+               groups: pd.DataFrame, tracking: Tracking | None = None) -> None:
     """Rows `stage_volume`, `share_max`, `share_min` for every Limits rule instance.
 
     Scopes and member instances are found by grouping the integer codes of the flows (ids
@@ -160,7 +200,7 @@ def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.Data
     scope_cols = ["rule", "material", "period", "customer", "stage", "by"]
     scopes = {c: [] for c in scope_cols}
     instances = {c: [] for c in scope_cols + ["member", "min_share", "max_share"]}
-    scope_terms, scope_flows, inst_scopes, inst_terms, inst_flows = [], [], [], [], []
+    scope_terms, scope_flows, inst_scopes, inst_terms, inst_cols = [], [], [], [], []
     n_scopes = n_inst = 0
     for rule in _rules(limits):
         if rule.stage not in stages:
@@ -193,17 +233,21 @@ def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.Data
         scope_terms.append(local + n_scopes)
         scope_flows.append(sel)
 
-        pos, member, members = _members(codes, sel, rule.by, groups)
+        pos, member, members, cols = _member_terms(codes, f_col, sel, rule, groups, tracking)
         if rule.member is not None:
             # A tuple of members (the frontier's --member X --member Y) caps their combined
-            # share; a flow counts once even when its country is in two of the groups.
+            # share; a tonne counts once even when its country is in two of the groups.
             chosen = rule.member if isinstance(rule.member, tuple) else (rule.member,)
             hits = members.encode(list(chosen))
-            pos = pos[np.isin(member, hits[hits >= 0])]
-            pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))] if len(pos) else pos
+            hit = np.isin(member, hits[hits >= 0])
+            pos, cols = pos[hit], cols[hit]
+            once = np.concatenate(([True], cols[1:] != cols[:-1])) if len(cols) else hit[:0]
+            pos, cols = pos[once], cols[once]
             of_scope, label = np.arange(len(one)), " + ".join(chosen)  # every scope
             inst_of = local[pos]
         else:
+            if len(members) == 0:
+                continue  # no member can have a share: nothing to bound
             inst_of, some = _groups(local[pos] * len(members) + member, len(one) * len(members))
             of_scope = local[pos[some]]
             label = pd.Series(members.decode(member[some]), dtype=object)
@@ -215,7 +259,7 @@ def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.Data
             instances[c].append((v, len(of_scope)))
         inst_scopes.append(of_scope + n_scopes)
         inst_terms.append(inst_of + n_inst)
-        inst_flows.append(sel[pos])
+        inst_cols.append(cols)
         n_scopes += len(one)
         n_inst += len(of_scope)
     if not n_scopes:
@@ -235,7 +279,7 @@ def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.Data
                  "instance": np.arange(n_inst),
                  **{c: _column(instances[c]) for c in ("min_share", "max_share")},
                  "volume_col": v_col[inst_scope]}
-    term_inst, term_flow = np.concatenate(inst_terms), np.concatenate(inst_flows)
+    term_inst, term_col = np.concatenate(inst_terms), np.concatenate(inst_cols)
     for family, bound, sense in (("share_max", "max_share", LE), ("share_min", "min_share", GE)):
         keep = ~pd.isna(instances[bound])
         rows = table({**{c: v[keep] for c, v in instances.items()},
@@ -246,13 +290,33 @@ def add_limits(lp: LinearModel, codes: Codes, f_col: np.ndarray, limits: pd.Data
         r = local[term_inst[t]]
         lp.add_rows(family, rows, sense, 0.0,
                     np.concatenate([r, np.arange(len(rows))]),
-                    np.concatenate([f_col[term_flow[t]], rows["volume_col"].to_numpy()]),
+                    np.concatenate([term_col[t], rows["volume_col"].to_numpy()]),
                     np.concatenate([np.ones(len(r)), -rows["bound"].to_numpy(float)]))
 
 
+def _restricted(layers: Tracking | None, rule, flows: np.ndarray, groups: dict[str, set[str]]
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The flows of `flows` a rule with an origin or via counts, and their columns: each
+    flow's tonnes mined in the origin, or mined or processed in the via member (None: the
+    flows' own columns)."""
+    if rule.origin is not None:
+        layer = layers.origin
+        inside = groups.get(rule.origin, {rule.origin})
+        pos, state, cols = layer.of(flows)
+        keep = np.isin(state, layer.states.encode(list(inside)))
+    elif rule.via is not None:
+        pos, state, cols = layers.touched[rule.via].of(flows)
+        keep = state == 1
+    else:
+        return flows, None
+    return flows[pos[keep]], cols[keep]
+
+
 def add_restrictions(lp: LinearModel, codes: Codes, f_col: np.ndarray,
-                     restrictions: pd.DataFrame, match: Matcher) -> None:
-    """Rows `restriction`: Σ matching flows ≤ 0 (exclude, ban) or ≤ max_t (quota), per period."""
+                     restrictions: pd.DataFrame, match: Matcher,
+                     tracking: Tracking | None = None) -> None:
+    """Rows `restriction`: Σ matching flows ≤ 0 (exclude, ban) or ≤ max_t (quota), per period;
+    with an origin (or via), Σ of their tonnes mined (or mined or processed) there."""
     if restrictions.empty:
         return
     columns = ["rule", "type", "material", "period", "bound", "sense"]
@@ -278,7 +342,7 @@ def add_restrictions(lp: LinearModel, codes: Codes, f_col: np.ndarray,
         else:
             hit &= border & match.mask(rule.from_, codes, "from") \
                 & match.mask(rule.to, codes, "to")
-        idx = np.flatnonzero(hit)
+        idx, cols_of = _restricted(tracking, rule, np.flatnonzero(hit), match.groups)
         if not len(idx):
             continue  # nothing can flow where the rule applies: it holds trivially
         # One row per period of the matching flows, periods in sorted order.
@@ -288,7 +352,7 @@ def add_restrictions(lp: LinearModel, codes: Codes, f_col: np.ndarray,
                                   "max")):
             keys[c].append((v, len(ranks)))
         rows.append(local + n)
-        cols.append(f_col[idx])
+        cols.append(f_col[idx] if cols_of is None else cols_of)
         n += len(ranks)
     if n:
         keys = table({c: _column(keys[c]) for c in columns})

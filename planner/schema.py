@@ -65,6 +65,12 @@ def normalise(label: object) -> str:
     return re.sub(r"[\W_]+", "", str(label)).lower()
 
 
+# Limits stages that count what customers receive by where it was mined (origin) or mined
+# or processed (touched), and the stages a Limits `customer` applies to.
+ORIGIN_STAGES = ("origin", "touched")
+CUSTOMER_STAGES = ("delivery", *ORIGIN_STAGES)
+
+
 def _c(name, kind, description, **kw) -> Column:
     return Column(name, kind, description, **kw)
 
@@ -143,6 +149,8 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("holding_cost", NUMBER, "Cost per t held at the end of each period.", **_OPT),
         _c("intake", FLAG, "`yes` if it may buy from suppliers and sites to refill; "
                            "blank = no.", **_OPT),
+        _c("origin", ID, "Country where the initial stock was mined (for origin rules); "
+                         "blank = the stockpile's country.", **_OPT),
     )),
     Sheet("Periods", "The period labels in planning order.", key=("period",), columns=(
         _c("period", PERIOD, "Period label."),
@@ -158,14 +166,19 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("material", ID, "The material; blank = each material of that stage separately.",
            **_OPT),
         _c("stage", CHOICE, "`supply` (sold by suppliers and released by stockpiles), "
-                            "`processing` (shipped out of sites) or `delivery` (received by "
-                            "customers, counted by the node that ships it).",
-           choices=("supply", "processing", "delivery")),
-        _c("by", CHOICE, "`country`, `group` or `node`.", choices=("country", "group", "node")),
+                            "`processing` (shipped out of sites), `delivery` (received by "
+                            "customers, counted by the node that ships it), `origin` (received "
+                            "by customers, counted by the country where it was mined) or "
+                            "`touched` (received by customers, counted by each country or "
+                            "group where it was mined or processed).",
+           choices=("supply", "processing", "delivery", "origin", "touched")),
+        _c("by", CHOICE, "`country`, `group` or `node` (not for origin and touched).",
+           choices=("country", "group", "node")),
         _c("member", ID, "One country, group or node id; blank = each member separately.",
            **_OPT),
-        _c("customer", ID, "Delivery stage only: blank = all customers together, an id = that "
-                           "customer, `each` = every customer separately.", **_OPT),
+        _c("customer", ID, "Delivery, origin and touched stages only: blank = all customers "
+                           "together, an id = that customer, `each` = every customer "
+                           "separately.", **_OPT),
         _c("period", PERIOD, "Blank = each period separately; `all` = the whole horizon summed; "
                              "a label = that period only.", **_OPT),
         _c("min_share", SHARE, "Least share of the stage volume for the member (needs a member).",
@@ -186,6 +199,10 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("to", ID, "A country, group or node id; blank = anything.", **_OPT),
         _c("max_t", NUMBER, "The quota per period, t (type quota only).", **_OPT),
         _c("period", PERIOD, "Blank = every period; a label = that period only.", **_OPT),
+        _c("origin", ID, "A country or group: the rule counts only tonnes mined there, "
+                         "wherever they were processed since; blank = all tonnes.", **_OPT),
+        _c("via", ID, "A country or group: the rule counts only tonnes mined or processed "
+                      "there at any step; blank = all tonnes.", **_OPT),
         _c("scenario", TEXT, "As in Limits.", **_OPT),
     )),
     Sheet("Scenarios", "What-if changes to the base data, one row per change.", columns=(

@@ -19,6 +19,9 @@ from .schema import FLAG, ID, SHARE, TEXT
 # The stages of a material's journey, in the order the plan shows them everywhere (Mix,
 # Comparison, headlines, charts). The input's Limits `stage` takes the same words.
 STAGES = ("supply", "processing", "delivery")
+# The Mix sheet's stages: the flow stages, then `origin`, what customers receive counted by
+# the country where it was mined (only when a rule counts origins, docs/model.md 4.9).
+MIX_STAGES = (*STAGES, "origin")
 
 # Kinds of plan value (ID, TEXT, SHARE and FLAG mean what they mean in the input schema).
 TONNES = "tonnes"
@@ -156,7 +159,8 @@ COMPARISON = Sheet(
 MIX = Sheet(
     "Mix", "Share of each country per stage (supply = sold by suppliers and released by "
            "stockpiles; processing = shipped out of sites; delivery = received by customers, "
-           "by shipping country) and the stage's HHI (0-10,000).",
+           "by shipping country; origin = received by customers, by the country where it was "
+           "mined, when a rule counts origins) and the stage's HHI (0-10,000).",
     _columns(("scenario", ID), ("period", ID), ("material", ID), ("stage", ID),
              ("country", ID), ("quantity_t", TONNES), ("share", SHARE),
              ("stage_total_t", TONNES), ("hhi", INDEX)))
@@ -205,6 +209,18 @@ UTILIZATION = Sheet(
     highlights=(Highlight("utilization", AT_LEAST, (0.999,), "at capacity", stop=True),
                 Highlight("utilization", BETWEEN, (0.9, 0.999), "near capacity")))
 
+PROVENANCE = Sheet(
+    "Provenance", "What each customer received, by the country where it was mined (basis "
+                  "origin) and the tonnes that were mined or processed in a country or group "
+                  "a rule names (basis touched; a tonne counts once for each), by mass "
+                  "balance through sites and stockpiles; share = of what the customer "
+                  "received of that material in the period.",
+    _columns(("scenario", ID), ("period", ID), ("customer", ID), ("material", ID),
+             ("basis", ID), ("member", ID), ("quantity_t", TONNES), ("share", SHARE)),
+    order=(Order("scenario", FIRST_SEEN), Order("period", FIRST_SEEN),
+           Order("customer", ALPHABETICAL), Order("material", ALPHABETICAL),
+           Order("basis", ALPHABETICAL), Order("quantity_t", LARGEST_FIRST)))
+
 RUN_INFO = Sheet(
     "Run info", "Input, versions, model size and seconds per scenario.",
     _columns(("scenario", ID), ("status", ID), ("message", TEXT), ("solver", ID),
@@ -217,8 +233,8 @@ RUN_INFO = Sheet(
 
 # The plan workbook's sheets, in the order of the workbook.
 PLAN_SHEETS: dict[str, Sheet] = {s.name: s for s in (
-    SUMMARY, SOURCING, FLOWS, COMPARISON, MIX, LIMITS, DIAGNOSIS, UNMET, UTILIZATION,
-    RUN_INFO)}
+    SUMMARY, SOURCING, FLOWS, COMPARISON, MIX, PROVENANCE, LIMITS, DIAGNOSIS, UNMET,
+    UTILIZATION, RUN_INFO)}
 # A sheet with nothing to report (Comparison with base alone, Diagnosis when every scenario
 # is optimal, Unmet when all demand is met) keeps its header, for the tools that read it,
 # and goes to the end of the workbook with this before its note.

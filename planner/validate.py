@@ -13,6 +13,7 @@ from . import schema
 from .cells import coerce
 from .errors import ERROR, WARNING, Problem
 from .inputs import ROW, Inputs, Settings, Table
+from .schema import CUSTOMER_STAGES, ORIGIN_STAGES
 from .workbook import RawWorkbook
 
 
@@ -326,6 +327,9 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
             check.add("Groups", f"group {group!r} is also a country of a node; rename the group",
                       row, "group", group)
     customers = set(f["Demand"]["customer"]) - {None}
+    origins = ({c for c in f["Suppliers"]["country"]} | {c for c in f["Sites"]["country"]}
+               | {c for c in f["Stockpiles"]["country"]}
+               | {c for c in f["Stockpiles"]["origin"]}) - {None}
     known_periods = set(periods)
     for name in ("Limits", "Restrictions"):
         for row, period in zip(f[name][ROW], f[name]["period"]):
@@ -347,16 +351,21 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
         if r["min_share"] is not None and r["member"] is None:
             check.add("Limits", "min_share needs a member (a floor for each member separately "
                                 "cannot hold for all)", row, "member")
-        if r["customer"] is not None and r["stage"] not in (None, "delivery"):
-            check.add("Limits", "customer applies to the delivery stage only; clear it or set "
-                                "stage to delivery", row, "customer", r["customer"])
+        if r["customer"] is not None and r["stage"] not in (None, *CUSTOMER_STAGES):
+            check.add("Limits", "customer applies to the delivery, origin and touched stages "
+                                "only; clear it or set one of those stages", row, "customer",
+                      r["customer"])
         elif r["customer"] not in (None, "each") and r["customer"] not in customers:
             check.add("Limits", f"unknown customer {r['customer']!r}"
                                 f"{did_you_mean(r['customer'], customers)}; use a Demand "
                                 f"customer, each, or leave it blank", row, "customer",
                       r["customer"])
         member, by = r["member"], r["by"]
-        if member is not None and by == "group" and member not in groups:
+        if r["stage"] in ORIGIN_STAGES and by == "node":
+            check.add("Limits", f"stage {r['stage']} counts tonnes by the country where they "
+                                f"were mined{' or processed' if r['stage'] == 'touched' else ''}"
+                                f": use by country or group, not node", row, "by", by)
+        elif member is not None and by == "group" and member not in groups:
             check.add("Limits", f"unknown group {member!r}{did_you_mean(member, groups)}; "
                                 f"define it on the Groups sheet", row, "member", member)
         elif member is not None and by == "node" and member not in nodes:
@@ -386,6 +395,19 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
             if spec is not None and spec not in nodes | groups | countries:
                 check.add("Restrictions", f"{spec!r} is no node, group or country of a node; "
                                           f"the rule matches nothing", row, col, spec, WARNING)
+        if r["origin"] is not None and r["via"] is not None:
+            check.add("Restrictions", "give origin or via, not both (write two rules)", row,
+                      "via", r["via"])
+        for col, what in (("origin", "mined"), ("via", "mined or processed")):
+            spec = r[col]
+            if spec is None or spec in groups or spec in origins:
+                continue
+            hint = (f"; {spec!r} is a node: name its country" if spec in nodes else
+                    did_you_mean(spec, origins | groups))
+            check.add("Restrictions", f"unknown {col} {spec!r}{hint}: give a country where "
+                                      f"material is {what} (a supplier's, site's or "
+                                      f"stockpile's) or a group of the Groups sheet", row, col,
+                      spec)
 
 
 def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:

@@ -17,7 +17,7 @@ LAYERS = [
     ("validate", {"validate"}),
     ("scenarios", {"scenarios", "risk"}),
     ("network", {"network", "loops"}),
-    ("model", {"lp", "rules", "model"}),
+    ("model", {"lp", "provenance", "rules", "model"}),
     ("solve", {"solve"}),
     ("analysis", {"report", "headlines", "diagnose", "rule_costs", "plan", "frontier",
                   "stress", "cluster", "hedge"}),

@@ -620,7 +620,8 @@ def test_number_formats_are_numbered_in_row_order(tmp_path):
 def test_the_declarations_hold_together():
     from planner import excel, schema, sheets
 
-    assert sheets.STAGES == schema.SHEETS["Limits"].column("stage").choices
+    assert sheets.STAGES + schema.ORIGIN_STAGES == \
+        schema.SHEETS["Limits"].column("stage").choices
     for sheet in [*sheets.PLAN_SHEETS.values(), *sheets.FRONTIER_SHEETS.values()]:
         # a table has its scenario column first, a cross table a column per scenario
         assert (sheet.names[0] == "scenario") != bool(sheet.per_scenario), sheet.name

@@ -111,7 +111,7 @@ ERRORS = [
     ("quota without max_t", edit("Restrictions", 0, max_t=None),
      "sheet Restrictions, row 2, column max_t", "needs max_t"),
     ("customer scope off delivery", edit("Limits", 0, customer="plant"),
-     "sheet Limits, row 2, column customer", "delivery stage only"),
+     "sheet Limits, row 2, column customer", "delivery, origin and touched stages only"),
     ("min_share without member", edit("Limits", 0, member=None, max_share=None, min_share=0.1),
      "sheet Limits, row 2, column member", "needs a member"),
     ("bad choice", edit("Limits", 0, stage="mining"),
