@@ -378,7 +378,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
 @click.option("--samples", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
               metavar="N", help="Outcomes drawn when there are more than Settings "
                                 "max_outcomes (default 1024); fewer are all solved.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the draws: the same seed gives the same outcomes and numbers.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="A Dask scheduler (tcp://host:port) whose workers solve the outcomes "
@@ -443,7 +443,7 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
 @click.option("--samples", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
               metavar="N", help="Outcomes drawn when there are more than Settings "
                                 "max_outcomes (default 1024); fewer are all used.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the draws: the same seed gives the same outcomes and numbers.")
 @click.option("--risk-weight", "risk_weights", multiple=True, metavar="λ",
               help="Weight of CVaR in the objective (0: risk neutral). Give several to "
@@ -452,7 +452,7 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
 @click.option("--cvar-level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.95, show_default=True, metavar="α",
               help="CVaR level: the mean cost of the worst 1 - α of outcomes.")
-@click.option("--evaluate", type=click.IntRange(1, 1_000_000), default=2000,
+@click.option("--evaluate", type=click.IntRange(2, 1_000_000), default=2000,
               show_default=True, metavar="M",
               help="Fresh samples both books are evaluated on when outcomes are sampled.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -575,12 +575,13 @@ class _Progress:
 
     def __init__(self, quiet: bool):
         self.quiet, self.start, self.last, self.shown = quiet, time.perf_counter(), 0.0, False
-        self.what, self.phase_start = "outcomes", self.start
+        self.what, self.phase_start, self.seen = "outcomes", self.start, self.start
 
     def __call__(self, done: int, total: int, what: str = "outcomes") -> None:
         now = time.perf_counter()
-        if what != self.what:  # a new phase: its own rate, shown from its first step
-            self.what, self.phase_start, self.last = what, now, 0.0
+        if what != self.what:  # a new phase: its own rate, from the end of the last one
+            self.what, self.phase_start, self.last = what, self.seen, 0.0
+        self.seen = now
         if self.quiet or now - self.start < self.SHOW_AFTER_S or \
                 (now - self.last < 1.0 and done < total):
             return

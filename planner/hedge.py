@@ -26,7 +26,7 @@ from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_SHARES
                      CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
                      HEDGE, HEDGE_EVALUATION, HEDGE_OUTCOMES, RISK_WEIGHTS)
 from .solve import SolveOptions, SolveRun
-from .stress import (COMMITTED, REPLAN, SHORT_T, Book, Result, contract_book, cvar,
+from .stress import (COMMITTED, SHORT_T, Book, Result, contract_book, cvar,
                      distribution, exceedance, outcome_model, solve_chunk, solve_outcomes)
 
 EEV, RP, WS = "EEV", "RP", "WS"
@@ -57,11 +57,12 @@ class Plan:
     def unmet(self) -> np.ndarray:
         return np.array([r.unmet_t for r in self.results])
 
-    def stats(self, level: float) -> dict[str, float]:
+    def stats(self, level: float, among: np.ndarray | None = None) -> dict[str, float]:
         """Expected cost, spread, VaR and CVaR (at 0.9, 0.95, 0.99 and `level`), expected
-        unmet t and the probability of any unmet demand, over the outcomes solved."""
+        unmet t and the probability of any unmet demand, over the outcomes solved (and
+        `among`, when given)."""
         costs, unmet = self.costs(), self.unmet()
-        solved = ~np.isnan(costs)
+        solved = ~np.isnan(costs) & (True if among is None else among)
         if not solved.any():
             return {}
         w = self.probability[solved] / self.probability[solved].sum()
@@ -121,6 +122,12 @@ class HedgeResult:
     def all_optimal(self) -> bool:
         return all(r.costs for p in (self.eev, self.ws, self.rp) for r in p.results)
 
+    @property
+    def common(self) -> np.ndarray:
+        """The outcomes all three plans solved: the ones they are compared on."""
+        return np.logical_and.reduce([~np.isnan(p.costs()) for p in (self.eev, self.rp,
+                                                                       self.ws)])
+
 
 def _open_book(offers: pd.DataFrame) -> Book:
     """Every base offer open to the first-stage contracts: a committed model built with it
@@ -135,10 +142,11 @@ def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
 
 def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
                    progress: Callable[[int, int], None] | None = None
-                   ) -> tuple[LinearModel, np.ndarray]:
-    """The two-stage stochastic LP over the distinct outcomes of `out` and the columns of
-    its contracts (one per base offer, in base_offers order). Raises HedgeError when an
-    outcome cannot be built or the model would be larger than MAX_SIZE."""
+                   ) -> tuple[LinearModel, np.ndarray, list[np.ndarray]]:
+    """The two-stage stochastic LP over the distinct outcomes of `out`, the columns of its
+    contracts (one per base offer, in base_offers order) and each outcome's unmet columns.
+    Raises HedgeError when an outcome cannot be built or the model would be larger than
+    MAX_SIZE."""
     settings = inputs.settings
     offers = base_offers(inputs)
     keys = _keys(offers)
@@ -147,7 +155,7 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
     contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
                               offers["capacity_t"].to_numpy(float), price)
     book = _open_book(offers)
-    link_x, link_y, recourse = [], [], []
+    link_x, link_y, recourse, unmet = [], [], [], []
     for k in range(len(out)):
         om = outcome_model(inputs, out.names(k), book, settings.limit_penalty,
                            settings.spot_premium)
@@ -167,6 +175,7 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
         col0, _ = lp.append(block, f"o{k}", float(out.probability[k]))
         at = keys.get_indexer(_keys(om.sm.network.offers))
         delivered = col0 + block.columns("delivered")
+        unmet.append(col0 + block.columns("unmet"))
         link_y.append(delivered[at >= 0])
         link_x.append(contract[at[at >= 0]])
         if risk_weight > 0:
@@ -183,7 +192,7 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
                 np.concatenate([np.ones(n), -np.ones(n)]))
     if risk_weight > 0:
         _add_cvar(lp, contract, price, recourse, out.probability, risk_weight, level)
-    return lp, contract
+    return lp, contract, unmet
 
 
 def _add_cvar(lp: LinearModel, contract: np.ndarray, price: np.ndarray,
@@ -217,7 +226,7 @@ def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
                 ) -> tuple[Book, float, dict[str, int]]:
     """The hedged book at `risk_weight`, the extensive form's optimum and its size."""
     step = (lambda done, total: progress("extensive form", done, total)) if progress else None
-    lp, contract = extensive_form(inputs, out, risk_weight, level, step)
+    lp, contract, _ = extensive_form(inputs, out, risk_weight, level, step)
     if progress:
         progress("solving the extensive form", 0, 1)
     sol = SolveRun(lp, options).solve()
@@ -229,6 +238,24 @@ def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
     size = {"columns": lp.n_cols, "rows": lp.n_rows, "nonzeros": len(rows)}
     book = hedged_book(base_offers(inputs), sol.values[contract], f"hedge (λ = {risk_weight:g})")
     return book, float(sol.objective), size
+
+
+def perfect_information(inputs: Inputs, out: Outcomes, options: SolveOptions,
+                        progress: Callable[[str, int, int], None] | None = None) -> Plan:
+    """WS: each outcome's own hedge, the contract book chosen knowing that the outcome
+    happens (the stochastic LP with that outcome alone): contracts at the base data's
+    unit_cost within its [min_t, capacity_t], as for RP, so that WS <= RP."""
+    results = []
+    for k in range(len(out)):
+        alone = Outcomes(out.events, out.happened[k:k + 1], np.ones(1), False, None)
+        lp, _, unmet = extensive_form(inputs, alone, 0.0, 0.95)
+        sol = SolveRun(lp, options).solve()
+        costs = {"total_cost": float(sol.objective)} if sol.ok else {}
+        results.append(Result(k, WS, sol.status.value, sol.message, costs,
+                              float(sol.values[unmet[0]].sum()) if sol.ok else math.nan, {}))
+        if progress:
+            progress("perfect information", k + 1, len(out))
+    return Plan(WS, results, out.probability)
 
 
 def _committed(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions, name: str,
@@ -263,9 +290,11 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     if not inputs.events:
         raise HedgeError("the workbook has no Risks sheet (or no event on it): add one row "
                          "per event with its probability (docs/workbook.md, Risks)")
-    for name, n in (("samples", samples), ("evaluate", evaluate)):
-        if not 1 <= n <= MAX_OUTCOMES:
-            raise HedgeError(f"{name} must be from 1 to {MAX_OUTCOMES:,}, not {n:,}")
+    for name, n, least in (("samples", samples, 1), ("evaluate", evaluate, 2)):
+        if not least <= n <= MAX_OUTCOMES:
+            raise HedgeError(f"{name} must be from {least} to {MAX_OUTCOMES:,}, not {n:,}")
+    if seed < 0:
+        raise HedgeError(f"the seed must be 0 or more, not {seed}")
     if not 0 < level < 1:
         raise HedgeError(f"the CVaR level must be between 0 and 1 (e.g. 0.95), not {level:g}")
     if not risk_weights or any(not 0 <= w < math.inf for w in risk_weights):
@@ -278,13 +307,12 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
         base = contract_book(inputs, options, BASE)
     except ValueError as exc:
         raise HedgeError(str(exc)) from None
-    step = (lambda done, total: progress("base book", done, total)) if progress else None
-    both = solve_outcomes(inputs, out, base, options, scheduler, workers, step)
-    eev = Plan(EEV, [r for r in both if r.policy == COMMITTED], out.probability)
-    ws = Plan(WS, [r for r in both if r.policy == REPLAN], out.probability)
+    eev = _committed(inputs, out, base, options, EEV, scheduler, workers, progress,
+                     "base book")
     problem = _unplannable(eev, out)
     if problem:
         raise HedgeError(problem)
+    ws = perfect_information(inputs, out, options, progress)
     sweeps, size = [], {}
     for weight in risk_weights:
         book, objective, size = solve_hedge(inputs, out, weight, level, options, progress)
@@ -292,11 +320,12 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
                           "hedged book")
         sweeps.append(Sweep(weight, book, plan, objective))
     # A normal year: no event happens (solved apart: a sample may not hold that outcome).
-    normal = {}
-    for names, book, policies in (((EEV, WS), base, (COMMITTED, REPLAN)),
-                                  ((RP,), sweeps[0].book, (COMMITTED,))):
-        for name, r in zip(names, solve_chunk(inputs, [(0, ())], book, options, policies)):
-            normal[name] = r.costs.get("total_cost", math.nan)
+    normal = {name: solve_chunk(inputs, [(0, ())], book, options, (COMMITTED,))[0]
+              .costs.get("total_cost", math.nan)
+              for name, book in ((EEV, base), (RP, sweeps[0].book))}
+    nothing = Outcomes(inputs.events, np.zeros((1, len(inputs.events)), bool), np.ones(1),
+                       False, None)
+    normal[WS] = perfect_information(inputs, nothing, options).costs()[0]
     evaluation = None
     if out.sampled:
         fresh_seed = (seed, 1)  # a stream of its own, not another run's draws
@@ -356,8 +385,8 @@ def share_tables(contracts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     table = tonnes.assign(hedged_share=shares["hedged_t"], base_share=shares["base_t"])
     table = table.reset_index().sort_values(["material", "hedged_t"], ascending=[True, False],
                                             kind="stable").reset_index(drop=True)
-    hhi = (shares * 100) ** 2
-    concentration = hhi.groupby(level="material", sort=False).sum().rename(
+    hhi = ((shares * 100) ** 2).groupby(level="material", sort=False).sum()
+    concentration = hhi.where(total.groupby(level="material", sort=False).first() > 0).rename(
         columns={"hedged_t": "hedged_hhi", "base_t": "base_hhi"}).reset_index()
     return table[CONTRACT_SHARES.names], concentration.sort_values(
         "material", kind="stable").reset_index(drop=True)[CONTRACT_CONCENTRATION.names]
@@ -367,7 +396,7 @@ def hedge_table(result: HedgeResult) -> pd.DataFrame:
     """EEV, RP and WS on the same outcomes, then VSS = EEV - RP and EVPI = RP - WS."""
     rows = []
     for plan in (result.eev, result.rp, result.ws):
-        stats = plan.stats(result.level)
+        stats = plan.stats(result.level, result.common)
         rows.append({"plan": plan.name, **stats, "cvar_level": result.level,
                      "normal_year_cost": result.normal.get(plan.name)})
     expected = {r["plan"]: r.get("expected_cost", math.nan) for r in rows}
@@ -384,8 +413,8 @@ def evaluation_table(result: HedgeResult) -> pd.DataFrame:
     if ev is None:
         return pd.DataFrame(columns=HEDGE_EVALUATION.names)
     base, hedged = ev.per_sample(ev.base), ev.per_sample(ev.hedged)
-    in_sample = {EEV: result.eev.stats(result.level).get("expected_cost"),
-                 RP: result.rp.stats(result.level).get("expected_cost")}
+    in_sample = {EEV: result.eev.stats(result.level, result.common).get("expected_cost"),
+                 RP: result.rp.stats(result.level, result.common).get("expected_cost")}
     in_sample[VSS] = in_sample[EEV] - in_sample[RP]
     rows = []
     for name, values in ((EEV, base), (RP, hedged), (VSS, base - hedged)):
@@ -445,6 +474,9 @@ def hedge_sheets(inputs: Inputs, result: HedgeResult) -> dict[str, tuple[str, pd
     events = f"{len(out.events)} event{'s' if len(out.events) != 1 else ''}"
     what = (f"{result.samples:,} samples (seed {result.seed}) of the outcomes of {events}"
             if out.sampled else f"all {len(out):,} outcomes of {events}")
+    lost = float(out.probability[~result.common].sum())
+    unsolved = (f" Outcomes with probability {lost:.4g} could not be solved for some plan "
+                f"(blank in Outcomes); the plans are compared on the others." if lost else "")
     weight = result.sweeps[0].risk_weight
     contracts = contracts_table(inputs, result)
     suppliers, countries = cost_tables(contracts)
@@ -460,7 +492,7 @@ def hedge_sheets(inputs: Inputs, result: HedgeResult) -> dict[str, tuple[str, pd
         CONTRACT_SHARES.name: (CONTRACT_SHARES.note_for(), shares),
         CONTRACT_CONCENTRATION.name: (CONTRACT_CONCENTRATION.note_for(), concentration),
         HEDGE.name: (HEDGE.note_for(what=what, currency=currency, level=f"{result.level:g}",
-                                    spot=f"{1 + settings.spot_premium:g}"),
+                                    spot=f"{1 + settings.spot_premium:g}", unsolved=unsolved),
                      hedge_table(result)),
     }
     if result.evaluation is not None:

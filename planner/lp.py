@@ -183,7 +183,8 @@ class LinearModel:
         lower, upper, cost = (np.concatenate(a) if a else np.zeros(0)
                               for a in (self.lower, self.upper, self.cost))
         prob = pulp.LpProblem(self.name, pulp.LpMinimize)
-        variables = [pulp.LpVariable(f"x{j}", lb, None if ub == np.inf else ub)
+        variables = [pulp.LpVariable(f"x{j}", None if lb == -np.inf else lb,
+                                     None if ub == np.inf else ub)
                      for j, lb, ub in zip(range(self.n_cols), lower.tolist(), upper.tolist())]
         nz = np.flatnonzero(cost)
         prob.setObjective(pulp.LpAffineExpression(

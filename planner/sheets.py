@@ -328,13 +328,14 @@ CONTRACT_CONCENTRATION = Sheet(
                      "squared and summed: 10,000 = one country).",
     _columns(("material", ID), ("hedged_hhi", INDEX), ("base_hhi", INDEX)), under="Contracts")
 HEDGE = Sheet(
-    "Hedge", "Three plans over the same {what}: EEV = the base plan's book under risk, RP = "
-             "the hedged book, WS = perfect information (the plan made again knowing the "
-             "outcome). Contracted tonnes are paid whatever happens; what they cannot "
-             "deliver is bought spot at unit_cost x {spot} or left unmet. VSS = EEV - RP "
-             "(what hedging is worth), EVPI = RP - WS (what knowing the future would be "
-             "worth), both in expected_cost. cvar_alpha = CVaR at {level}; normal_year_cost "
-             "= the cost when no event happens. Money in {currency}.",
+    "Hedge", "Three plans compared over {what}: EEV = the base plan's book under risk, "
+             "RP = the hedged book, WS = perfect information (each outcome's own best book, "
+             "chosen knowing it happens). Contracted tonnes are paid at the base unit_cost "
+             "whatever happens; what they cannot deliver is bought spot at unit_cost x "
+             "{spot} or left unmet. VSS = EEV - RP (what hedging is worth), EVPI = RP - WS "
+             "(what knowing the future would be worth), both in expected_cost. cvar_alpha = "
+             "CVaR at {level}; normal_year_cost = the cost when no event happens. Money in "
+             "{currency}.{unsolved}",
     _columns(("plan", ID), ("expected_cost", MONEY), ("std_cost", MONEY), ("var_95", MONEY),
              ("cvar_95", MONEY), ("expected_unmet_t", TONNES), ("p_unmet", SHARE),
              ("cvar_level", SHARE), ("cvar_alpha", MONEY), ("normal_year_cost", MONEY)), millions=True)

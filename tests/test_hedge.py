@@ -109,6 +109,27 @@ def test_a_high_enough_risk_weight_switches_to_the_safe_supplier(weight, book, o
     assert rp["cvar_alpha"] == pytest.approx(1200 + 12.4 * (100 if book == "CN-mine" else 0))
 
 
+def test_a_price_rise_is_no_risk_to_tonnes_contracted_at_the_base_price():
+    """An event doubling China's price (p = 0.3): contracted tonnes are paid at the base
+    unit_cost, so China's book costs 1,000 whatever happens, and knowing the future is
+    worth nothing: RP = EEV = WS = 1,000 (WS is each outcome's own best book, not a plan
+    bought at the outcome's prices)."""
+    sheets = _embargo_case(0.3)
+    sheets["Risks"] = [{"event": "cn-price", "probability": 0.3}]
+    sheets["Scenarios"] = [{"scenario": "cn-price", "sheet": "Suppliers",
+                            "where": "supplier=CN-mine", "column": "unit_cost",
+                            "action": "multiply", "value": 2}]
+    plans = _plans(api.hedge(frames(sheets)))
+    for name in ("EEV", "RP", "WS"):
+        assert plans[name]["expected_cost"] == pytest.approx(1000)
+    assert plans["EVPI"]["expected_cost"] == pytest.approx(0, abs=1e-6)
+
+
+def test_cbc_finds_the_risk_averse_hedge_too():
+    tables = api.hedge(frames(_embargo_case(0.04)), risk_weight=0.12, solver="cbc")
+    assert _book(tables) == {"AU-mine": pytest.approx(100)}
+
+
 def test_the_hedge_of_a_certain_outcome_is_the_plan_of_its_data():
     """One outcome (an event with probability 1): the stochastic LP is the plan of that
     outcome's data, so its expected cost is `planner run` of that scenario's total cost,
@@ -138,14 +159,18 @@ def _outage_instances(draw):
                  for i in range(n)]
     demand = draw(st.integers(40, 150))
     premium = draw(st.sampled_from([0.0, 0.5, 1.0]))
+    dearer = draw(st.sampled_from([None, *(s for s, *_ in suppliers)]))
     return {
         "Suppliers": [{"supplier": s, "country": c, "material": "ore", "capacity_t": cap,
                        "unit_cost": cost} for s, c, cap, cost, _ in suppliers],
         "Demand": [{"customer": "C", "country": "JP", "material": "ore", "period": "P1",
                     "quantity_t": demand, "unmet_penalty": 100}],
         "Freight": FREIGHT,
+        # an outage per supplier, one of them a price rise instead (or none)
         "Scenarios": [{"scenario": f"{s}-out", "sheet": "Suppliers", "where": f"supplier={s}",
-                       "column": "capacity_t", "action": "set", "value": 0}
+                       **({"column": "unit_cost", "action": "multiply", "value": 1.6}
+                          if s == dearer else
+                          {"column": "capacity_t", "action": "set", "value": 0})}
                       for s, *_ in suppliers],
         "Risks": [{"event": f"{s}-out", "probability": p} for s, *_, p in suppliers],
         "Settings": [{"setting": "spot_premium", "value": premium}],
@@ -174,7 +199,8 @@ def test_ws_rp_eev_are_ordered_and_cvar_falls_with_the_weight(sheets):
 def test_without_disruption_or_spot_premium_the_hedge_is_the_base_plan(sheets):
     """Events that change nothing and spot at unit_cost: every plan costs the base plan."""
     capacity = {f"supplier={s['supplier']}": s["capacity_t"] for s in sheets["Suppliers"]}
-    sheets["Scenarios"] = [dict(r, value=capacity[r["where"]]) for r in sheets["Scenarios"]]
+    sheets["Scenarios"] = [dict(r, column="capacity_t", action="set", value=capacity[r["where"]])
+                           for r in sheets["Scenarios"]]
     sheets["Settings"] = [{"setting": "spot_premium", "value": 0}]
     base = table_rows(api.plan(frames(sheets), ["base"])["Summary"])[0]["total_cost"]
     plans = _plans(api.hedge(frames(sheets)))
@@ -244,6 +270,8 @@ def test_planner_hedge_writes_the_sheets_and_says_what_hedging_is_worth(tmp_path
 
 
 @pytest.mark.parametrize("args, words", [
+    (["--seed", "-1"], "--seed"),
+    (["--evaluate", "1"], "--evaluate"),
     (["--risk-weight", "abc"], "'abc' is not a number"),
     (["--risk-weight", "-1"], "a risk weight is 0 or more"),
     (["--cvar-level", "1"], "--cvar-level"),
