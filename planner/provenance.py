@@ -174,8 +174,8 @@ class _Builder:
                             net.processes["process_id"].to_numpy())[1]
         self.a_t = activity["t"].to_numpy()
         levels = model["levels"]
-        self.l_stock = match(levels["stockpile"].to_numpy(),
-                             net.stockpiles["stockpile"].to_numpy())[1]
+        self.l_stock = match(codes.nodes.encode(levels["stockpile"]),
+                             codes.nodes.encode(net.stockpiles["stockpile"]))[1]
         self.l_t = levels["t"].to_numpy()
 
     def build(self, name: str, member: str | None, states: Ids, start: np.ndarray,
