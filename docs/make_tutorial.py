@@ -475,8 +475,8 @@ def facts(run: Run) -> dict[str, str]:
     jp_oct = rows_of(ol, "JP REE 50%", "MY")
     claim((jp_oct["binds"] == "yes").all(), "under the October controls Japan's target binds "
                                             "on Malaysia")
-    f["q3_jp_my_shadow"] = usd(abs(_one(jp_oct["shadow_price"], "the target's shadow price "
-                                                                "under the October controls")))
+    # duals of a degenerate optimum may split between quarters: quote the largest
+    f["q3_jp_my_shadow"] = usd(abs(pd.to_numeric(jp_oct["shadow_price"]).min()))
     f["q3_oct_unmet_cost"] = musd(summary.loc[OCT25, "unmet_cost"])
     who = unmet[(unmet["scenario"] == OCT25) & (unmet["material"] == ANODE)]
     by_buyer = who.groupby("customer")["unmet_t"].sum()
@@ -488,6 +488,33 @@ def facts(run: Run) -> dict[str, str]:
     claim(gap > 0 and by_buyer.get("JP-anode", 0.0) > by_buyer.get("KR-anode", 0.0),
           "the graphite shortfall falls on Japan because shipping to Korea is cheaper")
     f["q3_freight_gap"] = f"${gap:,.0f}/t"
+
+    # --- Provenance
+    provenance = read_sheet(plan, "Provenance")
+    base_prov = provenance[provenance["scenario"] == BASE]
+    origin = _annual_shares(mix, BASE, NDPR, "origin")
+    shipped = _annual_shares(mix, BASE, NDPR, "delivery")
+    f["prov_cn_shipped"] = pct(shipped.get("CN", 0.0))
+    f["prov_cn_mined"] = pct(origin.get("CN", 0.0))
+    f["prov_mm_mined"] = pct(origin.get("MM", 0.0))
+    f["prov_au_mined"] = pct(origin.get("AU", 0.0))
+    claim(origin.get("CN", 0.0) < shipped.get("CN", 0.0),
+          "China mines less of the NdPr than it ships")
+    jp_nd = base_prov[(base_prov["customer"] == "JP-magnet-makers")
+                      & (base_prov["material"] == NDPR)]
+    received = jp_nd.loc[jp_nd["basis"] == "origin", "quantity_t"].sum()
+    touched = jp_nd.loc[(jp_nd["basis"] == "touched") & (jp_nd["member"] == "FEOC"),
+                        "quantity_t"].sum()
+    f["prov_jp_touched"] = pct(touched / received)
+    us = base_prov[(base_prov["customer"] == "US-cell-maker") & (base_prov["basis"] == "origin")]
+    claim(us["member"].nunique() == 1, "the US cell maker's anode has one origin")
+    f["prov_us_anode_origin"] = str(us["member"].iloc[0])
+    claim(not ((base_prov["customer"] == "US-cell-maker")
+               & (base_prov["basis"] == "touched")).any(),
+          "the US cell maker's anode touched no covered nation")
+    feoc = limits[(limits["scenario"] == BASE) & (limits["rule"] == "US FEOC: anode (IRA 30D)")]
+    f["prov_feoc_total"] = usd(feoc["cost_of_rule"].max())
+    f["prov_feoc_shadow"] = usd(-feoc["shadow_price"].min())
 
     # --- The stress test
     risk = read_sheet(run.stress, "Risk", "policy").set_index("policy")

@@ -276,6 +276,11 @@ REFS = {
                   "2026 and 2027", "2025", "C"),
     "id-ban": ("Reuters, via financialpost.com, 2 Sep 2019: Indonesia bans all nickel-ore "
                "exports from 1 Jan 2020", "2019", "C"),
+    "feoc": ("US Treasury and IRS, T.D. 9995, 'Section 30D Excluded Entities' (final "
+             "regulations, 6 May 2024) and US Department of Energy, 'Interpretation of "
+             "Foreign Entity of Concern' (final interpretive rule, 3 May 2024): from 2025 no "
+             "applicable critical mineral extracted, processed or recycled by a FEOC; covered "
+             "nations China, Russia, North Korea, Iran", "2024", "C"),
     "allies": ("US-Australia Framework (20 Oct 2025) and US-Japan Framework (28 Oct 2025) on "
                "critical minerals and rare earths, G7 Critical Minerals Action Plan "
                "(Kananaskis, 17 Jun 2025), Quad Critical Minerals Initiative (1 Jul 2025)",
@@ -328,7 +333,8 @@ COLUMNS = {
     "Groups": ["group", "country"],
     "Limits": ["rule", "material", "stage", "by", "member", "customer", "period",
                "min_share", "max_share", "scenario"],
-    "Restrictions": ["rule", "type", "material", "from", "to", "max_t", "period", "scenario"],
+    "Restrictions": ["rule", "type", "material", "from", "to", "max_t", "period", "origin",
+                     "via", "scenario"],
     "Scenarios": ["scenario", "sheet", "where", "column", "action", "value"],
     "Risks": ["event", "probability", "exclusive"],
 }
@@ -778,7 +784,9 @@ DEMAND = [{"customer": c, "country": k, "material": m, "period": p, "quantity_t"
 
 # --------------------------------------------------------------------------------------
 GROUPS = [{"group": "Allies", "country": c}
-          for c in ("AU", "JP", "KR", "US", "CA", "GB", "FR", "DE", "IT", "EE", "IN")]
+          for c in ("AU", "JP", "KR", "US", "CA", "GB", "FR", "DE", "IT", "EE", "IN")] + [
+    # The IRA's "covered nations", whose entities are foreign entities of concern.
+    {"group": "FEOC", "country": c} for c in ("CN", "RU", "KP", "IR")]
 
 
 # --------------------------------------------------------------------------------------
@@ -805,6 +813,11 @@ LIMITS = [
      "by": "country", "member": None, "customer": "JP-magnet-makers", "period": "all",
      "max_share": asm(1.0, "monitor only: a share can never exceed 100%"),
      "scenario": NO_JP_TARGET},
+    # Japan's target read by where the NdPr was mined rather than who shipped it: a monitor
+    # (100% never binds) that puts the origin of Japan's NdPr on the Provenance sheet.
+    {"rule": "JP NdPr origin (monitor)", "material": NDPR, "stage": "origin",
+     "by": "country", "member": None, "customer": "JP-magnet-makers", "period": "all",
+     "max_share": asm(1.0, "monitor only: a share can never exceed 100%")},
     # US 45X prohibited-foreign-entity rule for the US cell maker's anode material, encoded
     # as: all of it shipped from Allied countries.
     {"rule": "US 45X anode from Allies", "material": ANODE, "stage": "delivery",
@@ -831,6 +844,12 @@ RESTRICTIONS = [
     # A 2010-style embargo, assumed to last the whole year.
     *[{"rule": f"CN embargo on JP: {m}", "type": "ban", "material": m, "from": "CN",
        "to": "JP", "scenario": f"{EMBARGO};{EMBARGO_RESERVE}"} for m in REE_MATERIALS],
+    # IRA 30D: no critical mineral "extracted, processed, or recycled by a foreign entity
+    # of concern" in the battery: nothing mined or processed in a covered nation may reach
+    # the US cell maker, whoever ships it last (the 45X row above sees only the shipper).
+    {"rule": "US FEOC: anode (IRA 30D)", "type": "ban", "material": ANODE,
+     "to": "US-cell-maker", "via": pub("FEOC", "feoc", "extracted, processed or recycled "
+                                                       "by a FEOC")},
     {"rule": "CN gallium ban to US (Dec 2024)", "type": "ban", "material": GALLIUM,
      "from": "CN", "to": "US", "scenario": US_GA_BAN},
     # October-2025 controls back: the 0.1% foreign-direct-product rule and stricter reviews

@@ -307,10 +307,11 @@ def template(output: Path, debug):
 @main.command(short_help="Cost of diversification: sweep a max-share cap loose to tight.")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--material", required=True, help="The material whose stage share is capped.")
-@click.option("--stage", type=click.Choice(("supply", "processing", "delivery")),
+@click.option("--stage", type=click.Choice(("supply", "processing", "delivery", "origin")),
               default="processing", show_default=True,
-              help="Where the share is counted: sold by suppliers, shipped out of sites, or "
-                   "received by customers.")
+              help="Where the share is counted: sold by suppliers, shipped out of sites, "
+                   "received by customers (by shipping country), or received by customers "
+                   "by the country where it was mined (origin).")
 @click.option("--by", type=click.Choice(("country", "group", "node")), default="country",
               show_default=True, help="What --member names.")
 @click.option("--member", "members", multiple=True, metavar="ID",

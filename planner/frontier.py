@@ -63,8 +63,12 @@ def check_sweep(inputs: Inputs, sweep: Sweep) -> None:
     if sweep.period not in (None, "all") and sweep.period not in inputs.periods:
         raise FrontierError(f"unknown period {sweep.period!r}; periods are: "
                             f"{', '.join(inputs.periods)}")
+    if sweep.stage == "origin" and sweep.by == "node":
+        raise FrontierError("the origin stage counts tonnes by the country where they were "
+                            "mined: use --by country or group")
     known = {"country": set().union(*(set(inputs[s]["country"]) for s in
-                                      ("Suppliers", "Sites", "Stockpiles"))),
+                                      ("Suppliers", "Sites", "Stockpiles")),
+                                    set(inputs["Stockpiles"]["origin"]) - {None}),
              "group": set(inputs["Groups"]["group"]),
              "node": set(inputs["Suppliers"]["supplier"]) | set(inputs["Sites"]["site"])
              | set(inputs["Stockpiles"]["stockpile"])}[sweep.by]

@@ -340,7 +340,10 @@ def add_restrictions(lp: LinearModel, codes: Codes, f_col: np.ndarray,
             gets = match.mask(rule.from_, codes, "to") & not_customer
             hit &= ships | gets
         else:
-            hit &= border & match.mask(rule.from_, codes, "from") \
+            # A rule that follows the material (origin, via) counts every tonne reaching
+            # `to`: one of that origin may have crossed the border as another material.
+            follows = rule.origin is not None or rule.via is not None
+            hit &= (True if follows else border) & match.mask(rule.from_, codes, "from") \
                 & match.mask(rule.to, codes, "to")
         idx, cols_of = _restricted(tracking, rule, np.flatnonzero(hit), match.groups)
         if not len(idx):

@@ -200,9 +200,10 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
         _c("max_t", NUMBER, "The quota per period, t (type quota only).", **_OPT),
         _c("period", PERIOD, "Blank = every period; a label = that period only.", **_OPT),
         _c("origin", ID, "A country or group: the rule counts only tonnes mined there, "
-                         "wherever they were processed since; blank = all tonnes.", **_OPT),
-        _c("via", ID, "A country or group: the rule counts only tonnes mined or processed "
-                      "there at any step; blank = all tonnes.", **_OPT),
+                         "wherever they were processed since, and every such tonne reaching "
+                         "`to` (across a border or not); blank = all tonnes.", **_OPT),
+        _c("via", ID, "A country or group: as origin, for tonnes mined or processed there "
+                      "at any step; blank = all tonnes.", **_OPT),
         _c("scenario", TEXT, "As in Limits.", **_OPT),
     )),
     Sheet("Scenarios", "What-if changes to the base data, one row per change.", columns=(
