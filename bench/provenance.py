@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -129,8 +130,10 @@ def worker(size: int, k: int, tracked: bool, lp_out: Path, share: float) -> dict
     model_mod.add_tracking, prov._reach = timed_tracking, timed_reach
 
     ph = Phases()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     net = ph.run("build", build_network, inputs)
     sm = ph.run("build", model_mod.build_model, net)
+    after = resource.getrusage(resource.RUSAGE_SELF)
     lp = sm.lp
     run = SolveRun(lp, options)
     sol = ph.run("solve", run.solve)
@@ -153,6 +156,12 @@ def worker(size: int, k: int, tracked: bool, lp_out: Path, share: float) -> dict
     return {"size": size, "k": k, "tracked": tracked, "columns": lp.n_cols,
             "rows": lp.n_rows, "nonzeros": int(len(arrays.value)), "flows": n_flows,
             "build": ph.rows["build"]["seconds"], "build_cpu": ph.rows["build"]["cpu_seconds"],
+            # user and system CPU seconds of the build: system time is the kernel handing
+            # out fresh memory (first touch of new arrays)
+            "build_user": after.ru_utime - before.ru_utime,
+            "build_system": after.ru_stime - before.ru_stime,
+            "build_peak_mb": ph.rows["build"]["peak_mb"],
+            "solve_peak_mb": ph.rows["solve"]["peak_mb"],
             "tracking": inner["tracking"], "reach": inner["reach"],
             "reach_rounds": inner["reach_rounds"], "places": inner["places"],
             "solve": ph.rows["solve"]["seconds"], "solve_cpu": ph.rows["solve"]["cpu_seconds"],
@@ -185,9 +194,11 @@ def measure(size: int, k: int, tracked: bool, workdir: Path, repeat: int, timeou
                                  str(lp_file), str(share)], timeout))
         alone.append(bench_run._subprocess(["--worker", "highs", str(lp_file)], timeout))
     best = dict(runs[0])
-    for key in ("build", "tracking", "reach", "solve"):
+    for key in ("build", "build_cpu", "build_user", "build_system", "tracking", "reach",
+                "solve", "solve_cpu"):
         best[key] = min(r[key] for r in runs)
     best["highs"] = min(h["seconds"] for h in alone)
+    best["highs_cpu"] = min(h["cpu_seconds"] for h in alone)
     best["highs_status"] = alone[0]["status"]
     best["highs_objective"] = alone[0]["objective"]
     best["highs_iterations"] = alone[0]["iterations"]
@@ -207,7 +218,7 @@ def _x(b: float, a: float) -> str:
 def table(pairs: list[tuple[dict, dict]]) -> str:
     head = ("| size | origins k | columns: without -> with | rows | nonzeros | build s "
             "(origin layer) | planner solve s | HiGHS alone s | simplex iterations "
-            "(planner) | origin columns per split flow |")
+            "(planner) | flows split | columns per split flow |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for a, b in pairs:
         def pair(key, fmt="{:,}"):
@@ -218,6 +229,7 @@ def table(pairs: list[tuple[dict, dict]]) -> str:
             f"({b['tracking']:.2f}) ({_x(b['build'], a['build'])}) | "
             f"{pair('solve', '{:.2f}')} | {pair('highs', '{:.2f}')} | "
             f"{a['iterations']:,} -> {b['iterations']:,} | "
+            f"{b.get('flows_split', 0) / b['flows']:.0%} | "
             f"{b.get('states_per_split_flow', 0):.1f} of {b.get('states', 0)} |")
     return "\n".join(lines)
 
@@ -268,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['columns']:,} columns, {r['rows']:,} rows, {r['nonzeros']:,} nnz; "
                       f"build {r['build']:.2f} s (origin layer {r['tracking']:.2f} s, "
                       f"_reach {r['reach']:.3f} s in {r['reach_rounds']} rounds over "
-                      f"{r['places']} places); solve {r['solve']:.2f} s "
+                      f"{r['places']} places; CPU {r['build_user']:.2f} user + "
+                      f"{r['build_system']:.2f} system); solve {r['solve']:.2f} s "
                       f"({r['blocks']} blocks, {r['iterations']:,} iterations); HiGHS alone "
                       f"{r['highs']:.2f} s ({r['highs_iterations']:,} iterations); "
                       f"{r['status']}, objective {r['objective']:,.0f}; peak "

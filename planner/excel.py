@@ -891,6 +891,40 @@ def hedge_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) 
         _insert(ws, 22, column, chart, 18, 9)
 
 
+def provenance_chart(table: Placed, frame: pd.DataFrame) -> None:
+    """Beside the Provenance table: base's origin mix per customer and material over the
+    horizon, as a small table (the chart's numbers) and 100% stacked bars."""
+    rows = frame[(frame["scenario"] == "base") & (frame["basis"] == "origin")]
+    if rows.empty:
+        return
+    tonnes = rows.groupby(["customer", "material", "member"], sort=True)["quantity_t"].sum()
+    ranking = tonnes.groupby(level="member").sum().sort_values(ascending=False, kind="stable")
+    origins = list(ranking.index[:MAX_SERIES - 1]) + (["other"] if len(ranking) >= MAX_SERIES
+                                                       else [])
+    member = tonnes.index.get_level_values("member")
+    tonnes = tonnes.groupby([tonnes.index.get_level_values("customer"),
+                             tonnes.index.get_level_values("material"),
+                             np.where(member.isin(origins), member, "other")]).sum()
+    share = (tonnes / tonnes.groupby(level=[0, 1]).transform("sum")).unstack(fill_value=0.0)
+    # below the table's header row, which stays the table's alone (readers take its cells)
+    ws, column, top = table.ws, len(table.columns) + 2, table.header_row + 2
+    put(ws, top - 1, column, "Origin mix per customer over the horizon (base)", LEAD_FONT)
+    for j, name in enumerate(["customer / material", *origins], start=column):
+        put(ws, top, j, name, HEADER)
+    for i, ((customer, material), values) in enumerate(share.iterrows(), start=top + 1):
+        put(ws, i, column, f"{customer} / {material}")
+        for j, origin in enumerate(origins, start=column + 1):
+            put(ws, i, j, float(values.get(origin, 0.0)), {"num_format": SHARE_FORMAT})
+    ws.set_width(column, 34)
+    first, last = top + 1, top + len(share)
+    chart = _bar_chart(ws.book, "Where each customer's material was mined (base)",
+                       "percent_stacked", {"num_format": "0%"}, title_points=12)
+    for j in range(len(origins)):
+        _series(chart, ws, top, column + 1 + j, first, last, column, gap=40)
+    height = min(max(8.0, 0.45 * len(share) + 4), 24.0)
+    _insert(ws, last + 3, column, chart, 22, height)
+
+
 def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
                tables: dict[str, Placed], pivots: ChartData, currency: str | None) -> None:
     """Sourcing-mix and utilisation charts on the Charts sheet, the suppliers' tonnes beside
@@ -902,6 +936,8 @@ def add_charts(data: PlanSheet | None, charts: PlanSheet | None, sheets: dict,
         risk_charts(tables, sheets, currency)
     if "Hedge" in tables:
         hedge_charts(tables, sheets, currency)
+    if "Provenance" in tables:
+        provenance_chart(tables["Provenance"], sheets["Provenance"][1])
     if data is None:
         return
     countries, mixes, loaded, sources = (pivots.countries, pivots.mixes, pivots.loaded,

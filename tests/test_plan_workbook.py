@@ -34,6 +34,9 @@ PLAN_COLUMNS = {
     "Comparison": ["scenario", "section", "item", "base_value", "value", "change", "detail"],
     "Mix": ["scenario", "period", "material", "stage", "country", "quantity_t", "share",
             "stage_total_t", "hhi"],
+    # the example has rules that follow the material: its plan has a Provenance sheet
+    "Provenance": ["scenario", "period", "customer", "material", "basis", "member",
+                   "quantity_t", "share"],
     "Limits": ["scenario", "rule", "type", "stage", "by", "material", "period", "customer",
                "member", "volume_t", "stage_volume_t", "share", "bound", "sense", "binds",
                "shadow_price", "value_of_1pt", "cost_of_rule"],
