@@ -257,3 +257,31 @@ def test_origin_mistakes_are_named_at_their_cell(tmp_path, sheet, row, column, w
     assert result.exit_code == 1, result.output
     line = next(ln for ln in result.output.splitlines() if words in ln)
     assert f"sheet {sheet}, row 2, column {column}" in line
+
+
+def test_a_diagnosis_names_the_origin_rule_in_the_way():
+    """Neither Chinese nor Australian oxide may reach the US: the US buyer's 50 t cannot be
+    met, and the diagnosis names an origin ban (lift it or make it a 50 t quota)."""
+    both = [dict(US_BAN), {"rule": "us-no-au", "type": "ban", "to": "US", "origin": "AU"}]
+    tables = api.plan(frames(_separation([], both)))
+    assert table_rows(tables["Summary"])[0]["status"] == "infeasible"
+    found = [r for r in table_rows(tables["Diagnosis"]) if r["kind"] == "alternative"]
+    assert found and found[0]["rule"] in ("us-no-cn", "us-no-au")
+    assert found[0]["needed"] == pytest.approx(50)
+
+
+def test_the_frontier_sweeps_an_origin_share(tmp_path):
+    """China's share of all oxide customers receive, by origin, with the US unable to take
+    Chinese oxide: at most 100 of 150 t (66.7%) even uncapped; at a 60% cap 90 t CN and 60
+    t AU: 90 x 10 + 60 x 20 = 2,100."""
+    path = make_workbook(tmp_path / "in.xlsx", _separation([], [US_BAN]))
+    out = tmp_path / "frontier.xlsx"
+    result = CliRunner().invoke(main, ["frontier", str(path), "--material", "oxide",
+                                       "--stage", "origin", "--member", "CN", "--from", "1",
+                                       "--to", "0.6", "--steps", "5", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    from wb import read_plan_sheet
+    points = {round(r["cap"], 2): r for r in read_plan_sheet(out, "Frontier")
+              if r["point"] == "sweep"}
+    assert points[0.6]["total_cost"] == pytest.approx(2100)
+    assert points[1.0]["member_share"] == pytest.approx(100 / 150)
