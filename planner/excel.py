@@ -1171,10 +1171,13 @@ def write_summary(ws: PlanSheet, sheets: dict, note: str | None, frame: pd.DataF
     end = row + int(CHART_CM[1] / 0.53) if chart is not None else row
     if len(base_top):
         tables = 2 if base_top["material"].nunique() > SHARE_ROWS else 1
-        stop = last + tables * (1 + base_top["stage"].nunique())
-        _merged(ws, row, last + 1, stop, "Largest country share in base, whole horizon",
+        # a column's gap after the chart: spreadsheet programs draw columns a little wider
+        # than their nominal width, and the chart is sized by the nominal one
+        first = last + 2 if chart is not None else last + 1
+        stop = first - 1 + tables * (1 + base_top["stage"].nunique())
+        _merged(ws, row, first, stop, "Largest country share in base, whole horizon",
                 LEAD_FONT)
-        shares_end, _ = _share_cells(ws, row + 1, base_top, tables, last + 1)
+        shares_end, _ = _share_cells(ws, row + 1, base_top, tables, first)
         end = max(end, shares_end)
     if chart is not None:
         _insert(ws, row, 1, chart, _cm(ws, 1, last) - 0.2,
