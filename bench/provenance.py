@@ -230,7 +230,7 @@ def table(pairs: list[tuple[dict, dict]]) -> str:
             f"{pair('solve', '{:.2f}')} | {pair('highs', '{:.2f}')} | "
             f"{a['iterations']:,} -> {b['iterations']:,} | "
             f"{b.get('flows_split', 0) / b['flows']:.0%} | "
-            f"{b.get('states_per_split_flow', 0):.1f} of {b.get('states', 0)} |")
+            f"{b.get('states_per_split_flow', 0):.3g} of {b.get('states', 0)} |")
     return "\n".join(lines)
 
 

@@ -43,7 +43,8 @@ BASE = "base"
 # in order of first appearance in the workbook).
 ORDER = ["base", "cn-ree-embargo", "embargo+reserve", "us-ga-ban", "cn-oct25-return",
          "my-licence", "pilbara-port", "reserve-release", "au-tax-offset", "jp-battery+20%",
-         "no-jp-target"]
+         "no-jp-target", "next-plant", "embargo+plant"]
+NEXT_PLANT, EMBARGO_PLANT = "next-plant", "embargo+plant"
 EMBARGO, EMBARGO_RESERVE = "cn-ree-embargo", "embargo+reserve"
 US_GA_BAN, OCT25 = "us-ga-ban", "cn-oct25-return"
 RESERVE, TAX_OFFSET, BATTERY, NO_TARGET = ("reserve-release", "au-tax-offset",
@@ -488,6 +489,27 @@ def facts(run: Run) -> dict[str, str]:
     claim(gap > 0 and by_buyer.get("JP-anode", 0.0) > by_buyer.get("KR-anode", 0.0),
           "the graphite shortfall falls on Japan because shipping to Korea is cheaper")
     f["q3_freight_gap"] = f"${gap:,.0f}/t"
+
+    # --- Options
+    options = read_sheet(plan, "Options")
+    claim(set(options["scenario"]) == {NEXT_PLANT, EMBARGO_PLANT},
+          "the options exist in next-plant and embargo+plant only")
+    claim(not (options["taken"] == "yes").any(), "no option is taken, even under the embargo")
+    claim(abs(summary.loc[EMBARGO_PLANT, "total_cost"] - summary.loc[EMBARGO, "total_cost"])
+          < 1.0 and abs(summary.loc[NEXT_PLANT, "total_cost"] - base["total_cost"]) < 1.0,
+          "the scenarios with options cost what they cost without")
+    by_name = options[options["scenario"] == EMBARGO_PLANT].set_index("option")
+    jp, eneabba = by_name.loc["JP separator 2,500 t/q"], by_name.loc["Eneabba to 18,400 t/yr"]
+    f["opt_jp_cost"] = musd(jp["fixed_cost"])
+    f["opt_jp_t"] = tonnes(jp["capacity_t"])
+    f["opt_jp_dytb"] = tonnes(jp["capacity_t"] * 0.004)
+    f["opt_eneabba_cost"] = musd(eneabba["fixed_cost"])
+    f["opt_eneabba_used"] = tonnes(eneabba["used_t"])
+    util = read_sheet(plan, "Utilization")
+    en = util[(util["scenario"] == EMBARGO_PLANT) & (util["id"] == "Eneabba")]
+    claim((pd.to_numeric(en["utilization"]) < 0.999).all(),
+          "Eneabba is not at capacity in embargo+plant")
+    f["opt_eneabba_peak"] = pct(pd.to_numeric(en["utilization"]).max())
 
     # --- Provenance
     provenance = read_sheet(plan, "Provenance")

@@ -335,14 +335,16 @@ COLUMNS = {
                "min_share", "max_share", "scenario"],
     "Restrictions": ["rule", "type", "material", "from", "to", "max_t", "period", "origin",
                      "via", "scenario"],
+    "Options": ["option", "kind", "node", "material", "capacity_t", "fixed_cost",
+                "first_period", "scenario"],
     "Scenarios": ["scenario", "sheet", "where", "column", "action", "value"],
     "Risks": ["event", "probability", "exclusive"],
 }
 
 # Sheet order in the workbook (the build script appends the Sources sheet).
 SHEET_ORDER = ["Settings", "Periods", "Suppliers", "Sites", "Processes", "Freight", "Lanes",
-               "Stockpiles", "Demand", "Groups", "Limits", "Restrictions", "Scenarios",
-               "Risks"]
+               "Stockpiles", "Demand", "Groups", "Limits", "Restrictions", "Options",
+               "Scenarios", "Risks"]
 
 # Scenario names (the Scenarios sheet and the `scenario` cells of rules use these).
 EMBARGO = "cn-ree-embargo"            # 2010-style Chinese rare-earth embargo on Japan
@@ -355,12 +357,14 @@ BATTERY = "jp-battery+20%"            # Japanese battery-material demand +20%
 NO_JP_TARGET = "no-jp-target"         # Japan's 50% rare-earth target not applied
 MY_LICENCE = "my-licence"             # Lynas Malaysia's operating licence restricted
 PORT = "pilbara-port"                 # a cyclone closes Port Hedland for weeks
+NEXT_PLANT = "next-plant"             # where should the next rare-earth plant go (Options)
+EMBARGO_PLANT = "embargo+plant"       # the same question under the embargo
 
 # Japan's target is a peacetime diversification target: it applies in these scenarios and
 # is waived in an embargo (a 50% cap on the only remaining sources would only add shortage)
 # and, to price it, in no-jp-target. A scenario added later must be added here to keep it.
 JP_TARGET_SCENARIOS = ["base", US_GA_BAN, OCT25, RESERVE, TAX_OFFSET, BATTERY, MY_LICENCE,
-                       PORT]
+                       PORT, NEXT_PLANT]
 
 
 SETTINGS = [
@@ -499,6 +503,9 @@ SITES = [
      "capacity_t": der(11_000, "lynas-my", "10,500 t NdPr/yr ÷ 4 ÷ 0.24, rounded")},
     {"site": "Eneabba", "country": "AU",
      "capacity_t": der(3_025, "eneabba", "12,100 t REO/yr ÷ 4 (low end)")},
+    # A Japanese separator of Australian MREC, a candidate only (Options, next-plant).
+    {"site": "JP-separator", "country": "JP",
+     "capacity_t": asm(0, "not built: the next-plant scenario's option may build it")},
     {"site": "La-Rochelle", "country": "FR",
      "capacity_t": asm(1_000, "4,000 t REO/yr ÷ 4, within the 2,000-5,000 t range",
                        "la-rochelle")},
@@ -579,6 +586,11 @@ PROCESSES = [
     _proc("Lynas-Malaysia", "separation", MREC, DYTB,
           asm(0.004, "Dy+Tb ≈0.4% of Mt Weld TREO; HREE circuit since May 2025", "lynas-my"),
           asm(3_200, "as above (one process)")),
+    _proc("JP-separator", "separation", MREC, NDPR, _NDPR_FROM_MREC,
+          asm(3_800, "Lynas Malaysia's $3,200/t + Japanese costs, $/t REO input")),
+    _proc("JP-separator", "separation", MREC, DYTB,
+          asm(0.004, "as Lynas Malaysia (Mt Weld MREC)", "lynas-my"),
+          asm(3_800, "as above (one process)")),
     _proc("Eneabba", "refining", MONAZITE, NDPR,
           asm(0.20, "NdPr from monazite, t per t REO", "eneabba"),
           asm(9_000, "cracking + separation incl. radioactive residue, $/t REO input")),
@@ -827,6 +839,24 @@ LIMITS = [
 
 
 # --------------------------------------------------------------------------------------
+# Where should the next rare-earth plant go: Iluka's Eneabba at its high end, or a new
+# Japanese separator of Kalgoorlie's MREC. Fixed costs are a year's share of the capital
+# (10-year life, no interest, A$1 = US$0.65: assumptions).
+OPTIONS = [
+    {"option": "Eneabba to 18,400 t/yr", "kind": "site", "node": "Eneabba",
+     "capacity_t": der(1_575, "eneabba", "(18,400 - 12,100) t REO/yr ÷ 4"),
+     "fixed_cost": der(38_900_000, "eneabba", "A$1.75bn × 6,300/18,400 × 0.65 US$/A$ ÷ 10 "
+                                              "years (life and rate assumed)"),
+     "first_period": "2027-Q3", "scenario": f"{NEXT_PLANT};{EMBARGO_PLANT}"},
+    {"option": "JP separator 2,500 t/q", "kind": "site", "node": "JP-separator",
+     "capacity_t": asm(2_500, "t REO per quarter, a quarter of Lynas Malaysia"),
+     "fixed_cost": asm(52_000_000, "A$800m (Kalgoorlie's cost) × 0.65 ÷ 10 years",
+                       "kalgoorlie"),
+     "first_period": "2027-Q2", "scenario": f"{NEXT_PLANT};{EMBARGO_PLANT}"},
+]
+
+
+# --------------------------------------------------------------------------------------
 RESTRICTIONS = [
     {"rule": "ID nickel-ore export ban", "type": "ban", "material": LATERITE, "from": "ID"},
     {"rule": "DRC cobalt export quota", "type": "quota", "material": COOH, "from": "CD",
@@ -843,7 +873,8 @@ RESTRICTIONS = [
                                           "× 0.004 t Dy/Tb per t, rounded")},
     # A 2010-style embargo, assumed to last the whole year.
     *[{"rule": f"CN embargo on JP: {m}", "type": "ban", "material": m, "from": "CN",
-       "to": "JP", "scenario": f"{EMBARGO};{EMBARGO_RESERVE}"} for m in REE_MATERIALS],
+       "to": "JP", "scenario": f"{EMBARGO};{EMBARGO_RESERVE};{EMBARGO_PLANT}"}
+      for m in REE_MATERIALS],
     # IRA 30D: no critical mineral "extracted, processed, or recycled by a foreign entity
     # of concern" in the battery: nothing mined or processed in a covered nation may reach
     # the US cell maker, whoever ships it last (the 45X row above sees only the shipper).
@@ -920,6 +951,7 @@ SHEETS = {
     "Groups": GROUPS,
     "Limits": LIMITS,
     "Restrictions": RESTRICTIONS,
+    "Options": OPTIONS,
     "Scenarios": SCENARIOS,
     "Risks": RISKS,
 }

@@ -1137,7 +1137,7 @@ def write_summary(ws: PlanSheet, sheets: dict, note: str | None, frame: pd.DataF
     base_top = top_shares(mix, "base") if mix is not None else pd.DataFrame()
     row = table.last_row + 2
     heads = headlines(frame, frame_of("Limits"), mix, frame_of("Diagnosis"), currency,
-                      info, millions)
+                      info, millions, frame_of("Options"))
     groups = _line_cells(ws, n)
     if heads:
         for (first, last), label in zip(groups, LINE_LABELS):

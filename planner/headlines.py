@@ -171,13 +171,15 @@ def _messages(summary: pd.DataFrame, run_info: pd.DataFrame | None) -> dict[str,
 def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
               mix: pd.DataFrame | None = None, diagnosis: pd.DataFrame | None = None,
               currency: str | None = None, run_info: pd.DataFrame | None = None,
-              millions: bool = False) -> list[Headline]:
+              millions: bool = False, options: pd.DataFrame | None = None
+              ) -> list[Headline]:
     """One Headline per Summary row, in Summary order (base first): the result (the cost
     against base from the Summary's own change columns), the costliest rule (without a
     Limits table: none) and, for scenarios other than base, the largest shares that
     moved from base (without a Mix table: none). Money in millions with `millions`."""
     out = []
-    mixes, limit_rows, diagnosed = (_by_scenario(f) for f in (mix, limits, diagnosis))
+    mixes, limit_rows, diagnosed, chosen = (_by_scenario(f)
+                                            for f in (mix, limits, diagnosis, options))
     base_top = None
     if not summary.empty:
         base = summary[summary["scenario"].astype(str) == "base"]
@@ -212,6 +214,11 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
                             f"{money(unmet_cost, currency, millions=millions)})")
         else:
             head.result += "; all demand met"
+        if name in chosen:  # what the mixed-integer plan builds or signs
+            taken = chosen[name]
+            taken = [str(o) for o, t in zip(taken["option"], taken["taken"])
+                     if t is not None and t == True]  # noqa: E712 (numpy booleans too)
+            head.result += f"; takes {', '.join(taken)}" if taken else "; takes no option"
         if limits is not None:
             head.rule = _rule_line(costliest_binding_rule(limit_rows.get(name)), currency,
                                    millions)

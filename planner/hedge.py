@@ -26,8 +26,9 @@ from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_SHARES
                      CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
                      HEDGE, HEDGE_EVALUATION, HEDGE_OUTCOMES, RISK_WEIGHTS)
 from .solve import SolveOptions, SolveRun
-from .stress import (COMMITTED, SHORT_T, Book, Result, contract_book, cvar,
-                     distribution, exceedance, outcome_model, solve_chunk, solve_outcomes)
+from .stress import (COMMITTED, NO_OPTIONS, SHORT_T, Book, Result, contract_book, cvar,
+                     distribution, exceedance, outcome_model, solve_chunk, solve_outcomes,
+                     with_options)
 
 EEV, RP, WS = "EEV", "RP", "WS"
 VSS, EVPI = "VSS", "EVPI"
@@ -299,6 +300,8 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
         raise HedgeError(f"the CVaR level must be between 0 and 1 (e.g. 0.95), not {level:g}")
     if not risk_weights or any(not 0 <= w < math.inf for w in risk_weights):
         raise HedgeError("risk weights must be 0 or more (0: risk neutral)")
+    if with_options(inputs):
+        raise HedgeError(NO_OPTIONS.format(command="hedge"))
     unpriced = unpriced_demand(inputs)
     if unpriced is not None:
         raise InputError([unpriced])

@@ -38,6 +38,7 @@ class Settings:
     max_outcomes: float = 1024      # outcomes enumerated up to this many, else sampled
     spot_premium: float = 0.5       # spot price = unit_cost x (1 + spot_premium)
     limit_penalty: float | None = None  # Limits soft in outcomes at this cost per t
+    mip_gap: float = 1e-4           # with Options: optimal when proved within this gap
 
 
 @dataclass

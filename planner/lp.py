@@ -49,6 +49,7 @@ class LinearModel:
     _sense: list[str] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
+    integer: set[str] = field(default_factory=set)   # variables whose columns are integer
 
     def add_columns(self, variable: str, n: int, lower, upper, cost) -> np.ndarray:
         """Add n columns of one variable (`flow`, `unmet`, ...); `upper` may hold NaN for no
@@ -90,6 +91,23 @@ class LinearModel:
         for name in ("lower", "upper", "cost", "_rows", "_cols", "_coefs", "_rhs", "_sense"):
             setattr(twin, name, list(getattr(self, name)))
         twin.variables, twin.families = dict(self.variables), dict(self.families)
+        twin.integer = set(self.integer)
+        return twin
+
+    def integrality(self) -> np.ndarray:
+        """1 for each column of an integer variable, else 0 (HiGHS's integrality)."""
+        found = np.zeros(self.n_cols, np.int32)
+        for name in self.integer:
+            found[self.columns(name)] = 1
+        return found
+
+    def fixed(self, variable: str, values: np.ndarray) -> "LinearModel":
+        """A continuous copy in which the columns of `variable` are fixed at `values`."""
+        twin = self.copy()
+        i = list(self.variables).index(variable)
+        twin.lower[i] = np.asarray(values, float).copy()
+        twin.upper[i] = np.asarray(values, float).copy()
+        twin.integer = set()
         return twin
 
     def with_cost(self, variable: str, cost: np.ndarray) -> "LinearModel":
@@ -183,9 +201,11 @@ class LinearModel:
         lower, upper, cost = (np.concatenate(a) if a else np.zeros(0)
                               for a in (self.lower, self.upper, self.cost))
         prob = pulp.LpProblem(self.name, pulp.LpMinimize)
+        cat = np.where(self.integrality() == 1, pulp.LpInteger, pulp.LpContinuous).tolist()
         variables = [pulp.LpVariable(f"x{j}", None if lb == -np.inf else lb,
-                                     None if ub == np.inf else ub)
-                     for j, lb, ub in zip(range(self.n_cols), lower.tolist(), upper.tolist())]
+                                     None if ub == np.inf else ub, c)
+                     for j, lb, ub, c in zip(range(self.n_cols), lower.tolist(),
+                                             upper.tolist(), cat)]
         nz = np.flatnonzero(cost)
         prob.setObjective(pulp.LpAffineExpression(
             zip(map(variables.__getitem__, nz.tolist()), cost[nz].tolist())))

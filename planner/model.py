@@ -35,6 +35,52 @@ def _each_period(frame: pd.DataFrame, periods: pd.Series, with_t: bool = True
     return out
 
 
+def _opened(offers: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
+    """Which offers a supplier option opens (they sell nothing unless it is taken)."""
+    if not len(options):
+        return pd.Series(False, index=offers.index, dtype=bool)
+    mine = options[options["kind"] == "supplier"]
+    pairs = set(zip(mine["node"], mine["material"]))
+    return pd.Series([(s, m) in pairs for s, m in zip(offers["supplier"], offers["material"])],
+                     index=offers.index, dtype=bool)
+
+
+def _option_terms(keys: pd.DataFrame, options: pd.DataFrame, kind: str, periods: list[str],
+                  amount_of: str | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row of `keys`, option, amount) for each option of `kind` and each of its rows from
+    its first period on: the capacity it adds or opens (the option's capacity_t, else the
+    row's), or with `amount_of` the row's column of that name (an opened offer's min_t)."""
+    empty = np.zeros(0, np.int64)
+    if not len(options) or not len(keys):
+        return empty, empty, np.zeros(0)
+    node = "site" if kind == "site" else "supplier"
+    at = {p: i for i, p in enumerate(periods)}
+    rows, opts, amounts = [], [], []
+    key_node, key_period = keys[node].to_numpy(), keys["period"].map(at).to_numpy()
+    key_material = keys["material"].to_numpy() if kind == "supplier" else None
+    for o, option in enumerate(options.to_dict("records")):
+        if option["kind"] != kind:
+            continue
+        first = at.get(option["first_period"], 0)
+        hit = (key_node == option["node"]) & (key_period >= first)
+        if kind == "supplier":
+            hit &= key_material == option["material"]
+        k = np.flatnonzero(hit)
+        if amount_of is not None:
+            amount = keys[amount_of].to_numpy(float)[k]
+        elif option["capacity_t"] is not None and not pd.isna(option["capacity_t"]):
+            amount = np.full(len(k), float(option["capacity_t"]))
+        else:
+            amount = keys["capacity_t"].to_numpy(float)[k]
+        rows.append(k)
+        opts.append(np.full(len(k), o))
+        amounts.append(amount)
+    if not rows:
+        return empty, empty, np.zeros(0)
+    return np.concatenate(rows), np.concatenate(opts), np.concatenate(amounts)
+
+
 @dataclass
 class SourcingModel:
     """The LP plus the tables that give its columns a meaning."""
@@ -93,14 +139,30 @@ def build_model(net: Network) -> SourcingModel:
         i, r = match(joint(*parts, (f_period[pos], p)), keys)
         return pos[i], r
 
-    # Supplier sales within [min_t, capacity_t] per offer and period.
+    # Options: a yes/no column each, at its fixed cost (a mixed-integer program).
+    options = net.options
+    y_col = np.zeros(0, np.int64)  # no options: no column, the LP of a workbook without them
+    if len(options):
+        y_col = lp.add_columns("option", len(options), 0.0, 1.0,
+                               options["fixed_cost"].to_numpy(float))
+        lp.integer.add("option")
+
+    # Supplier sales within [min_t, capacity_t] per offer and period; an offer an option
+    # opens sells within [min_t, capacity] x the option's column, from its first period.
     offers = net.offers
+    opened = _opened(offers, options)
     for family, mask, sense, bound in (
-            ("supplier_max", offers["capacity_t"].notna(), LE, "capacity_t"),
+            ("supplier_max", offers["capacity_t"].notna() | opened, LE, "capacity_t"),
             ("supplier_min", offers["min_t"] > 0, GE, "min_t")):
         keys = offers[mask.to_numpy()].reset_index(drop=True)
         f, r = flows_at("from", SUPPLIER, key(keys, "supplier"))
-        lp.add_rows(family, keys, sense, keys[bound].to_numpy(float), r, f_col[f], 1.0)
+        rhs = keys[bound].to_numpy(float)
+        k, o, amount = _option_terms(keys, options, "supplier", net.periods,
+                                     None if family == "supplier_max" else "min_t")
+        rhs[_opened(keys, options).to_numpy()] = 0.0  # what it sells comes with the option
+        lp.add_rows(family, keys, sense, rhs, np.concatenate([r, k]),
+                    np.concatenate([f_col[f], y_col[o]]),
+                    np.concatenate([np.ones(len(r)), -amount]))
 
     # Site balances: inflow of each input = activity using it; outflow ≤ yield × activity.
     a_site = codes.nodes.encode(activity["site"])
@@ -131,7 +193,10 @@ def build_model(net: Network) -> SourcingModel:
     capped = net.sites.loc[net.sites["capacity_t"].notna(), ["site", "capacity_t"]]
     keys = _each_period(capped, periods, with_t=False)
     k, r = match(joint((a_site, n), (a_period, p)), key(keys, "site", None))
-    lp.add_rows("site_capacity", keys, LE, keys["capacity_t"].to_numpy(float), r, z_col[k], 1.0)
+    rows, o, amount = _option_terms(keys, options, "site", net.periods)
+    lp.add_rows("site_capacity", keys, LE, keys["capacity_t"].to_numpy(float),
+                np.concatenate([r, rows]), np.concatenate([z_col[k], y_col[o]]),
+                np.concatenate([np.ones(len(r)), -amount]))
 
     # Demand: deliveries + unmet = quantity.
     f, r = flows_at("to", CUSTOMER, key(demand, "customer"))

@@ -45,6 +45,7 @@ class Network:
     restrictions: pd.DataFrame  # Restrictions rows that apply in this scenario
     groups: pd.DataFrame      # group, country
     codes: Codes              # the ids above as integer codes, the flows' included
+    options: pd.DataFrame = field(default_factory=pd.DataFrame)  # Options rows that apply
 
 
 # Integer codes -------------------------------------------------------------------------------
@@ -596,4 +597,5 @@ def build_network(inputs: Inputs, scenario: str = "base") -> Network:
                    demand, stockpiles, flows, _lane_caps(inputs),
                    _in_scenario(inputs["Limits"], scenario),
                    _in_scenario(inputs["Restrictions"], scenario),
-                   inputs["Groups"][["group", "country"]].drop_duplicates(), codes)
+                   inputs["Groups"][["group", "country"]].drop_duplicates(), codes,
+                   _in_scenario(inputs["Options"], scenario))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pulp
 
@@ -128,8 +129,16 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
     try:
         sm = build_model(build_network(inputs, data))
         network_s = time.perf_counter() - began
+        chosen = None
+        if sm.lp.integer:  # options: the mixed-integer program, then the LP they leave
+            chosen = SolveRun(sm.lp, options).solve()
+            if chosen.values is not None:
+                taken = np.round(chosen.values[sm.lp.columns("option")])
+                sm.lp = sm.lp.fixed("option", taken)
+            else:  # what is in the way even with every option available
+                sm.lp = sm.lp.fixed("option", np.ones(len(sm.network.options)))
         run = SolveRun(sm.lp, options, start)
-        solution = run.solve()
+        solution = run.solve() if chosen is None or chosen.values is not None else chosen
         started = run.started_from
         began = time.perf_counter()
         costs = {}
@@ -138,6 +147,8 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
             basis = run.basis(f"from the optimum of {name}") if keep_basis else None
         del run  # the solver's memory is released before reporting
         report = scenario_report(name, sm, solution)
+        if chosen is not None and solution.ok and not chosen.ok:  # a plan, not proved best
+            report.status, report.message = chosen.status.value, chosen.message
         if costs:
             limits = report.tables["Limits"]
             found = limits["rule"].map(costs) if len(limits) else limits["rule"]
@@ -258,7 +269,7 @@ def options_for(inputs: Inputs, solver: str | None = None, time_limit: float | N
     """Command-line choices over the Settings sheet over the defaults."""
     return SolveOptions(solver or inputs.settings.solver or "highs",
                         time_limit if time_limit is not None else inputs.settings.time_limit_s,
-                        **kwargs)
+                        mip_gap=inputs.settings.mip_gap, **kwargs)
 
 
 def plan(inputs: Inputs, options: SolveOptions | None = None,
@@ -327,8 +338,8 @@ def plan_sheets(result: Plan) -> dict[str, tuple[str, pd.DataFrame]]:
             sheets[name] = (summary_note, summary_table)
         else:
             table = tables[name] if name in tables else stacked(name)
-            if name == "Provenance" and table.empty:
-                continue  # origins are tracked only when a rule counts them
+            if name in ("Provenance", "Options") and table.empty:
+                continue  # origins tracked only when a rule counts them; no options
             sheets[name] = (sheet.note_for(currency=currency), table)
     for name, why in nothing_to_report({n: frame for n, (_, frame) in sheets.items()}).items():
         sheets[name] = (NOTHING_TO_REPORT.format(why=why) + " " + sheets[name][0],

@@ -19,8 +19,8 @@ import pandas as pd
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
 from .rules import STAGE_FLOWS
-from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, MIX_STAGES, PROVENANCE, SOURCING,
-                     STAGES, SUMMARY, UNMET, UTILIZATION)
+from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, MIX_STAGES, OPTIONS, PROVENANCE,
+                     SOURCING, STAGES, SUMMARY, UNMET, UTILIZATION)
 from .solve import Solution
 
 TOL = 1e-6  # tonnes or money below this are reported as 0
@@ -185,9 +185,9 @@ def _block(sm: SourcingModel, sol: Solution, name: str) -> np.ndarray:
 
 
 def cost_parts(sm: SourcingModel, qty: np.ndarray, z: np.ndarray, u: np.ndarray,
-               level: np.ndarray) -> dict[str, float]:
-    """The cost parts (COST_PARTS) of flows `qty`, process activity `z`, unmet t `u` and
-    stockpile levels `level` (docs/model.md, Objective)."""
+               level: np.ndarray, taken: np.ndarray | None = None) -> dict[str, float]:
+    """The cost parts (COST_PARTS) of flows `qty`, process activity `z`, unmet t `u`,
+    stockpile levels `level` and options `taken` (docs/model.md, Objective)."""
     flows = sm.network.flows
     released = np.where(flows["from_kind"].to_numpy() == STOCKPILE, qty, 0.0)
     return {
@@ -197,6 +197,8 @@ def cost_parts(sm: SourcingModel, qty: np.ndarray, z: np.ndarray, u: np.ndarray,
         "stockpile_cost": float(flows["release_cost"].to_numpy() @ released
                                 + sm.levels["holding_cost"].to_numpy(float) @ level),
         "unmet_cost": float(sm.unmet["unmet_penalty"].to_numpy(float) @ u),
+        "option_cost": 0.0 if taken is None or not len(taken) else
+        float(sm.network.options["fixed_cost"].to_numpy(float) @ taken),
     }
 
 
@@ -215,7 +217,9 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
     moved = flows.take(carrying).reset_index(drop=True)
     q = qty[carrying]
 
-    costs = {k: float(rounded(v)) for k, v in cost_parts(sm, qty, z, u, level).items()}
+    taken = np.round(_block(sm, sol, "option")) if "option" in sm.lp.variables \
+        else np.zeros(0)
+    costs = {k: float(rounded(v)) for k, v in cost_parts(sm, qty, z, u, level, taken).items()}
     costs["total_cost"] = float(rounded(sum(costs.values())))
     costs["unmet_t"] = float(rounded(u.sum()))
 
@@ -231,7 +235,28 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
         "Limits": _limits(name, sm, sol),
         "Mix": _mix(name, moved, q, net.periods, _origins(sm, sol)),
         **({"Provenance": _provenance(name, sm, sol)} if sm.tracking else {}),
+        **({"Options": _options(name, sm, taken, moved, q, z)} if len(taken) else {}),
     })
+
+
+def _options(name: str, sm: SourcingModel, taken: np.ndarray, moved: pd.DataFrame,
+             q: np.ndarray, z: np.ndarray) -> pd.DataFrame:
+    """Each option: taken or not, and the t its site processed or its offer sold over the
+    horizon."""
+    options = sm.network.options
+    site_used = pd.Series(z).groupby(sm.activity["site"].to_numpy()).sum()
+    sold = moved["from_kind"].to_numpy() == SUPPLIER
+    offer_used = pd.Series(q[sold]).groupby([moved["from"].to_numpy()[sold],
+                                             moved["material"].to_numpy()[sold]]).sum()
+    used = [site_used.get(node, 0.0) if kind == "site" else offer_used.get((node, m), 0.0)
+            for kind, node, m in zip(options["kind"], options["node"], options["material"])]
+    return pd.DataFrame({"scenario": name, "option": _text(options["option"]),
+                         "kind": _text(options["kind"]), "node": _text(options["node"]),
+                         "material": _text(options["material"]), "taken": taken > 0.5,
+                         "fixed_cost": options["fixed_cost"].to_numpy(float),
+                         "capacity_t": pd.to_numeric(options["capacity_t"]).to_numpy(float),
+                         "first_period": _text(options["first_period"]),
+                         "used_t": rounded(np.asarray(used, float))}, columns=OPTIONS.names)
 
 
 def _delivered(sm: SourcingModel, sol: Solution, layer) -> tuple[np.ndarray, ...]:

@@ -245,7 +245,8 @@ def add_scenarios(inputs: Inputs, problems: list[Problem]) -> None:
                   and p.column == value_header}
     frame = inputs["Scenarios"]
     inputs.changes = parse_changes(frame, report, unreadable)
-    inputs.scenarios = scenario_names(frame, inputs["Limits"], inputs["Restrictions"])
+    inputs.scenarios = scenario_names(frame, inputs["Limits"], inputs["Restrictions"],
+                                      inputs["Options"])
     for name in inputs.scenarios[1:]:
         tables, found = apply_changes(inputs.tables, inputs.changes, name)
         inputs.scenario_tables[name] = {k: v for k, v in tables.items()

@@ -206,10 +206,28 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
                       "at any step; blank = all tonnes.", **_OPT),
         _c("scenario", TEXT, "As in Limits.", **_OPT),
     )),
+    Sheet("Options", "Yes/no decisions with a fixed cost, solved as a mixed-integer program: "
+                     "build or expand a site, sign a supplier's offer.", key=("option",),
+          columns=(
+        _c("option", ID, "Name shown in reports (unique)."),
+        _c("kind", CHOICE, "`site`: add capacity to a site (a new site is a Sites row with "
+                           "capacity 0 and its Processes rows); `supplier`: open an offer "
+                           "(its Suppliers row sells only if the option is taken).",
+           choices=("site", "supplier")),
+        _c("node", ID, "The site or supplier id."),
+        _c("material", ID, "`supplier` options: the offer's material.", **_OPT),
+        _c("capacity_t", NUMBER, "t per period added (site) or made available (supplier; "
+                                 "blank = the Suppliers row's capacity).", **_OPT),
+        _c("fixed_cost", NUMBER, "Cost if taken, once for the horizon."),
+        _c("first_period", PERIOD, "The capacity exists from this period on (build time); "
+                                   "blank = all periods.", **_OPT),
+        _c("scenario", TEXT, "As in Limits: the option exists only in those scenarios.",
+           **_OPT),
+    )),
     Sheet("Scenarios", "What-if changes to the base data, one row per change.", columns=(
         _c("scenario", ID, "Scenario name (not `base`, which is the unchanged data)."),
         _c("sheet", ID, "The sheet whose rows change: Suppliers, Sites, Processes, Freight, "
-                        "Lanes, Demand or Stockpiles."),
+                        "Lanes, Demand, Stockpiles or Options."),
         _c("where", TEXT, "Conditions column=value joined by ; (all must hold; text matches "
                           "ignore case); blank = every row.", **_OPT),
         _c("column", ID, "The numeric column to change (blank for drop).", **_OPT),
@@ -231,7 +249,7 @@ SHEETS: dict[str, Sheet] = {s.name: s for s in (
     Sheet("Settings", "Run settings: two columns, setting and value.", key=("setting",), columns=(
         _c("setting", CHOICE, "Setting name.",
            choices=("currency", "unmet_penalty", "solver", "time_limit_s", "max_outcomes",
-                    "spot_premium", "limit_penalty")),
+                    "spot_premium", "limit_penalty", "mip_gap")),
         _c("value", TEXT, "Its value.", **_BLANK),
     )),
 )}
@@ -248,6 +266,8 @@ SETTINGS: dict[str, Column] = {c.name: c for c in (
                                "sampled.", **_BLANK),
     _c("spot_premium", NUMBER, "`planner stress` and `hedge`: tonnes bought outside the contract book "
                                "cost unit_cost x (1 + this); default 0.5.", **_BLANK),
+    _c("mip_gap", SHARE, "With Options: a plan is optimal when proved within this relative "
+                         "gap of the best possible (default 0.0001).", **_BLANK),
     _c("limit_penalty", NUMBER, "`planner stress` and `hedge`: cost per t by which a Limits rule may be "
                                 "broken in an outcome; blank = Limits hold in every outcome.",
        **_BLANK),
@@ -257,5 +277,6 @@ DEFAULT_CURRENCY = "USD"
 # Sheets people keep beside the data (the template's instructions, the example's sources):
 # read by nobody, so not worth a warning.
 INFO_SHEETS = ("Instructions", "Sources", "Notes", "README")
-SCENARIO_SHEETS = ("Suppliers", "Sites", "Processes", "Freight", "Lanes", "Demand", "Stockpiles")
+SCENARIO_SHEETS = ("Suppliers", "Sites", "Processes", "Freight", "Lanes", "Demand", "Stockpiles",
+                   "Options")
 NUMERIC_KINDS = (NUMBER, SIGNED, SHARE)

@@ -110,7 +110,7 @@ def _columns(*pairs: tuple[str, str | PerRow]) -> tuple[Column, ...]:
 
 
 COST_PARTS = ("purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
-              "unmet_cost")   # total_cost is their sum
+              "unmet_cost", "option_cost")   # total_cost is their sum
 # A scenario's figures: its total cost, the parts, and the tonnes left unmet.
 FIGURES = _columns(("total_cost", MONEY), *((c, MONEY) for c in COST_PARTS),
                    ("unmet_t", TONNES))
@@ -209,6 +209,18 @@ UTILIZATION = Sheet(
     highlights=(Highlight("utilization", AT_LEAST, (0.999,), "at capacity", stop=True),
                 Highlight("utilization", BETWEEN, (0.9, 0.999), "near capacity")))
 
+OPTIONS = Sheet(
+    "Options", "Per scenario, each option of the Options sheet: taken or not (a "
+               "mixed-integer choice, proved within Settings mip_gap), its fixed cost, the "
+               "capacity it adds or opens per period from first_period on, and how much of "
+               "its site's or offer's capacity the plan uses over the horizon. Money in "
+               "{currency}. Shadow prices on the Limits sheet are those of the plan with these "
+               "choices fixed.",
+    _columns(("scenario", ID), ("option", ID), ("kind", ID), ("node", ID), ("material", ID),
+             ("taken", FLAG), ("fixed_cost", MONEY), ("capacity_t", TONNES),
+             ("first_period", ID), ("used_t", TONNES)),
+    highlights=(Highlight("taken", EQUALS, (True,), "binding"),))
+
 PROVENANCE = Sheet(
     "Provenance", "What each customer received, by the country where it was mined (basis "
                   "origin) and the tonnes that were mined or processed in a country or group "
@@ -233,7 +245,7 @@ RUN_INFO = Sheet(
 
 # The plan workbook's sheets, in the order of the workbook.
 PLAN_SHEETS: dict[str, Sheet] = {s.name: s for s in (
-    SUMMARY, SOURCING, FLOWS, COMPARISON, MIX, PROVENANCE, LIMITS, DIAGNOSIS, UNMET,
+    SUMMARY, SOURCING, OPTIONS, FLOWS, COMPARISON, MIX, PROVENANCE, LIMITS, DIAGNOSIS, UNMET,
     UTILIZATION, RUN_INFO)}
 # A sheet with nothing to report (Comparison with base alone, Diagnosis when every scenario
 # is optimal, Unmet when all demand is met) keeps its header, for the tools that read it,

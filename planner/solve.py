@@ -78,6 +78,7 @@ class SolveOptions:
     relax_first: str = "demand"    # what a diagnosis gives up first: demand or rules
     rule_costs: str = "binding"    # which rules' total cost is found by solving again
     threads: int | None = None     # blocks of one LP solved at once (default: one per CPU)
+    mip_gap: float = 1e-4          # a mixed-integer plan is optimal within this relative gap
 
 
 def usable_cpus() -> int:
@@ -120,12 +121,14 @@ class Arrays:
     start: np.ndarray
     index: np.ndarray
     value: np.ndarray
+    integrality: np.ndarray | None = None   # 1 for an integer column; None: an LP
 
     @classmethod
     def of(cls, lp: LinearModel) -> "Arrays":
         cost, lower, upper = (np.concatenate(a) if a else np.zeros(0)
                               for a in (lp.cost, lp.lower, lp.upper))
-        return cls(cost, lower, upper, *lp.row_bounds(), *lp.matrix())
+        return cls(cost, lower, upper, *lp.row_bounds(), *lp.matrix(),
+                   lp.integrality() if lp.integer else None)
 
     @property
     def n_cols(self) -> int:
@@ -152,7 +155,8 @@ class Arrays:
         renumber[rows] = np.arange(len(rows), dtype=np.int32)
         return Arrays(self.cost[cols], self.lower[cols], self.upper[cols],
                       self.row_lower[rows], self.row_upper[rows], start,
-                      renumber[self.index[entries]], self.value[entries])
+                      renumber[self.index[entries]], self.value[entries],
+                      None if self.integrality is None else self.integrality[cols])
 
     def blocks(self, min_columns: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(columns, rows) of each independent block, largest first: blocks share no row
@@ -236,9 +240,11 @@ def _highs(arrays: Arrays, options: SolveOptions):
         int(highspy.ObjSense.kMinimize), 0.0, a.cost, np.clip(a.lower, -inf, inf),
         np.clip(a.upper, -inf, inf), np.clip(a.row_lower, -inf, inf),
         np.clip(a.row_upper, -inf, inf), a.start, a.index, a.value,
-        np.zeros(a.n_cols, np.int32))
+        np.zeros(a.n_cols, np.int32) if a.integrality is None else a.integrality)
     if status == highspy.HighsStatus.kError:
         raise SolverRefused("HiGHS refused the model (passModel failed)")
+    if a.integrality is not None:
+        highs.setOptionValue("mip_rel_gap", float(options.mip_gap))
     return highs
 
 
@@ -381,7 +387,9 @@ class SolveRun:
             self.prob, self.columns, self.rows = self.lp.to_pulp()
             self.seconds["build"] = time.perf_counter() - start
             self.engine = pulp.PULP_CBC_CMD(msg=self.options.verbose,
-                                            timeLimit=self.options.time_limit)
+                                            timeLimit=self.options.time_limit,
+                                            gapRel=self.options.mip_gap if self.lp.integer
+                                            else None)
         self._timed("handover", start)
 
     @staticmethod
@@ -529,8 +537,13 @@ class SolveRun:
         if part.timed_out:
             return Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE, None, None
         status, message = _highs_status(part.highs)
-        if status is not Status.OPTIMAL:
+        incumbent = status is Status.TIME_LIMIT and part.highs.getInfo().primal_solution_status \
+            == 2 and self.lp.integer  # a mixed-integer plan found, not proved best
+        if status is not Status.OPTIMAL and not incumbent:
             return status, message, None, None
+        if incumbent:
+            message = (f"the time limit stopped the solver with a plan {_gap(part.highs):.2%} "
+                       f"at most from the best possible; allow more time to prove it")
         solution = part.highs.getSolution()
         return (status, message, np.asarray(solution.col_value, float),
                 np.asarray(solution.row_dual, float))
@@ -560,7 +573,9 @@ class SolveRun:
             duals = np.array([0.0 if c is None or c.pi is None else c.pi for c in self.rows],
                              float)
             status, message = _pulp_status(self.prob, self.options.time_limit is not None)
-        if status is not Status.OPTIMAL:
+        incumbent = status is Status.TIME_LIMIT and lp.integer and values is not None \
+            and not np.isnan(values).any()   # a mixed-integer plan, not proved best
+        if status is not Status.OPTIMAL and not incumbent:
             return Solution(status, message, solver)
         if values is None or len(values) != lp.n_cols or np.isnan(values).any():
             return Solution(Status.ERROR, "the solver reported an optimum without values",
@@ -571,7 +586,13 @@ class SolveRun:
                                           f"{worst:.2g} (relative); try the other solver",
                             solver)
         objective = float(np.concatenate(lp.cost) @ values) if lp.n_cols else 0.0
-        return Solution(Status.OPTIMAL, message, solver, objective, values, duals)
+        return Solution(status, message, solver, objective, values, duals)
+
+
+def _gap(highs) -> float:
+    """The relative gap between a mixed-integer plan and the best bound HiGHS proved."""
+    gap = highs.getInfo().mip_gap
+    return float(gap) if np.isfinite(gap) else float("inf")
 
 
 def combine_statuses(outcomes: list[tuple[Status, str]]) -> tuple[Status, str]:

@@ -26,7 +26,7 @@ from .network import SUPPLIER, base_offers, build_network
 from .plan import solve_scenario
 from .report import cost_parts
 from .risk import MAX_OUTCOMES, Outcomes, outcome_inputs, outcomes, unpriced_demand
-from .scenarios import scenario_inputs
+from .scenarios import applies, scenario_inputs
 from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
                      STRESS_COSTS)
 from .solve import Solution, SolveOptions, SolveRun, Status
@@ -40,6 +40,18 @@ SHORT_T = 1e-6                            # tonnes below this are no shortfall
 CHUNK = 8                                 # outcomes per task: one model kept per chunk
 IN_PROCESS_OUTCOMES = 32                  # fewer are not worth starting a cluster
 CURVE_POINTS = 2000                       # points of a policy's cost distribution chart
+
+
+NO_OPTIONS = ("planner {command} does not take Options yet: decide the options with "
+              "planner run, write the ones taken into the Sites and Suppliers sheets, and "
+              "remove the Options rows")
+
+
+def with_options(inputs: Inputs) -> bool:
+    """Whether an option exists in base or in the scenario of an event: the risk commands
+    plan base and its events, and do not take options yet."""
+    return any(applies(cell, name) for cell in inputs["Options"]["scenario"]
+               for name in (BASE, *(e.name for e in inputs.events)))
 
 
 class StressError(ValueError):
@@ -452,6 +464,8 @@ def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int
                           "per event with its probability (docs/workbook.md, Risks)")
     if not 1 <= samples <= MAX_OUTCOMES:
         raise StressError(f"samples must be from 1 to {MAX_OUTCOMES:,}, not {samples:,}")
+    if with_options(inputs):
+        raise StressError(NO_OPTIONS.format(command="stress"))
     unpriced = unpriced_demand(inputs)
     if unpriced is not None:
         raise InputError([unpriced])

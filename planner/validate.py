@@ -410,6 +410,49 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
                       spec)
 
 
+def _check_options(check: _Checker, periods: list[str]):
+    """Options name a site with a capacity, or a supplier's offer with a capacity."""
+    f = check.frames
+    sites = dict(zip(f["Sites"]["site"], f["Sites"]["capacity_t"]))
+    offers: dict[tuple, list] = {}
+    for supplier, material, capacity in zip(f["Suppliers"]["supplier"],
+                                            f["Suppliers"]["material"],
+                                            f["Suppliers"]["capacity_t"]):
+        offers.setdefault((supplier, material), []).append(capacity)
+    suppliers = {s for s, _ in offers}
+    for r in f["Options"].to_dict("records"):
+        row, node, kind = r[ROW], r["node"], r["kind"]
+        if node is None or kind is None:
+            continue  # a blank required cell is reported by the reader
+        if kind == "site":
+            if node not in sites:
+                check.add("Options", f"no site {node!r}{did_you_mean(node, set(sites))}: a "
+                                     f"site option adds capacity to a Sites row (a new site: "
+                                     f"capacity 0)", row, "node", node)
+            elif sites[node] is None:
+                check.add("Options", f"site {node!r} has no capacity limit, so capacity added "
+                                     f"to it changes nothing: give it capacity_t on the Sites "
+                                     f"sheet (0 for a site to build)", row, "node", node)
+            elif r["capacity_t"] is None:
+                check.add("Options", "a site option needs capacity_t: the t per period it adds",
+                          row, "capacity_t")
+        elif node not in suppliers:
+            check.add("Options", f"no supplier {node!r}{did_you_mean(node, suppliers)}",
+                      row, "node", node)
+        elif r["material"] is None or (node, r["material"]) not in offers:
+            sold = sorted(m for s, m in offers if s == node)
+            check.add("Options", f"supplier {node!r} has no offer of {r['material']!r} on the "
+                                 f"Suppliers sheet; a supplier option opens one of its offers "
+                                 f"({_listed(sold)})", row, "material", r["material"])
+        elif r["capacity_t"] is None and any(c is None for c in offers[(node, r["material"])]):
+            check.add("Options", "give capacity_t: the offer it opens has no capacity on the "
+                                 "Suppliers sheet", row, "capacity_t")
+        period = r["first_period"]
+        if period is not None and period not in periods:
+            check.add("Options", f"unknown period {period!r}{did_you_mean(period, periods)}",
+                      row, "first_period", period)
+
+
 def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     """The base data of `raw` as `Inputs`; every problem found is added to `problems`
     (nothing is raised: the caller decides once every check has run)."""
@@ -428,6 +471,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_sources(check)
     _check_id_spelling(check)
     _check_rules(check, nodes, periods)
+    _check_options(check, periods)
     if not periods and not any(p.severity == ERROR for p in problems):
         check.add("Demand", "no periods: add Demand rows (or a Periods sheet)")
     return Inputs(raw.path, raw.sha256, frames, periods, settings, read_tables=raw.tables)

@@ -44,7 +44,8 @@ def test_run_writes_a_complete_plan_and_leaves_the_input_alone(tmp_path):
     assert summary == [{"scenario": "base", "status": "optimal", "total_cost": 900,
                         "change_vs_base": 0, "change_vs_base_pct": 0,
                         "purchase_cost": 600, "processing_cost": 0, "freight_cost": 300,
-                        "stockpile_cost": 0, "unmet_cost": 0, "unmet_t": 0}]
+                        "stockpile_cost": 0, "unmet_cost": 0, "option_cost": 0,
+                        "unmet_t": 0}]
     assert read_plan_sheet(out, "Run info")[0]["message"] == "optimal"
     flows = read_plan_sheet(out, "Flows")
     assert [(f["from"], f["to"], f["quantity_t"], f["freight_cost"]) for f in flows] == \

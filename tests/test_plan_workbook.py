@@ -25,9 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAN_COLUMNS = {
     "Summary": ["scenario", "status", "total_cost", "change_vs_base", "change_vs_base_pct",
                 "purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
-                "unmet_cost", "unmet_t"],
+                "unmet_cost", "option_cost", "unmet_t"],
     # a cross table: these, then one column per scenario
     "Sourcing": ["material", "kind", "id", "country", "period"],
+    # the example has options (in two scenarios): its plan has an Options sheet
+    "Options": ["scenario", "option", "kind", "node", "material", "taken", "fixed_cost",
+                "capacity_t", "first_period", "used_t"],
     "Flows": ["scenario", "period", "material", "from", "from_kind", "from_country", "to",
               "to_kind", "to_country", "quantity_t", "freight_cost", "freight_per_t",
               "unit_cost", "purchase_cost"],
@@ -53,7 +56,7 @@ PLAN_COLUMNS = {
 }
 SUMMARY_COLUMNS = PLAN_COLUMNS["Summary"]
 COST_PARTS = ["purchase_cost", "processing_cost", "freight_cost", "stockpile_cost",
-              "unmet_cost"]
+              "unmet_cost", "option_cost"]
 
 # Two mines for one plant over two periods; China capped at half the supply. Base, by hand:
 # per period 40 t CN (5 + 5 freight) and 40 t AU (10 + 5) = 1,000 EUR, 2,000 in all; the cap
