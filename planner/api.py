@@ -118,7 +118,8 @@ def _from_tables(tables: Mapping[str, pd.DataFrame], name: str = "tables") -> In
 def plan(source, scenarios: list[str] | None = None, *, solver: str | None = None,
          time_limit: float | None = None, jobs: int | None = 1, best_effort: bool = False,
          relax_first: str = "demand", rule_costs: str = "binding", verbose: bool = False,
-         progress: Callable[[ScenarioReport, dict], None] | None = None) -> PlanTables:
+         progress: Callable[[ScenarioReport, dict], None] | None = None,
+         mip_progress: bool = False) -> PlanTables:
     """Solve base and every scenario of `source` (or only `scenarios`, matched ignoring
     case) and return the plan's tables.
 
@@ -128,7 +129,9 @@ def plan(source, scenarios: list[str] | None = None, *, solver: str | None = Non
     other sheets and optional columns as in docs/workbook.md. `solver` and `time_limit`
     override the Settings sheet; `jobs` scenarios are solved at once (None: one per CPU; in
     processes when above 1: call from under `if __name__ == "__main__":` in a script);
-    `progress(report, info)` is called for each scenario in order as it is done.
+    `progress(report, info)` is called for each scenario in order as it is done;
+    `mip_progress`: a mixed-integer solve (Options) longer than a few seconds shows its
+    best plan, bound and gap on stderr.
     `best_effort`, `relax_first`: as `planner run --best-effort / --relax-first`;
     `rule_costs`: which rules' total cost (Limits `cost_of_rule`) is found by solving
     without them: "binding" (those with a nonzero shadow price; the others cost exactly
@@ -146,7 +149,8 @@ def plan(source, scenarios: list[str] | None = None, *, solver: str | None = Non
             raise ValueError(f"no scenario named {', '.join(map(repr, unknown))}; the "
                              f"workbook has: {', '.join(inputs.scenarios)}")
     options = options_for(inputs, solver, time_limit, best_effort=best_effort,
-                          relax_first=relax_first, rule_costs=rule_costs, verbose=verbose)
+                          relax_first=relax_first, rule_costs=rule_costs, verbose=verbose,
+                          mip_progress=mip_progress)
     return PlanTables(solve_plan(inputs, options, scenarios, jobs, progress))
 
 

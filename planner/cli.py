@@ -246,7 +246,8 @@ def run(input_path: Path, output: Path | None, solver, time_limit, scenarios, jo
 
         tables = api.plan(inputs, chosen, solver=solver, time_limit=time_limit, jobs=jobs,
                           best_effort=best_effort, relax_first=relax_first,
-                          rule_costs=rule_costs, verbose=verbose, progress=progress)
+                          rule_costs=rule_costs, verbose=verbose, progress=progress,
+                          mip_progress=not quiet)
         api.write(tables, output)
         result = tables.result
         if not quiet:

@@ -79,6 +79,7 @@ class SolveOptions:
     rule_costs: str = "binding"    # which rules' total cost is found by solving again
     threads: int | None = None     # blocks of one LP solved at once (default: one per CPU)
     mip_gap: float = 1e-4          # a mixed-integer plan is optimal within this relative gap
+    mip_progress: bool = False     # show a long mixed-integer solve's progress on stderr
 
 
 def usable_cpus() -> int:
@@ -245,7 +246,31 @@ def _highs(arrays: Arrays, options: SolveOptions):
         raise SolverRefused("HiGHS refused the model (passModel failed)")
     if a.integrality is not None:
         highs.setOptionValue("mip_rel_gap", float(options.mip_gap))
+        if options.mip_progress:
+            highs.cbMipInterrupt.subscribe(_MipMeter())
     return highs
+
+
+class _MipMeter:
+    """A long branch and bound's progress on one line of stderr, once a second after
+    SHOW_AFTER_S: the best plan found, the bound, the gap between them."""
+
+    SHOW_AFTER_S = 3.0
+
+    def __init__(self):
+        self.last = -np.inf
+
+    def __call__(self, event) -> None:
+        d = event.data_out
+        if d.running_time < self.SHOW_AFTER_S or d.running_time - self.last < 1.0:
+            return
+        self.last = d.running_time
+        best = (f"{d.mip_primal_bound:,.0f}" if np.isfinite(d.mip_primal_bound)
+                else "none yet")
+        gap = f"{d.mip_gap:.2%}" if np.isfinite(d.mip_gap) else "-"
+        sys.stderr.write(f"\rbranch and bound {d.running_time:,.0f} s: best plan {best}, "
+                         f"bound {d.mip_dual_bound:,.0f}, gap {gap}   ")
+        sys.stderr.flush()
 
 
 class SolverRefused(Exception):
@@ -430,6 +455,9 @@ class SolveRun:
         if part.highs.run() == highspy.HighsStatus.kError:
             found = part.highs.getModelStatus()
             part.error = f"HiGHS failed ({part.highs.modelStatusToString(found)})"
+        if self.options.mip_progress and part.highs.getInfo().mip_node_count > 0 \
+                and part.highs.getRunTime() >= _MipMeter.SHOW_AFTER_S:
+            sys.stderr.write("\n")  # the progress line ends
 
     def run(self, parts: list[_Part] | None = None) -> None:
         """Run the solver on every block (or on `parts` only)."""

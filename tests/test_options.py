@@ -255,3 +255,45 @@ def test_a_time_limit_with_a_plan_reports_it_with_its_gap(tmp_path):
     info = read_plan_sheet(out, "Run info")[0]
     assert "at most from the best possible" in info["message"]
     assert any(r["taken"] == "yes" for r in read_plan_sheet(out, "Options"))
+
+
+def test_a_long_branch_and_bound_shows_its_progress(capfd, monkeypatch):
+    """The best plan, the bound and the gap on stderr while HiGHS searches (shown after
+    a few seconds; here from the start)."""
+    from planner import solve as solving
+
+    monkeypatch.setattr(solving._MipMeter, "SHOW_AFTER_S", 0.0)
+    api.plan(frames(_facility_location()), mip_progress=True)
+    err = capfd.readouterr().err
+    assert "branch and bound" in err and "best plan" in err and "gap" in err
+
+
+def test_a_diagnosis_takes_every_option_first():
+    """300 t with only Australia's plant to build (100 t): China would still process 200 of
+    300 t (66.7% > 50%) with it built; the diagnosis, made with every option taken, asks
+    for the cap at 66.7% or a 100 t shortfall."""
+    tables = api.plan(frames(_plants([_build("AU-sep", 500)], demand=300)))
+    assert table_rows(tables["Summary"])[0]["status"] == "infeasible"
+    assert "whichever options are taken" in table_rows(tables["Run info"])[0]["message"]
+    cap = next(r for r in table_rows(tables["Diagnosis"]) if r["kind"] == "alternative")
+    assert cap["rule"] == "cn-processing" and cap["needed"] == pytest.approx(200 / 300)
+
+
+def test_the_frontier_jumps_where_a_plant_becomes_worth_building(tmp_path):
+    """China's processing share swept from 100% to 0% with Japan's plant (100 t, 300 to
+    build): uncapped, China processes everything; the first cap that bites builds the plant,
+    and the cost jumps by its fixed cost, not by a processing difference alone."""
+    sheets = _plants([_build("JP-sep", 300)], limits=())
+    path = make_workbook(tmp_path / "in.xlsx", sheets)
+    out = tmp_path / "frontier.xlsx"
+    result = CliRunner().invoke(main, ["frontier", str(path), "--material", "oxide",
+                                       "--stage", "processing", "--member", "CN", "--from",
+                                       "1", "--to", "0", "--steps", "5", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    from wb import read_plan_sheet
+    cost = {round(r["cap"], 2): r["total_cost"] for r in read_plan_sheet(out, "Frontier")
+            if r["point"] == "sweep"}
+    # cap 1: all in China, 1,000 + 500 = 1,500; any tighter cap builds Japan's plant
+    # (300), which then takes all 100 t at 3/t: 1,000 + 300 + 300 = 1,600 at every cap
+    assert cost[1.0] == pytest.approx(1500)
+    assert cost[0.75] == cost[0.5] == cost[0.0] == pytest.approx(1600)
