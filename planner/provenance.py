@@ -142,6 +142,37 @@ def _reach(places: _Places, start: np.ndarray, forced: np.ndarray) -> np.ndarray
         reach = grown
 
 
+def _upstream(places: _Places, counted: np.ndarray, forced: np.ndarray) -> np.ndarray:
+    """The places whose states can reach a `counted` place (they included): against the
+    arcs and processes of `_reach`. Only there must the states be told apart."""
+    keep = ~forced[places.out_place]
+    src = np.concatenate([places.flow_from[places.into], places.proc_in[places.o_proc][keep]])
+    dst = np.concatenate([places.flow_into, places.out_place[keep]])
+    back = csr_matrix((np.ones(len(src), np.int32), (src, dst)), shape=(len(places),) * 2)
+    found = counted.copy()
+    while True:
+        grown = found | ((back @ found.astype(np.int32)) > 0)
+        if (grown == found).all():
+            return found
+        found = grown
+
+
+def counted_materials(net: Network, member: str | None) -> set | None:
+    """The materials the rules of a layer count (origin: `member` None; touched: that
+    member); None when some rule counts every material."""
+    limits, restrictions = net.limits, net.restrictions
+    if member is None:
+        rules = [limits.loc[limits["stage"] == ORIGIN, "material"],
+                 restrictions.loc[restrictions["origin"].notna(), "material"]]
+    else:
+        touched = limits[limits["stage"] == TOUCHED]
+        rules = [touched.loc[touched["member"].isna() | (touched["member"] == member),
+                             "material"],
+                 restrictions.loc[restrictions["via"] == member, "material"]]
+    materials = [m for column in rules for m in column]
+    return None if any(m is None or pd.isna(m) for m in materials) else set(materials)
+
+
 def _split(lp: LinearModel, family: str, cols: np.ndarray, states: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Components of columns `cols`, whose possible states are the rows of `states`: the
@@ -186,11 +217,19 @@ class _Builder:
         places, lp, model = self.places, self.lp, self.model
         forced = forcing_place & (places.keys % 2 == 0)
         reach = _reach(places, start, forced)
+        # Only the places upstream of what the rules count need their states apart: a
+        # rule on lithium leaves the rare-earth chains as they are.
+        materials = counted_materials(self.net, member)
+        counted = np.ones(len(places), bool) if materials is None else np.isin(
+            places.material, self.net.codes.materials.encode(list(materials)))
+        needed = _upstream(places, counted, forced)
+        reach &= needed[:, None]
         multi = (reach.sum(axis=1) > 1) & ~forcing_place   # places with per-state rows
         f_col = model["f_col"]
         f_own, f_state, f_comp = _split(lp, f"{name} flow", f_col, reach[places.flow_from])
         # Activities at sites that keep the state, split by the states of their input.
-        a_keep = np.flatnonzero(~forcing_place[places.proc_in[self.a_proc]])
+        a_keep = np.flatnonzero(~forcing_place[places.proc_in[self.a_proc]]
+                                & needed[places.proc_in[self.a_proc]])
         a_own, a_state, a_comp = _split(lp, f"{name} activity", model["z_col"][a_keep],
                                         reach[places.proc_in[self.a_proc[a_keep]]])
         a_own = a_keep[a_own]
