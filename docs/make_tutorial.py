@@ -528,9 +528,10 @@ def facts(run: Run) -> dict[str, str]:
     touched = jp_nd.loc[(jp_nd["basis"] == "touched") & (jp_nd["member"] == "FEOC"),
                         "quantity_t"].sum()
     f["prov_jp_touched"] = pct(touched / received)
-    us = base_prov[(base_prov["customer"] == "US-cell-maker") & (base_prov["basis"] == "origin")]
-    claim(us["member"].nunique() == 1, "the US cell maker's anode has one origin")
-    f["prov_us_anode_origin"] = str(us["member"].iloc[0])
+    flows = read_sheet(plan, "Flows")
+    us = flows[(flows["scenario"] == BASE) & (flows["to"] == "US-cell-maker")]
+    claim(us["from"].nunique() == 1, "the US cell maker's anode comes from one site")
+    f["prov_us_anode_from"] = str(us["from"].iloc[0])
     claim(not ((base_prov["customer"] == "US-cell-maker")
                & (base_prov["basis"] == "touched")).any(),
           "the US cell maker's anode touched no covered nation")
