@@ -525,9 +525,9 @@ def facts(run: Run) -> dict[str, str]:
     jp_nd = base_prov[(base_prov["customer"] == "JP-magnet-makers")
                       & (base_prov["material"] == NDPR)]
     received = jp_nd.loc[jp_nd["basis"] == "origin", "quantity_t"].sum()
-    touched = jp_nd.loc[(jp_nd["basis"] == "touched") & (jp_nd["member"] == "FEOC"),
-                        "quantity_t"].sum()
-    f["prov_jp_touched"] = pct(touched / received)
+    mined_cn = jp_nd.loc[(jp_nd["basis"] == "origin") & (jp_nd["member"] == "CN"),
+                         "quantity_t"].sum()
+    f["prov_jp_cn_mined"] = pct(mined_cn / received)
     flows = read_sheet(plan, "Flows")
     us = flows[(flows["scenario"] == BASE) & (flows["to"] == "US-cell-maker")]
     claim(us["from"].nunique() == 1, "the US cell maker's anode comes from one site")
