@@ -370,6 +370,41 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
     _guarded(debug, work)
 
 
+def _one_cluster(scheduler: str | None, workers: int | None) -> None:
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes a local cluster; with --scheduler the "
+                               "cluster's own workers solve the outcomes")
+
+
+def _checked_inputs(input_path: Path, output: Path, quiet: bool):
+    """The input, loaded and checked, once the output is known to be writable; its
+    warnings printed unless `quiet`."""
+    check_output(output)
+    inputs = api.load(input_path)
+    if not quiet:
+        _print_problems(inputs.warnings)
+    return inputs
+
+
+def _cluster_options(command):
+    """The options the risk commands share: where outcomes are solved, and how to report."""
+    for option in reversed((
+            click.option("--scheduler", default=None, metavar="ADDRESS",
+                         help="A Dask scheduler (tcp://host:port) whose workers solve the "
+                              "outcomes [default: a local cluster, or this process when "
+                              "outcomes are few]."),
+            click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                         help="Processes of the local cluster [default: one per CPU; 1 = "
+                              "solve in this process]."),
+            click.option("--solver", type=click.Choice(SOLVERS), default=None,
+                         help="LP solver [default: Settings sheet, else highs]."),
+            click.option("--quiet", is_flag=True, help="Print nothing but errors."),
+            click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+    )):
+        command = option(command)
+    return command
+
+
 @main.command(short_help="Stress-test a plan against the Risks sheet's disruption events.")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -382,16 +417,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
                                 "max_outcomes (default 1024); fewer are all solved.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the draws: the same seed gives the same outcomes and numbers.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="A Dask scheduler (tcp://host:port) whose workers solve the outcomes "
-                   "[default: a local cluster, or this process when outcomes are few].")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Processes of the local cluster [default: one per CPU; 1 = solve in this "
-                   "process].")
-@click.option("--solver", type=click.Choice(SOLVERS), default=None,
-              help="LP solver [default: Settings sheet, else highs].")
-@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+@_cluster_options
 def stress(input_path: Path, output: Path | None, plan_name, samples, seed, scheduler, workers,
            solver, quiet, debug):
     """Stress-test the plan of SCENARIO against the disruption events of the Risks sheet:
@@ -406,16 +432,11 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
     from .cluster import ClusterError
     from .stress import StressError
 
-    if scheduler is not None and workers is not None:
-        raise click.UsageError("--workers sizes a local cluster; with --scheduler the "
-                               "cluster's own workers solve the outcomes")
+    _one_cluster(scheduler, workers)
     output = _output_path(input_path, output, "stress")
 
     def work():
-        check_output(output)
-        inputs = api.load(input_path)
-        if not quiet:
-            _print_problems(inputs.warnings)
+        inputs = _checked_inputs(input_path, output, quiet)
         meter = _Progress(quiet)
         try:
             tables = api.stress(inputs, plan_name, samples, seed, scheduler, workers,
@@ -457,16 +478,7 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
 @click.option("--evaluate", type=click.IntRange(2, 1_000_000), default=2000,
               show_default=True, metavar="M",
               help="Fresh samples both books are evaluated on when outcomes are sampled.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="A Dask scheduler (tcp://host:port) whose workers solve the outcomes "
-                   "[default: a local cluster, or this process when outcomes are few].")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Processes of the local cluster [default: one per CPU; 1 = solve in this "
-                   "process].")
-@click.option("--solver", type=click.Choice(SOLVERS), default=None,
-              help="LP solver [default: Settings sheet, else highs].")
-@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-@click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
+@_cluster_options
 def hedge(input_path: Path, output: Path | None, samples, seed, risk_weights, cvar_level,
           evaluate, scheduler, workers, solver, quiet, debug):
     """Choose how much to contract with each supplier against the disruption events of
@@ -481,17 +493,12 @@ def hedge(input_path: Path, output: Path | None, samples, seed, risk_weights, cv
     from .cluster import ClusterError
     from .hedge import HedgeError
 
-    if scheduler is not None and workers is not None:
-        raise click.UsageError("--workers sizes a local cluster; with --scheduler the "
-                               "cluster's own workers solve the outcomes")
+    _one_cluster(scheduler, workers)
     weights = _risk_weights(risk_weights)
     output = _output_path(input_path, output, "hedge")
 
     def work():
-        check_output(output)
-        inputs = api.load(input_path)
-        if not quiet:
-            _print_problems(inputs.warnings)
+        inputs = _checked_inputs(input_path, output, quiet)
         meter = _Progress(quiet)
         try:
             tables = api.hedge(inputs, samples, seed, weights, cvar_level, evaluate,

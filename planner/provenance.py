@@ -125,14 +125,21 @@ class _Places:
         return self.keys // 2 % self.m
 
 
-def _reach(places: _Places, start: np.ndarray, forced: np.ndarray) -> np.ndarray:
-    """Which states can be at each place (places x states): the start states, then along
-    flows (leaving place to receiving place) and processes (input place to output place),
-    until nothing changes. A `forced` place holds its start states only."""
+def _edges(places: _Places, forced: np.ndarray, backwards: bool = False) -> csr_matrix:
+    """Place x place, 1 where a state passes from the column's place to the row's: along
+    flows (leaving place to receiving place) and processes (input place to output place,
+    except into `forced` places); `backwards`: the other way round."""
     keep = ~forced[places.out_place]
     src = np.concatenate([places.flow_from[places.into], places.proc_in[places.o_proc][keep]])
     dst = np.concatenate([places.flow_into, places.out_place[keep]])
-    edges = csr_matrix((np.ones(len(src), np.int32), (dst, src)), shape=(len(places),) * 2)
+    rows, cols = (src, dst) if backwards else (dst, src)
+    return csr_matrix((np.ones(len(src), np.int32), (rows, cols)), shape=(len(places),) * 2)
+
+
+def _reach(places: _Places, start: np.ndarray, forced: np.ndarray) -> np.ndarray:
+    """Which states can be at each place (places x states): the start states, then along
+    `_edges`, until nothing changes. A `forced` place holds its start states only."""
+    edges = _edges(places, forced)
     reach = start.copy()
     while True:
         grown = reach | ((edges @ reach.astype(np.int32)) > 0)
@@ -145,10 +152,7 @@ def _reach(places: _Places, start: np.ndarray, forced: np.ndarray) -> np.ndarray
 def _upstream(places: _Places, counted: np.ndarray, forced: np.ndarray) -> np.ndarray:
     """The places whose states can reach a `counted` place (they included): against the
     arcs and processes of `_reach`. Only there must the states be told apart."""
-    keep = ~forced[places.out_place]
-    src = np.concatenate([places.flow_from[places.into], places.proc_in[places.o_proc][keep]])
-    dst = np.concatenate([places.flow_into, places.out_place[keep]])
-    back = csr_matrix((np.ones(len(src), np.int32), (src, dst)), shape=(len(places),) * 2)
+    back = _edges(places, forced, backwards=True)
     found = counted.copy()
     while True:
         grown = found | ((back @ found.astype(np.int32)) > 0)
