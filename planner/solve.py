@@ -312,7 +312,11 @@ def _pulp_status(prob: pulp.LpProblem, time_limited: bool) -> tuple[Status, str]
         return Status.INFEASIBLE, "no plan satisfies every constraint"
     if status == pulp.LpStatusUnbounded or sol == pulp.LpSolutionUnbounded:
         return Status.UNBOUNDED, _UNBOUNDED_MESSAGE
-    if time_limited and sol in (pulp.LpSolutionIntegerFeasible, pulp.LpSolutionNoSolutionFound):
+    if time_limited and sol == pulp.LpSolutionIntegerFeasible:
+        return Status.TIME_LIMIT, ("the time limit stopped CBC with a plan not proved the "
+                                   "best (CBC through PuLP does not report the gap; HiGHS "
+                                   "does); allow more time")
+    if time_limited and sol == pulp.LpSolutionNoSolutionFound:
         return Status.TIME_LIMIT, _TIME_LIMIT_MESSAGE
     return Status.ERROR, f"the solver stopped without a plan (PuLP status " \
                          f"{pulp.LpStatus.get(status, status)}, solution status {sol})"
