@@ -862,7 +862,8 @@ def hedge_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) 
         if table is None or not table.n_rows:
             continue
         chart = _bar_chart(ws.book, f"Contract cost {title.lower()}, hedged and base book "
-                                    f"({unit})", "clustered", {"num_format": "#,##0", "min": 0},
+                                    f"(m {unit})", "clustered",
+                           {"num_format": '#,##0,,', "min": 0},  # in millions, as the table
                            title_points=11, text_points=9)
         for name in ("hedged_cost", "base_cost"):
             _series(chart, ws, table.header_row, table.col(name), table.first_row,
