@@ -274,3 +274,22 @@ def test_a_reader_that_closes_the_pipe_changes_nothing(tmp_path):
     assert planner.wait(timeout=300) == 0, err
     assert b"Traceback" not in err and b"BrokenPipe" not in err
     assert read_plan_sheet(out, "Summary")[0]["scenario"] == "base"
+
+
+def test_the_command_ends_with_its_exit_status_and_every_line(tmp_path):
+    # The `planner` command skips the interpreter's teardown (cli.entry): its exit status
+    # is still the contract's and its output arrives whole, through a pipe too.
+    out = tmp_path / "plan.xlsx"
+    proc = subprocess.run([PLANNER, "run", str(EXAMPLE), "-o", str(out), "--jobs", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"plan written to {out}"
+    assert proc.stderr == ""  # no worker process or semaphore left for the exit to report
+    assert read_plan_sheet(out, "Summary")[0]["scenario"] == "base"
+    for args, status, said in (
+            (["run", str(tmp_path / "none.xlsx")], 1, "no such file"),
+            (["run", str(EXAMPLE), "--scenario", "nope"], 2, "no scenario named 'nope'"),
+            (["run"], 2, "Missing argument")):
+        proc = subprocess.run([PLANNER, *args], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == status and said in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("*.xlsx"))[1:]  # nothing written but the first plan
