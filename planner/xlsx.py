@@ -129,7 +129,7 @@ def sheet_facts(path: Path) -> dict[str, SheetFacts]:
             for sheet in book.iter(f"{_MAIN}sheet"):
                 part = _resolve("xl/workbook.xml", target.get(sheet.get(f"{_REL}id"), ""))
                 fact = SheetFacts(hidden=sheet.get("state", "visible") != "visible")
-                if part in names:
+                if part in names and _worth_parsing(zf, part):
                     with zf.open(part) as fh:
                         scan.run(fh, fact)
                     _totals_rows(zf, names, part, fact)
@@ -141,6 +141,29 @@ def sheet_facts(path: Path) -> dict[str, SheetFacts]:
         raise ContainerError(f"{path.name} has XML that cannot be read safely "
                              f"({type(exc).__name__}); save it again from Excel as .xlsx") \
             from exc
+
+
+# What `_Scan` looks for, found by a plain search of the bytes: a formula or merge element
+# (any namespace prefix), an error cell, a hidden row (or column); and what the parser
+# refuses: a declaration (<!DOCTYPE, <!ENTITY) or a reference to an entity XML does not
+# predefine. A sheet without any of them has no facts to find, and a search is some 50x
+# quicker than parsing its XML; a false alarm only costs the parse.
+_MARKERS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:f|mergeCell)[\s/>]"
+                      rb"|\st\s*=\s*[\"']e[\"']|\shidden\s*=|<!"
+                      rb"|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);)")
+_CHUNK = 1 << 20
+
+
+def _worth_parsing(zf: zipfile.ZipFile, part: str) -> bool:
+    """Whether the worksheet `part` holds any of `_MARKERS`, searched 1 MB at a time (with
+    an overlap, for a marker across two chunks)."""
+    tail = b""
+    with zf.open(part) as fh:
+        while chunk := fh.read(_CHUNK):
+            if _MARKERS.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
 
 
 def _resolve(source: str, target: str) -> str:
