@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 
+import numpy as np
 import pandas as pd
 
 from . import schema
@@ -276,12 +277,17 @@ def _check_id_spelling(check: _Checker):
     # category -> normalised id -> spelling -> [cells, first (sheet, row, column), kinds]
     seen: dict[str, dict[str, dict[str, list]]] = {}
     for name, column, category, kind, cells in _id_cells(check):
-        cells = cells[cells[column].notna()]
-        if cells.empty:
+        # Each spelling's number of cells and first row (factorize numbers them in order of
+        # appearance; a blank is -1): a group-by's work at a fraction of its fixed cost.
+        codes, spellings = pd.factorize(cells[column].to_numpy(object))
+        counted = np.flatnonzero(codes >= 0)
+        if not len(counted):
             continue
-        counts = cells.groupby(column, sort=False)[ROW].agg(["first", "size"])
+        _, first = np.unique(codes[counted], return_index=True)
+        firsts = cells[ROW].to_numpy()[counted[first]]
+        sizes = np.bincount(codes[counted], minlength=len(spellings))
         by_key = seen.setdefault(category, {})
-        for spelling, first, size in zip(counts.index, counts["first"], counts["size"]):
+        for spelling, first, size in zip(spellings, firsts, sizes):
             entry = by_key.setdefault(schema.normalise(spelling), {}).setdefault(
                 spelling, [0, (name, int(first), column), set()])
             entry[0] += int(size)
