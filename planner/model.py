@@ -91,12 +91,48 @@ class SourcingModel:
     unmet: pd.DataFrame      # demand rows with a penalty: customer, material, period, ...
     levels: pd.DataFrame     # stockpile, period, ...
     tracking: Tracking | None = None   # origin and touched layers, when rules count them
+    structure: "Structure | None" = None  # what it was built on, for `build_model`'s `like`
 
 
-def build_model(net: Network) -> SourcingModel:
+@dataclass
+class Structure:
+    """The LP of a network before origin tracking and rules: its columns and every row but
+    the rules', never grown (a model copies it first); `columns` holds what the layers of
+    `add_tracking` refer to (f_col, z_col, l_col, activity, levels)."""
+
+    lp: LinearModel
+    columns: dict
+    unmet: pd.DataFrame
+    network: Network
+
+
+def build_model(net: Network, like: SourcingModel | None = None) -> SourcingModel:
     """The LP of one scenario's network (docs/modelling.md): flow, process activity, unmet
     demand and stockpile level columns; balance, capacity, demand, stockpile and rule rows.
-    The returned tables say what each column is, for the report."""
+    The returned tables say what each column is, for the report. `like`: a model whose rows
+    before the rules this one shares when its network shares `like`'s structure
+    (`build_network`'s `like`) and the same options apply: only tracking and rules are
+    then built."""
+    shared = like is not None and like.structure is not None
+    if shared:
+        known = like.structure.network
+        shared = known.codes is net.codes and known.options.equals(net.options)
+    structure = like.structure if shared else _structure(net)
+    lp = structure.lp.copy()
+    columns = structure.columns
+    tracking = add_tracking(lp, net, columns)
+    add_limits(lp, net.codes, columns["f_col"], net.limits, net.groups, tracking)
+    groups: dict[str, set[str]] = {}
+    for group, country in zip(net.groups["group"], net.groups["country"]):
+        groups.setdefault(group, set()).add(country)
+    add_restrictions(lp, net.codes, columns["f_col"], net.restrictions,
+                     Matcher(set(net.nodes["node"]), groups), tracking)
+    return SourcingModel(lp, net, columns["activity"], structure.unmet, columns["levels"],
+                         tracking, structure)
+
+
+def _structure(net: Network) -> Structure:
+    """The columns and the rows before tracking and rules of `net`'s LP."""
     lp = LinearModel()
     codes = net.codes
     n, m, p = len(codes.nodes), len(codes.materials), len(codes.periods)
@@ -240,12 +276,5 @@ def build_model(net: Network) -> SourcingModel:
     lp.add_rows("lane_cap", caps, LE, caps["max_t"].to_numpy(float), r[same],
                 f_col[i[same]], 1.0)
 
-    tracking = add_tracking(lp, net, dict(f_col=f_col, z_col=z_col, l_col=l_col,
-                                          activity=activity, levels=levels))
-    add_limits(lp, codes, f_col, net.limits, net.groups, tracking)
-    groups: dict[str, set[str]] = {}
-    for group, country in zip(net.groups["group"], net.groups["country"]):
-        groups.setdefault(group, set()).add(country)
-    add_restrictions(lp, codes, f_col, net.restrictions,
-                     Matcher(set(net.nodes["node"]), groups), tracking)
-    return SourcingModel(lp, net, activity, unmet, levels, tracking)
+    return Structure(lp, dict(f_col=f_col, z_col=z_col, l_col=l_col, activity=activity,
+                              levels=levels), unmet, net)

@@ -13,7 +13,7 @@ codes at the end.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 
 import numpy as np
@@ -46,6 +46,24 @@ class Network:
     groups: pd.DataFrame      # group, country
     codes: Codes              # the ids above as integer codes, the flows' included
     options: pd.DataFrame = field(default_factory=pd.DataFrame)  # Options rows that apply
+    sources: tuple = ()       # what all but the rules were built from (`structure_sources`)
+
+
+# The sheets whose rows a scenario may scope by name (their `scenario` column): the rules.
+RULE_SHEETS = ("Limits", "Restrictions", "Options")
+
+
+def structure_sources(inputs: Inputs) -> tuple:
+    """The objects a network's structure (everything but its rules) is built from: every
+    table but RULE_SHEETS', the settings and the periods. A scenario that changes only
+    rules has the very objects of base (`scenario_inputs` shares what it does not change),
+    so its network can share base's structure (`build_network`'s `like`)."""
+    return (inputs.settings, inputs.periods,
+            *(inputs.tables[name] for name in sorted(inputs.tables) if name not in RULE_SHEETS))
+
+
+def same_sources(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 # Integer codes -------------------------------------------------------------------------------
@@ -582,11 +600,20 @@ def process_routes(inputs: Inputs, rows: pd.DataFrame) -> pd.DataFrame:
             .drop_duplicates().reset_index(drop=True))
 
 
-def build_network(inputs: Inputs, scenario: str = "base") -> Network:
+def build_network(inputs: Inputs, scenario: str = "base", like: Network | None = None
+                  ) -> Network:
     """The network of one scenario: `inputs` holds its data (`scenarios.scenario_inputs`),
     `scenario` names it for the rules scoped to scenarios. Nodes, offers per period,
     processes and their outputs, stockpiles, demand, and the flow candidates (priced arcs
-    expanded to the periods in which they can carry material)."""
+    expanded to the periods in which they can carry material). `like`: a network whose
+    structure this one shares (the same tables, not copies) when built from the same
+    objects (`structure_sources`), only its rules then selected."""
+    sources = structure_sources(inputs)
+    rules = {"limits": _in_scenario(inputs["Limits"], scenario),
+             "restrictions": _in_scenario(inputs["Restrictions"], scenario),
+             "options": _in_scenario(inputs["Options"], scenario)}
+    if like is not None and same_sources(like.sources, sources):
+        return replace(like, **rules)
     nodes, codes, offers, processes, outputs, stockpiles = _base(inputs)
     flows = build_flows(inputs, codes, offers, processes, outputs, stockpiles)
     demand = {c: inputs["Demand"][c].to_numpy() for c in inputs["Demand"].columns if c != ROW}
@@ -594,8 +621,6 @@ def build_network(inputs: Inputs, scenario: str = "base") -> Network:
     demand["unmet_penalty"] = np.where(pd.isna(penalty), inputs.settings.unmet_penalty, penalty)
     demand = pd.DataFrame(demand, dtype=object)
     return Network(inputs.periods, nodes, offers, processes, outputs, inputs["Sites"].copy(),
-                   demand, stockpiles, flows, _lane_caps(inputs),
-                   _in_scenario(inputs["Limits"], scenario),
-                   _in_scenario(inputs["Restrictions"], scenario),
-                   inputs["Groups"][["group", "country"]].drop_duplicates(), codes,
-                   _in_scenario(inputs["Options"], scenario))
+                   demand, stockpiles, flows, _lane_caps(inputs), rules["limits"],
+                   rules["restrictions"], inputs["Groups"][["group", "country"]].drop_duplicates(),
+                   codes, rules["options"], sources)

@@ -21,7 +21,7 @@ import pulp
 
 from . import __version__
 from .diagnose import diagnose
-from .model import build_model
+from .model import SourcingModel, build_model
 from .network import build_network
 from .headlines import nothing_to_report
 from .report import ScenarioReport, comparison, rounded, scenario_report, sourcing, summary
@@ -30,7 +30,8 @@ from .sheets import (FLOWS, FLOWS_PART_NOTE, FLOWS_SPLIT_NOTE, NOTHING_TO_REPORT
 from .errors import ERROR, WARNING, InputError, Problem
 from .inputs import ROW, Inputs
 from .loops import gain_loops
-from .network import SITE, STOCKPILE, SUPPLIER, demand_routes, stranded, stranded_sentence
+from .network import (SITE, STOCKPILE, SUPPLIER, demand_routes, same_sources, stranded,
+                      stranded_sentence, structure_sources)
 from .risk import check_risks
 from .rule_costs import rule_costs
 from .scenarios import add_scenarios, scenario_inputs
@@ -116,18 +117,20 @@ class Plan:
 
 def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
                    data: str | None = None, start: Basis | None = None,
-                   keep_basis: bool = False) -> tuple[ScenarioReport, dict]:
+                   keep_basis: bool = False, like: SourcingModel | None = None,
+                   keep_model: bool = False) -> tuple[ScenarioReport, dict]:
     """Build, solve and report one scenario, named `name`, on `inputs`: the data of workbook
     scenario `data` (default: `name`; see `scenario_inputs`), the solver starting from
     `start` when it fits (`solve.Basis`). Never raises for one scenario's failure, so the
     other scenarios of a run complete. A scenario that is not optimal gets a Diagnosis
     table; with `best_effort`, an infeasible one also gets the least-bad plan. With
-    `keep_basis`, the optimum's basis is in the info under "basis"."""
+    `keep_basis`, the optimum's basis is in the info under "basis"; with `keep_model`, the
+    model under "model", to be another scenario's `like` (`model.build_model`)."""
     data = data or name
     began = time.perf_counter()
     basis = None
     try:
-        sm = build_model(build_network(inputs, data))
+        sm = build_model(build_network(inputs, data, like and like.network), like)
         network_s = time.perf_counter() - began
         chosen = None
         if sm.lp.integer:  # options: the mixed-integer program, then the LP they leave
@@ -187,6 +190,8 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
     info["seconds"] = round(info["model_s"] + info["solve_s"] + info["report_s"], 3)
     if keep_basis:
         info["basis"] = basis
+    if keep_model:
+        info["model"] = sm
     return report, info
 
 
@@ -227,12 +232,17 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                 progress(*done[reported])
             reported += 1
 
-    first, slow = 0, False
+    first, slow, like = 0, False, None
     if start is None and tasks:
         name, inputs, data = tasks[0]
         began = time.perf_counter()
-        report, info = solve_scenario(name, inputs, options, data, keep_basis=len(tasks) > 1)
-        start = info.pop("basis", None)
+        # Its model is kept for the tasks in this process that share its structure (those
+        # changing only rules): their network and rows before the rules are not built again.
+        sources = structure_sources(inputs)
+        shared = any(same_sources(structure_sources(other), sources) for _, other, _ in tasks[1:])
+        report, info = solve_scenario(name, inputs, options, data, keep_basis=len(tasks) > 1,
+                                      keep_model=shared)
+        start, like = info.pop("basis", None), info.pop("model", None)
         done[0] = report, info
         report_ready()
         first, slow = 1, time.perf_counter() - began > PARALLEL_AFTER_S
@@ -242,7 +252,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
             if jobs <= 1 or slow:
                 break
             began = time.perf_counter()
-            done[i] = solve_scenario(name, inputs, options, data, start)
+            done[i] = solve_scenario(name, inputs, options, data, start, like=like)
             report_ready()
             first = i + 1
             slow = time.perf_counter() - began > PARALLEL_AFTER_S
@@ -250,7 +260,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
     jobs = min(jobs, len(rest))
     if jobs <= 1:
         for i, (name, inputs, data) in rest:
-            done[i] = solve_scenario(name, inputs, options, data, start)
+            done[i] = solve_scenario(name, inputs, options, data, start, like=like)
             report_ready()
     else:
         # The CPUs are shared out between the scenarios solved at once.

@@ -4,6 +4,7 @@ always in workbook order."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,17 +27,26 @@ def fake(monkeypatch):
     RecordingPool.made = []
     RecordingPool.starts = {}
 
-    def solve_scenario(name, inputs, options, data, start=None, keep_basis=False):
+    RecordingPool.likes = {}
+
+    def solve_scenario(name, inputs, options, data, start=None, keep_basis=False, like=None,
+                       keep_model=False):
         RecordingPool.starts[name] = start
-        return name, ({"basis": f"optimum of {name}"} if keep_basis else {})
+        RecordingPool.likes[name] = like
+        return name, {**({"basis": f"optimum of {name}"} if keep_basis else {}),
+                      **({"model": f"model of {name}"} if keep_model else {})}
 
     monkeypatch.setattr(pipeline, "solve_scenario", solve_scenario)
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", RecordingPool)
     monkeypatch.setattr(pipeline, "usable_cpus", lambda: 2)
 
 
+# Every task's inputs: the same tables, as scenarios that change only rules have.
+SAME = SimpleNamespace(settings=None, periods=[], tables={})
+
+
 def _tasks(times):
-    return [(f"s{i}", t, f"s{i}") for i, t in enumerate(times)]
+    return [(f"s{i}", SAME, f"s{i}") for i, t in enumerate(times)]
 
 
 def _run(monkeypatch, times, jobs=None):
@@ -88,3 +98,27 @@ def test_every_task_starts_from_the_first_tasks_optimum(fake, monkeypatch, times
     assert RecordingPool.starts == {"s0": None, **{f"s{i}": "optimum of s0"
                                                    for i in range(1, len(times))}}
     assert all("basis" not in info for _, info in results)
+
+
+@pytest.mark.parametrize("times, jobs, serial", [([0.1, 0.1, 0.1], None, ["s1", "s2"]),
+                                                 ([0.1, pipeline.PARALLEL_AFTER_S + 1, 5, 5],
+                                                  None, ["s1"]),
+                                                 ([9, 9, 9], 2, [])])
+def test_tasks_in_this_process_get_the_first_tasks_model(fake, monkeypatch, times, jobs,
+                                                         serial):
+    """Serial tasks are given the first task's model as `like` (they share its tables, so
+    its network and rows before the rules); tasks in worker processes are not (it would be
+    copied to them)."""
+    _run(monkeypatch, times, jobs)
+    assert RecordingPool.likes["s0"] is None
+    for name, like in RecordingPool.likes.items():
+        if name != "s0":
+            assert like == ("model of s0" if name in serial else None), name
+
+
+def test_no_model_is_kept_when_no_task_shares_the_first_tasks_tables(fake, monkeypatch):
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: 0.0)
+    tasks = [(f"s{i}", SimpleNamespace(settings=None, periods=[], tables={"Demand": object()}),
+              f"s{i}") for i in range(3)]
+    pipeline.run_tasks(tasks, SolveOptions(), None)
+    assert list(RecordingPool.likes.values()) == [None, None, None]
