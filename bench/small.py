@@ -2,7 +2,8 @@
 the example end to end against importing the package plus HiGHS's time.
 
 Per scenario (milliseconds, the mean over every scenario of the workbook, fastest of
-`--repeat` passes): network (`build_network`), model (`build_model`), hand-over (the LP to
+`--repeat` passes): network (`build_network`), model (`build_model`; both sharing base's
+where a scenario changes only rules, as `planner run` does), hand-over (the LP to
 HiGHS), HiGHS run, read-back, rule costs (relaxing each binding rule on the same
 instances, HiGHS runs included), report (`scenario_report`); "beyond the solver" is
 everything but the HiGHS runs. End to end: a fresh `planner run` process (wall seconds),
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -53,10 +56,13 @@ def per_scenario(workbook: Path, repeat: int) -> tuple[dict[str, float], int, in
             spent[phase] += time.perf_counter() - start
             return result
 
+        base = None  # as `planner run`: later scenarios share what they can of base's model
         for name in inputs.scenarios:
             data = scenario_inputs(inputs, name)
-            network = timed("network", lambda: build_network(data, name))
-            sm = timed("model", lambda: build_model(network))
+            network = timed("network", lambda: build_network(data, name,
+                                                             base and base.network))
+            sm = timed("model", lambda: build_model(network, base))
+            base = base or sm
             variables = variables or sm.lp.n_cols
             run = SolveRun(sm.lp, SolveOptions(threads=1))
             timed("hand-over", run.hand_over)
@@ -77,9 +83,26 @@ def per_scenario(workbook: Path, repeat: int) -> tuple[dict[str, float], int, in
     return best, variables, len(inputs.scenarios)
 
 
-def end_to_end(workbook: Path, repeat: int, folder: Path) -> tuple[float, float]:
-    """(planner run wall s, import wall s), fastest of `repeat`."""
-    runs, imports = [], []
+# The phases of `planner run` inside one fresh process, through the library it calls.
+PHASES_SCRIPT = """
+import sys, time
+start = time.perf_counter()
+import planner.cli
+from planner import api
+marks = [time.perf_counter()]
+inputs = api.load(sys.argv[1]); marks.append(time.perf_counter())
+tables = api.plan(inputs); marks.append(time.perf_counter())
+api.write(tables, sys.argv[2]); marks.append(time.perf_counter())
+print(*(b - a for a, b in zip([start] + marks, marks)))
+"""
+INSIDE = ["import", "read and check", "solve and report", "write the plan"]
+
+
+def end_to_end(workbook: Path, repeat: int, folder: Path
+               ) -> tuple[float, float, dict[str, float]]:
+    """(planner run wall s, import wall s, seconds per phase inside a fresh process), each
+    the fastest of `repeat`, the three measured in turn."""
+    runs, imports, inside = [], [], []
     for _ in range(repeat):
         start = time.perf_counter()
         subprocess.run([PLANNER, "run", str(workbook), "-o", str(folder / "plan.xlsx"),
@@ -88,7 +111,11 @@ def end_to_end(workbook: Path, repeat: int, folder: Path) -> tuple[float, float]
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import planner.cli"], check=True)
         imports.append(time.perf_counter() - start)
-    return min(runs), min(imports)
+        out = subprocess.run([sys.executable, "-c", PHASES_SCRIPT, str(workbook),
+                              str(folder / "phases.xlsx")], check=True, capture_output=True,
+                             text=True).stdout
+        inside.append([float(x) for x in out.split()])
+    return min(runs), min(imports), dict(zip(INSIDE, np.min(inside, axis=0)))
 
 
 def main() -> None:
@@ -113,10 +140,12 @@ def main() -> None:
             print(f"| {name} | {scenarios} | {variables:,} | "
                   + " | ".join(f"{ms[p]:.1f}" for p in PHASES)
                   + f" | **{ms['beyond the solver']:.1f}** |", flush=True)
-        run, imported = end_to_end(cases["example"], args.repeat, folder)
+        run, imported, inside = end_to_end(cases["example"], args.repeat, folder)
         print(f"\n`planner run inputs/example.xlsx`: {run:.2f} s; importing the package "
               f"{imported:.2f} s + HiGHS {highs:.2f} s = {imported + highs:.2f} s; "
               f"ratio {run / (imported + highs):.2f}x")
+        print("inside a fresh process (fastest of each): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in inside.items()))
 
 
 if __name__ == "__main__":
