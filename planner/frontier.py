@@ -124,7 +124,8 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
     where caps stop holding (a cap below the tightest that holds is infeasible or leaves
     demand unmet), bisect between the two (serially: each step depends on the last).
     Every point's solver starts from the loosest point's optimum (the cap is a coefficient:
-    the LPs differ only in numbers)."""
+    the LPs differ only in numbers), and every point solved in this process shares its
+    network and rows before the rules (the cap is a Limits row)."""
     check_sweep(inputs, sweep)
     caps = sweep.caps()
     tasks = [(f"cap {cap_label(cap)}", _with_cap(inputs, sweep, cap), BASE) for cap in caps]

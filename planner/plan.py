@@ -204,19 +204,28 @@ Task = tuple[str, Inputs, str]  # (name shown, its inputs, workbook scenario who
 PARALLEL_AFTER_S = 2.0
 
 
+@dataclass
+class Reference:
+    """What the tasks of a run start from: the first task's optimal basis (`solve.Basis`)
+    and, when later tasks share its tables, its model (`model.build_model`'s `like`)."""
+
+    basis: Basis | None = None
+    model: SourcingModel | None = None
+
+
 def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
               progress: Callable[[ScenarioReport, dict], None] | None = None,
-              start: Basis | None = None
-              ) -> tuple[list[tuple[ScenarioReport, dict]], Basis | None]:
-    """Solve every task: (results in task order, the basis the tasks started from);
-    `progress` is called for each in task order, as soon as it and every task before it
-    are done.
+              start: Reference | None = None
+              ) -> tuple[list[tuple[ScenarioReport, dict]], Reference]:
+    """Solve every task: (results in task order, what the tasks started from); `progress`
+    is called for each in task order, as soon as it and every task before it are done.
 
-    Every task's solver starts from `start` where the LPs differ only in numbers
-    (`solve.Basis`; at 100k variables ~8x fewer seconds of HiGHS). Without `start`, the
-    first task is solved first, in this process, from scratch, and the others start from
-    its optimum. Always from that one optimum, never from whichever task ran before: a
-    plan does not depend on which process solved what.
+    Every task's solver starts from `start.basis` where the LPs differ only in numbers
+    (`solve.Basis`; at 100k variables ~8x fewer seconds of HiGHS), and tasks solved in this
+    process share `start.model`'s structure where they have its tables. Without `start`,
+    the first task is solved first, in this process, from scratch, and the others start
+    from its optimum. Always from that one optimum, never from whichever task ran before:
+    a plan does not depend on which process solved what.
 
     `jobs`: processes solving the other tasks at once. By default, tasks are solved one
     after another while each takes less than PARALLEL_AFTER_S, and the rest on one
@@ -232,7 +241,8 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                 progress(*done[reported])
             reported += 1
 
-    first, slow, like = 0, False, None
+    first, slow = 0, False
+    basis, like = (start.basis, start.model) if start is not None else (None, None)
     if start is None and tasks:
         name, inputs, data = tasks[0]
         began = time.perf_counter()
@@ -242,7 +252,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
         shared = any(same_sources(structure_sources(other), sources) for _, other, _ in tasks[1:])
         report, info = solve_scenario(name, inputs, options, data, keep_basis=len(tasks) > 1,
                                       keep_model=shared)
-        start, like = info.pop("basis", None), info.pop("model", None)
+        basis, like = info.pop("basis", None), info.pop("model", None)
         done[0] = report, info
         report_ready()
         first, slow = 1, time.perf_counter() - began > PARALLEL_AFTER_S
@@ -252,7 +262,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
             if jobs <= 1 or slow:
                 break
             began = time.perf_counter()
-            done[i] = solve_scenario(name, inputs, options, data, start, like=like)
+            done[i] = solve_scenario(name, inputs, options, data, basis, like=like)
             report_ready()
             first = i + 1
             slow = time.perf_counter() - began > PARALLEL_AFTER_S
@@ -260,7 +270,7 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
     jobs = min(jobs, len(rest))
     if jobs <= 1:
         for i, (name, inputs, data) in rest:
-            done[i] = solve_scenario(name, inputs, options, data, start, like=like)
+            done[i] = solve_scenario(name, inputs, options, data, basis, like=like)
             report_ready()
     else:
         # The CPUs are shared out between the scenarios solved at once.
@@ -271,12 +281,12 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=signal.signal,
                                  initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
-            futures = {pool.submit(solve_scenario, name, inputs, options, data, start): i
+            futures = {pool.submit(solve_scenario, name, inputs, options, data, basis): i
                        for i, (name, inputs, data) in rest}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 report_ready()
-    return [done[i] for i in range(len(tasks))], start
+    return [done[i] for i in range(len(tasks))], Reference(basis, like)
 
 
 def options_for(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,

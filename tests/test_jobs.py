@@ -122,3 +122,13 @@ def test_no_model_is_kept_when_no_task_shares_the_first_tasks_tables(fake, monke
               f"s{i}") for i in range(3)]
     pipeline.run_tasks(tasks, SolveOptions(), None)
     assert list(RecordingPool.likes.values()) == [None, None, None]
+
+
+def test_tasks_given_a_reference_start_from_its_basis_and_share_its_model(fake, monkeypatch):
+    # The frontier's bisection: one task at a time, from the sweep's reference.
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: 0.0)
+    given = pipeline.Reference("optimum of the loosest cap", "model of the loosest cap")
+    _, reference = pipeline.run_tasks(_tasks([0.1]), SolveOptions(), 1, start=given)
+    assert RecordingPool.starts == {"s0": given.basis}
+    assert RecordingPool.likes == {"s0": given.model}
+    assert reference == given
