@@ -12,12 +12,17 @@ The search is in two steps so that it costs next to nothing on models without su
    leads to every site that takes its output and that the output can reach: s itself (a loop
    at one site needs no transport) or over the arcs the model builds (`process_routes`).
 
-Co-products: every output row of a process is an edge of its own, so a loop that closes
-only through several co-products of one process together is not seen.
+Co-products: every output row of a process is an edge of its own above, so a loop that
+gains only through several co-products of one process together (ore -> 0.6 t metal + 0.6 t
+slag, each turned back into ore) is not seen edge by edge. When no loop is found that way
+and some process has co-products, two small LPs look for one (`_coproduct_loop`): whether
+the processes, with no supply at all, can put out more than they take in, first pooling
+all sites by material, then between the sites as the network connects them.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -153,11 +158,28 @@ def _on_material_cycles(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[comp[src] == comp[dst]]
 
 
-def _loops(inputs) -> list[list[dict]]:
-    """Gain loops of the data in `inputs`, each as its Processes rows (dicts) in order."""
+@dataclass
+class Loop:
+    rows: list[dict]   # its Processes rows, in order along it
+    text: str          # what it does, for the error
+    named: dict        # the row the error points at: the likeliest typo
+
+
+def _loops(inputs) -> list[Loop]:
+    """Gain loops of the data in `inputs`: edge by edge, else through co-products."""
     frame = inputs["Processes"]
     # A site a scenario drops takes its processes with it, as in the network.
-    frame = frame[frame["site"].isin(set(inputs["Sites"]["site"]))]
+    frame = frame[frame["site"].isin(set(inputs["Sites"]["site"]))].reset_index(drop=True)
+    found = [Loop(loop, _describe(loop), _named_row(loop))
+             for loop in _edge_loops(inputs, frame)]
+    if not found:
+        loop = _coproduct_loop(inputs, frame)
+        found += [loop] if loop is not None else []
+    return found
+
+
+def _edge_loops(inputs, frame: pd.DataFrame) -> list[list[dict]]:
+    """Gain loops of single process rows, each as its Processes rows (dicts) in order."""
     rows = _on_material_cycles(frame).reset_index(drop=True)
     if rows.empty:
         return []
@@ -194,6 +216,114 @@ def _loops(inputs) -> list[list[dict]]:
             first = min(range(len(loop)), key=lambda i: loop[i][ROW])
             found.append(loop[first:] + loop[:first])
     return found
+
+
+def _process_of(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's process, numbered 0, 1, ...: rows sharing a site and a process name are
+    one process with co-products; a row without a name is a process of its own."""
+    named = frame["process"].notna().to_numpy()
+    key = np.where(named, frame["site"].astype(str) + "\x00" + frame["process"].astype(str),
+                   "\x00row " + frame[ROW].astype(str))
+    return pd.factorize(key)[0]
+
+
+def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
+               out_at: np.ndarray, in_at: np.ndarray, places: int,
+               edges: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[float, np.ndarray]:
+    """(The most material made from nothing, each process's activity) when the processes
+    run at a total of 1 t of input and nothing is bought: each output row puts yield x its
+    process's activity into place `out_at`; each process takes its activity from place
+    `in_at`. Without `edges`, a place is a material (all sites pooled) and what is made
+    there is what is put out less what is taken. With `edges` (from output place, to input
+    place), material moves only along them and an input place takes exactly what arrives;
+    what is made is what output places put out and do not ship."""
+    from scipy.optimize import linprog  # only for workbooks with co-products
+    from scipy.sparse import coo_matrix, vstack
+
+    n_edges = 0 if edges is None else len(edges[0])
+    n = n_processes + n_edges
+    put = coo_matrix((yields, (out_at, rows_of)), shape=(places, n))
+    take = coo_matrix((np.ones(n_processes), (in_at, np.arange(n_processes))),
+                      shape=(places, n))
+    total = coo_matrix(np.r_[np.ones(n_processes), np.zeros(n_edges)][None, :])
+    if edges is None:
+        made = (put - take).tocsr()
+        result = linprog(-np.asarray(made.sum(axis=0)).ravel(),
+                         A_ub=vstack([-made, total]), b_ub=np.r_[np.zeros(places), 1.0],
+                         method="highs")
+    else:
+        src, dst = edges
+        column = n_processes + np.arange(n_edges)
+        ship = coo_matrix((np.ones(n_edges), (src, column)), shape=(places, n))
+        arrive = coo_matrix((np.ones(n_edges), (dst, column)), shape=(places, n))
+        left = (put - ship).tocsr()
+        result = linprog(-np.asarray(left.sum(axis=0)).ravel(),
+                         A_ub=vstack([-left, total]), b_ub=np.r_[np.zeros(places), 1.0],
+                         A_eq=(arrive - take).tocsr(), b_eq=np.zeros(places),
+                         method="highs")
+    if result.status != 0:  # cannot happen (0 is feasible, the total bounded): say none
+        return 0.0, np.zeros(n_processes)
+    return -float(result.fun), result.x[:n_processes]
+
+
+COPRODUCT_GAIN = 1e-7  # t made from nothing per t of input, beyond the LP's tolerances
+
+
+def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
+    """Processes that, with nothing bought, put out more than they take in only through
+    co-products together (see the module docstring); None when there are none."""
+    process = _process_of(frame)
+    if len(frame) == 0 or len(np.unique(process)) == len(frame):
+        return None  # no process has co-products: the edge by edge search saw everything
+    n = int(process.max()) + 1
+    first = np.unique(process, return_index=True)[1]
+    yields = frame["yield"].to_numpy(float)
+    material, _ = pd.factorize(pd.concat([frame["input_material"], frame["output_material"]],
+                                         ignore_index=True))
+    made, _ = _most_made(n, process, yields, material[len(frame):], material[first],
+                         int(material.max()) + 1)
+    if made <= COPRODUCT_GAIN:
+        return None
+    # Between sites: places are (site, material, out or in), joined as the network can
+    # ship a site's product to another site's process (or a site's to its own).
+    routes = process_routes(inputs, frame)
+    here = frame[["site", "output_material"]].drop_duplicates().set_axis(["from", "material"],
+                                                                       axis=1)
+    routes = pd.concat([routes, here.assign(to=here["from"])], ignore_index=True)
+    out_key = pd.Series(list(zip(frame["site"], frame["output_material"])))
+    in_key = pd.Series(list(zip(frame["site"].to_numpy()[first],
+                                frame["input_material"].to_numpy()[first])))
+    out_place, outs = pd.factorize(out_key)
+    in_place, ins = pd.factorize(in_key)
+    src = pd.Index(outs).get_indexer(list(zip(routes["from"], routes["material"])))
+    dst = pd.Index(ins).get_indexer(list(zip(routes["to"], routes["material"])))
+    keep = (src >= 0) & (dst >= 0)
+    made, activity = _most_made(n, process, yields, out_place, len(outs) + in_place,
+                                len(outs) + len(ins), (src[keep], len(outs) + dst[keep]))
+    if made <= COPRODUCT_GAIN:
+        return None
+    running = activity > 1e-9
+    rows = frame[running[process]]
+    steps = "; ".join(
+        f"at {site} {name}: {rows_['input_material'].iloc[0]} -> "
+        + " and ".join(f"{m} (yield {y:g}, row {r})" for m, y, r in
+                       zip(rows_["output_material"], rows_["yield"], rows_[ROW]))
+        for (site, name), rows_ in rows.assign(
+            name=[p if isinstance(p, str) else f"row {r}"
+                  for p, r in zip(rows["process"], rows[ROW])]
+        ).groupby(["site", "name"], sort=False))
+    ratio = (yields[running[process]] @ activity[process[running[process]]]) / \
+        activity[running].sum()
+    # Named: the first row of the process whose yields add up to the most (the co-products
+    # that together make more than their input).
+    totals = np.bincount(process, yields, minlength=n)
+    suspect = np.flatnonzero(running[process] & (process == np.argmax(
+        np.where(running, totals, -np.inf))))[0]
+    return Loop(rows.to_dict("records"),
+                f"processes make material from nothing through their co-products: {steps}: "
+                f"run together as the network allows, they put out {ratio:.6g} t for every "
+                f"1 t they take in; check the yields", frame.iloc[suspect].to_dict())
 
 
 def _describe(loop: list[dict]) -> str:
@@ -239,24 +369,24 @@ def gain_loops(inputs) -> list[Problem]:
     problems = []
     seen = set()
     for loop in _loops(inputs):
-        seen.add(_key(loop))
-        named = _named_row(loop)
-        problems.append(processes.problem(_describe(loop), named[ROW], "yield", named["yield"],
+        seen.add(_key(loop.rows))
+        named = loop.named
+        problems.append(processes.problem(loop.text, named[ROW], "yield", named["yield"],
                                           ERROR))
     changed = {c.scenario.lower() for c in inputs.changes}
     for name in inputs.scenarios:
         if name == BASE or name.lower() not in changed:
             continue
         for loop in _loops(scenario_inputs(inputs, name)):
-            if _key(loop) in seen:
+            if _key(loop.rows) in seen:
                 continue  # already reported for the base data
-            cause = _cause(inputs, name, {r[ROW] for r in loop})
+            cause = _cause(inputs, name, {r[ROW] for r in loop.rows})
             if cause is not None:
                 problems.append(inputs.read_tables["Scenarios"].problem(
-                    f"scenario {name!r}: {_describe(loop)}", cause.row, "value", cause.value,
+                    f"scenario {name!r}: {loop.text}", cause.row, "value", cause.value,
                     ERROR))
             else:
-                named = _named_row(loop)
-                problems.append(processes.problem(f"in scenario {name!r}, {_describe(loop)}",
+                named = loop.named
+                problems.append(processes.problem(f"in scenario {name!r}, {loop.text}",
                                                   named[ROW], "yield", named["yield"], ERROR))
     return problems

@@ -554,6 +554,53 @@ def test_a_scenario_that_makes_a_loop_gain_is_refused(tmp_path):
              + LOOP_2X2)
 
 
+# Co-products: Kwinana splits ore (1,000 per t) into metal and slag; Osaka turns slag (and
+# metal) back into ore. Processing 1 per t of input, freight 5 per t each way. Rows: split
+# 2 (metal) and 3 (slag), Osaka's slag back 4, metal back 5.
+
+def _split(metal=0.6, slag=0.6, metal_back=True, freight=(("AU", "JP"), ("JP", "AU"))):
+    back = [{"site": "Osaka", "process": "slag back", "input_material": "slag",
+             "output_material": "ore", "yield": 1.0, "cost_per_t": 1}]
+    if metal_back:
+        back.append({"site": "Osaka", "process": "metal back", "input_material": "metal",
+                     "output_material": "ore", "yield": 1.0, "cost_per_t": 1})
+    split = [{"site": "Kwinana", "process": "split", "input_material": "ore",
+              "output_material": m, "yield": y, "cost_per_t": 1}
+             for m, y in (("metal", metal), ("slag", slag))]
+    return _loop(freight=freight, Processes=split + back,
+                 Suppliers=[{"supplier": "mine", "country": "AU", "material": "ore",
+                             "capacity_t": 1000, "unit_cost": 1000}])
+
+
+def test_a_loop_that_gains_only_through_co_products_is_refused(tmp_path):
+    # Edge by edge every loop loses (ore -> metal -> ore and ore -> slag -> ore: 0.6 each),
+    # but 1 t of ore comes back as 0.6 + 0.6 = 1.2 t. Unchecked, the plan delivered the 40 t
+    # of metal without buying any ore ("optimal", purchase cost 0).
+    _refused(tmp_path, _split(), "sheet Processes, row 2, column yield (E)",
+             "processes make material from nothing through their co-products: at Kwinana "
+             "split: ore -> metal (yield 0.6, row 2) and slag (yield 0.6, row 3); at Osaka "
+             "slag back: slag -> ore (yield 1, row 4); at Osaka metal back: metal -> ore "
+             "(yield 1, row 5)", "check the yields")
+    # 0.5 + 0.50001: a gain of 1e-5 t per t is found too.
+    _refused(tmp_path, _split(metal=0.5, slag=0.50001),
+             "sheet Processes, row 2, column yield (E)", "through their co-products")
+
+
+def test_co_products_that_make_nothing_from_nothing_are_accepted(tmp_path):
+    # Only slag comes back: 1 t of ore in, 0.6 t back; the rest must be bought. By hand:
+    # 40 t of metal needs 66.67 t through the split, 40 t of it slag turned back into ore,
+    # so 26.67 t bought (26,666.67); processing 66.67 + 40; freight metal, slag and ore
+    # 3 x 40 x 5 = 600: 27,373.33.
+    assert _total_cost(tmp_path, _split(metal_back=False)) == pytest.approx(27373.3333, rel=1e-6)
+    # 0.5 + 0.5, both turned back: a loop that neither gains nor loses. 80 t through the
+    # split, 40 t of slag back, 40 t bought: 40,000 + 80 + 40 + 600 = 40,720.
+    assert _total_cost(tmp_path, _split(metal=0.5, slag=0.5)) == pytest.approx(40720, rel=1e-6)
+    # The gaining split, but nothing can go back from Osaka to Kwinana: 66.67 t bought,
+    # processed (66.67), metal shipped (200), the slag left: 66,933.33.
+    assert _total_cost(tmp_path, _split(freight=[("AU", "JP")])) == pytest.approx(66933.3333,
+                                                                                 rel=1e-6)
+
+
 def test_unknown_ids_get_a_did_you_mean_and_periods_their_labels(tmp_path):
     sheets = copy.deepcopy(VALID)
     edit("Limits", 0, period="Q 1")(sheets)
