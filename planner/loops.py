@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ERROR, Problem
+from .highs import quiet_highs
 from .network import process_routes
 from .inputs import BASE, ROW
 from .scenarios import Change, apply_changes, scenario_inputs
@@ -237,34 +238,44 @@ def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
     `in_at`. Without `edges`, a place is a material (all sites pooled) and what is made
     there is what is put out less what is taken. With `edges` (from output place, to input
     place), material moves only along them and an input place takes exactly what arrives;
-    what is made is what output places put out and do not ship."""
-    from scipy.optimize import linprog  # only for workbooks with co-products
-    from scipy.sparse import coo_matrix, vstack
+    what is made is what output places put out and do not ship. A small LP, given to HiGHS
+    directly (this layer is below the planner's own model and solver)."""
+    import highspy
 
     n_edges = 0 if edges is None else len(edges[0])
     n = n_processes + n_edges
-    put = coo_matrix((yields, (out_at, rows_of)), shape=(places, n))
-    take = coo_matrix((np.ones(n_processes), (in_at, np.arange(n_processes))),
-                      shape=(places, n))
-    total = coo_matrix(np.r_[np.ones(n_processes), np.zeros(n_edges)][None, :])
-    if edges is None:
-        made = (put - take).tocsr()
-        result = linprog(-np.asarray(made.sum(axis=0)).ravel(),
-                         A_ub=vstack([-made, total]), b_ub=np.r_[np.zeros(places), 1.0],
-                         method="highs")
-    else:
-        src, dst = edges
-        column = n_processes + np.arange(n_edges)
-        ship = coo_matrix((np.ones(n_edges), (src, column)), shape=(places, n))
-        arrive = coo_matrix((np.ones(n_edges), (dst, column)), shape=(places, n))
-        left = (put - ship).tocsr()
-        result = linprog(-np.asarray(left.sum(axis=0)).ravel(),
-                         A_ub=vstack([-left, total]), b_ub=np.r_[np.zeros(places), 1.0],
-                         A_eq=(arrive - take).tocsr(), b_eq=np.zeros(places),
-                         method="highs")
-    if result.status != 0:  # cannot happen (0 is feasible, the total bounded): say none
-        return 0.0, np.zeros(n_processes)
-    return -float(result.fun), result.x[:n_processes]
+    column = n_processes + np.arange(n_edges)
+    # Each place's balance (made there) as terms (place, column, coefficient); one more row
+    # bounds the total activity.
+    place = [out_at, in_at]
+    col = [rows_of, np.arange(n_processes)]
+    coef = [yields, -np.ones(n_processes)]
+    if edges is not None:
+        place += [edges[0], edges[1]]
+        col += [column, column]
+        coef += [-np.ones(n_edges), np.ones(n_edges)]
+    place, col, coef = (np.concatenate(a) for a in (place, col, coef))
+    place = np.r_[place, np.full(n_processes, places)]
+    col, coef = np.r_[col, np.arange(n_processes)], np.r_[coef, np.ones(n_processes)]
+    # What is made: the balance of every place that may keep material (all places pooled
+    # by material; output places between sites); input places between sites balance at 0.
+    keeps = np.ones(places, bool) if edges is None else np.isin(np.arange(places), out_at)
+    cost = np.bincount(col, np.where(keeps[np.minimum(place, places - 1)] & (place < places),
+                                     coef, 0.0), minlength=n)
+    order = np.lexsort((place, col))
+    start = np.searchsorted(col[order], np.arange(n + 1)).astype(np.int32)
+    inf = highspy.kHighsInf
+    row_upper = np.r_[np.where(keeps, inf, 0.0), 1.0]
+    highs = quiet_highs()
+    highs.passModel(n, places + 1, len(order), int(highspy.MatrixFormat.kColwise),
+                    int(highspy.ObjSense.kMaximize), 0.0, cost, np.zeros(n), np.full(n, inf),
+                    np.r_[np.zeros(places), -inf], row_upper, start,
+                    place[order].astype(np.int32), coef[order], np.zeros(n, np.int32))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return 0.0, np.zeros(n_processes)  # cannot happen: 0 is feasible, the total bounded
+    return float(highs.getInfo().objective_function_value), \
+        np.asarray(highs.getSolution().col_value)[:n_processes]
 
 
 COPRODUCT_GAIN = 1e-7  # t made from nothing per t of input, beyond the LP's tolerances

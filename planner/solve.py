@@ -8,7 +8,6 @@ passes our own feasibility check (`infeasibility`).
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
@@ -22,6 +21,7 @@ import pulp
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .highs import quiet_stdout
 from .lp import LinearModel
 
 SOLVERS = ("highs", "cbc")
@@ -89,24 +89,6 @@ def usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def quiet_stdout(enabled: bool = True):
-    """Send fd 1 to /dev/null: HiGHS prints its banner there whatever its options say."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 @dataclass

@@ -284,6 +284,7 @@ def test_the_command_ends_with_its_exit_status_and_every_line(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == f"plan written to {out}"
+    assert "HiGHS" not in proc.stdout  # no solver banner (the example's co-product check)
     assert proc.stderr == ""  # no worker process or semaphore left for the exit to report
     assert read_plan_sheet(out, "Summary")[0]["scenario"] == "base"
     for args, status, said in (
