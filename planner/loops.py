@@ -222,10 +222,10 @@ def _edge_loops(inputs, frame: pd.DataFrame) -> list[list[dict]]:
 def _process_of(frame: pd.DataFrame) -> np.ndarray:
     """Each row's process, numbered 0, 1, ...: rows sharing a site and a process name are
     one process with co-products; a row without a name is a process of its own."""
-    named = frame["process"].notna().to_numpy()
-    key = np.where(named, frame["site"].astype(str) + "\x00" + frame["process"].astype(str),
-                   "\x00row " + frame[ROW].astype(str))
-    return pd.factorize(key)[0]
+    keys = [(site, name) if isinstance(name, str) else (None, row) for site, name, row in
+            zip(frame["site"].to_numpy(object), frame["process"].to_numpy(object),
+                frame[ROW].to_numpy(object))]
+    return pd.factorize(pd.Series(keys, dtype=object))[0]
 
 
 def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
