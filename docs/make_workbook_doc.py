@@ -61,8 +61,8 @@ written). Errors:
   a member) or name unknown customers, groups, nodes or periods;
 - Scenarios rows that name unknown sheets or columns, or make a number negative, too large
   or a yield too small; one scenario written in two spellings;
-- processes whose yields multiply to more than 1 around a loop that material can travel
-  (material from nothing).
+- processes whose yields multiply to more than 1 around a loop that material can travel,
+  or whose co-products together come back as more than went in (material from nothing).
 
 Warnings (the plan is made): unknown sheets and columns, hidden sheets and rows, merged
 header cells, an Excel table's Totals row (skipped), a value taken from another workbook,
