@@ -9,7 +9,7 @@ user id (an id may be any text); the family tables map indices back to ids.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ import pandas as pd
 from .lp import EQ, GE, LE, LinearModel
 from .network import (CUSTOMER, KINDS, SITE, STOCKPILE, SUPPLIER, Network, first_rows, joint,
                       match, table)
-from .provenance import Tracking, add_tracking
+from .provenance import Tracking, add_tracking, layers_key
 from .rules import Matcher, add_limits, add_restrictions
 
 
@@ -104,6 +104,8 @@ class Structure:
     columns: dict
     unmet: pd.DataFrame
     network: Network
+    # By `provenance.layers_key`: the LP with those layers added (never grown) and them.
+    tracked: dict = field(default_factory=dict)
 
 
 def build_model(net: Network, like: SourcingModel | None = None) -> SourcingModel:
@@ -111,16 +113,22 @@ def build_model(net: Network, like: SourcingModel | None = None) -> SourcingMode
     demand and stockpile level columns; balance, capacity, demand, stockpile and rule rows.
     The returned tables say what each column is, for the report. `like`: a model whose rows
     before the rules this one shares when its network shares `like`'s structure
-    (`build_network`'s `like`) and the same options apply: only tracking and rules are
-    then built."""
+    (`build_network`'s `like`) and the same options apply: only the rules, and origin
+    tracking unless `like`'s rules needed the same layers, are then built."""
     shared = like is not None and like.structure is not None
     if shared:
         known = like.structure.network
         shared = known.codes is net.codes and known.options.equals(net.options)
     structure = like.structure if shared else _structure(net)
-    lp = structure.lp.copy()
     columns = structure.columns
-    tracking = add_tracking(lp, net, columns)
+    # Origin tracking, shared too where the rules need the same layers.
+    key = layers_key(net)
+    if key not in structure.tracked:
+        lp = structure.lp.copy()
+        tracking = add_tracking(lp, net, columns)
+        structure.tracked[key] = (lp.copy(), tracking)
+    tracked, tracking = structure.tracked[key]
+    lp = tracked.copy()
     add_limits(lp, net.codes, columns["f_col"], net.limits, net.groups, tracking)
     groups: dict[str, set[str]] = {}
     for group, country in zip(net.groups["group"], net.groups["country"]):

@@ -308,6 +308,20 @@ class _Builder:
         self.lp.add_rows(family, keys, sense, rhs, row, column, coef)
 
 
+def layers_key(net: Network) -> tuple:
+    """What the layers `add_tracking` builds depend on besides the network's structure: the
+    layers the rules need and the materials each counts. On one structure, equal keys make
+    equal layers (`model.build_model` shares them)."""
+    origin, touched = needed(net)
+
+    def counted(member):
+        found = counted_materials(net, member)
+        return None if found is None else frozenset(found)
+
+    return (origin, counted(None) if origin else None,
+            tuple((member, counted(member)) for member in touched))
+
+
 def add_tracking(lp: LinearModel, net: Network, model: dict) -> Tracking | None:
     """The layers the rules of `net` need, as columns and rows of `lp`; None when no rule
     counts origins. `model`: the model's f_col, z_col, l_col, activity and levels."""

@@ -135,3 +135,15 @@ def test_scenarios_sharing_base_structure_build_the_lp_a_fresh_build_makes(examp
     assert shared == ["us-ga-ban", "cn-oct25-return", "next-plant", "no-jp-target",
                       "cn-ree-embargo", "embargo+plant"]
     assert base.lp is not base.structure.lp and base.structure.lp.n_rows < base.lp.n_rows
+    # Origin tracking is shared too where the rules need the same layers; an origin cap on
+    # another material needs another origin layer, built afresh, and the LP is a fresh
+    # build's all the same.
+    sweep = Sweep("Dy/Tb oxide", "origin", "country", ("CN",), None, 1.0, 0.3, 2)
+    for name, data, same in (("us-ga-ban", scenario_inputs(example, "us-ga-ban"), True),
+                             (BASE, _with_cap(example, sweep, 0.5), False)):
+        reused = build_model(build_network(data, name, like=base.network), like=base)
+        assert reused.structure is base.structure
+        assert (reused.tracking is base.tracking) is same
+        ours, theirs = _arrays(reused.lp), _arrays(_model(data, name).lp)
+        for key in ours:
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
