@@ -66,11 +66,13 @@ def needed(net: Network) -> tuple[bool, list[str]]:
     """Whether some rule counts origins, and the members whose touched layer some rule
     counts (a touched Limits rule without a member: every country, or every group)."""
     limits, restrictions = net.limits, net.restrictions
-    origin = bool((limits["stage"] == ORIGIN).any()) or \
-        bool(restrictions["origin"].notna().any())
-    touched = list(restrictions["via"].dropna())
-    rules = limits[limits["stage"] == TOUCHED]
-    for member, by in zip(rules["member"], rules["by"]):
+    stage = limits["stage"].to_numpy(object)
+    origin = bool((stage == ORIGIN).any()) or \
+        bool(pd.notna(restrictions["origin"].to_numpy(object)).any())
+    touched = [v for v in restrictions["via"].to_numpy(object) if pd.notna(v)]
+    rules = stage == TOUCHED
+    for member, by in zip(limits["member"].to_numpy(object)[rules],
+                          limits["by"].to_numpy(object)[rules]):
         if member is not None:
             touched.append(member)
         elif by == "group":
@@ -165,15 +167,16 @@ def counted_materials(net: Network, member: str | None) -> set | None:
     """The materials the rules of a layer count (origin: `member` None; touched: that
     member); None when some rule counts every material."""
     limits, restrictions = net.limits, net.restrictions
+    stage, l_material = (limits[c].to_numpy(object) for c in ("stage", "material"))
+    r_material = restrictions["material"].to_numpy(object)
     if member is None:
-        rules = [limits.loc[limits["stage"] == ORIGIN, "material"],
-                 restrictions.loc[restrictions["origin"].notna(), "material"]]
+        materials = [*l_material[stage == ORIGIN],
+                     *r_material[pd.notna(restrictions["origin"].to_numpy(object))]]
     else:
-        touched = limits[limits["stage"] == TOUCHED]
-        rules = [touched.loc[touched["member"].isna() | (touched["member"] == member),
-                             "material"],
-                 restrictions.loc[restrictions["via"] == member, "material"]]
-    materials = [m for column in rules for m in column]
+        l_member = limits["member"].to_numpy(object)
+        mine = (stage == TOUCHED) & (pd.isna(l_member) | (l_member == member))
+        materials = [*l_material[mine],
+                     *r_material[restrictions["via"].to_numpy(object) == member]]
     return None if any(m is None or pd.isna(m) for m in materials) else set(materials)
 
 
