@@ -477,6 +477,12 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
             say(f"{failed['outcome'].nunique()} outcome(s) could not be solved under some "
                 f"policy (status in the Stress sheet); the statistics are over the others",
                 err=True)
+            # Why, for outcomes that could not even be built (a message per distinct cause).
+            result = tables.result
+            why = {result.outcomes.label(r.outcome): r.message for r in result.results
+                   if r.status == "error"}
+            for events, message in list(why.items())[:3]:
+                say(f"  {events}: {message}", err=True)
             sys.exit(EXIT_NOT_OPTIMAL)
 
     _guarded(debug, work)

@@ -273,10 +273,13 @@ def _unplannable(plan: Plan, out: Outcomes) -> str | None:
     if not failed:
         return None
     label, status, message = failed[0]
+    # An outcome that could not be built (its data is wrong) needs the data fixed; one that
+    # could not be planned, a rule loosened.
+    remedy = ("fix the data of those events" if status == "error" else
+              "loosen the Limits or Restrictions those events break, or set Settings "
+              "limit_penalty so that Limits may be broken at a price in outcomes")
     return (f"{len(failed)} outcome(s) cannot be planned whatever is contracted (first: "
-            f"{label}, {status}: {message}); a hedge must plan every outcome: loosen the "
-            f"Limits or Restrictions those events break, or set Settings limit_penalty so "
-            f"that Limits may be broken at a price in outcomes")
+            f"{label}, {status}: {message}); a hedge must plan every outcome: {remedy}")
 
 
 def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int = 0,

@@ -257,6 +257,11 @@ def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
     place, col, coef = (np.concatenate(a) for a in (place, col, coef))
     place = np.r_[place, np.full(n_processes, places)]
     col, coef = np.r_[col, np.arange(n_processes)], np.r_[coef, np.ones(n_processes)]
+    # One entry per (place, column): a process that puts out its own input (a recycle
+    # stream) has two, which HiGHS refuses.
+    cell, at = np.unique(col * (places + 1) + place, return_inverse=True)
+    coef = np.bincount(at.reshape(-1), coef, minlength=len(cell))
+    col, place = cell // (places + 1), cell % (places + 1)
     # What is made: the balance of every place that may keep material (all places pooled
     # by material; output places between sites); input places between sites balance at 0.
     keeps = np.ones(places, bool) if edges is None else np.isin(np.arange(places), out_at)
@@ -267,18 +272,27 @@ def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
     inf = highspy.kHighsInf
     row_upper = np.r_[np.where(keeps, inf, 0.0), 1.0]
     highs = quiet_highs()
-    highs.passModel(n, places + 1, len(order), int(highspy.MatrixFormat.kColwise),
-                    int(highspy.ObjSense.kMaximize), 0.0, cost, np.zeros(n), np.full(n, inf),
-                    np.r_[np.zeros(places), -inf], row_upper, start,
-                    place[order].astype(np.int32), coef[order], np.zeros(n, np.int32))
+    # Tolerances well below LOOP_GAIN, so that a loop that returns exactly what it takes
+    # shows no gain.
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        highs.setOptionValue(option, 1e-10)
+    passed = highs.passModel(n, places + 1, len(order), int(highspy.MatrixFormat.kColwise),
+                             int(highspy.ObjSense.kMaximize), 0.0, cost, np.zeros(n),
+                             np.full(n, inf), np.r_[np.zeros(places), -inf], row_upper, start,
+                             place[order].astype(np.int32), coef[order], np.zeros(n, np.int32))
     highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return 0.0, np.zeros(n_processes)  # cannot happen: 0 is feasible, the total bounded
+    status = highs.getModelStatus()
+    if passed == highspy.HighsStatus.kError or status != highspy.HighsModelStatus.kOptimal:
+        # 0 is feasible and the total bounded: only a fault gets here, and it must not
+        # pass for "no loop".
+        raise RuntimeError(f"the co-product loop check's LP was not solved ({status})")
     return float(highs.getInfo().objective_function_value), \
         np.asarray(highs.getSolution().col_value)[:n_processes]
 
 
-COPRODUCT_GAIN = 1e-7  # t made from nothing per t of input, beyond the LP's tolerances
+# t made from nothing per t of the loop's total input (for a loop of k processes, a gain per
+# turn of about k times this): as strict as GAIN_TOLERANCE, far above the LP's tolerances.
+LOOP_GAIN = 1e-9
 
 
 def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
@@ -294,7 +308,7 @@ def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
                                          ignore_index=True))
     made, _ = _most_made(n, process, yields, material[len(frame):], material[first],
                          int(material.max()) + 1)
-    if made <= COPRODUCT_GAIN:
+    if made <= LOOP_GAIN:
         return None
     # Between sites: places are (site, material, out or in), joined as the network can
     # ship a site's product to another site's process (or a site's to its own).
@@ -312,7 +326,7 @@ def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
     keep = (src >= 0) & (dst >= 0)
     made, activity = _most_made(n, process, yields, out_place, len(outs) + in_place,
                                 len(outs) + len(ins), (src[keep], len(outs) + dst[keep]))
-    if made <= COPRODUCT_GAIN:
+    if made <= LOOP_GAIN:
         return None
     running = activity > 1e-9
     rows = frame[running[process]]
@@ -324,8 +338,6 @@ def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
             name=[p if isinstance(p, str) else f"row {r}"
                   for p, r in zip(rows["process"], rows[ROW])]
         ).groupby(["site", "name"], sort=False))
-    ratio = (yields[running[process]] @ activity[process[running[process]]]) / \
-        activity[running].sum()
     # Named: the first row of the process whose yields add up to the most (the co-products
     # that together make more than their input).
     totals = np.bincount(process, yields, minlength=n)
@@ -333,8 +345,9 @@ def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
         np.where(running, totals, -np.inf))))[0]
     return Loop(rows.to_dict("records"),
                 f"processes make material from nothing through their co-products: {steps}: "
-                f"run together as the network allows, they put out {ratio:.6g} t for every "
-                f"1 t they take in; check the yields", frame.iloc[suspect].to_dict())
+                f"run together as the network allows, they give back more of what they take "
+                f"in than they use, with nothing bought; check the yields",
+                frame.iloc[suspect].to_dict())
 
 
 def _describe(loop: list[dict]) -> str:
@@ -368,6 +381,22 @@ def _cause(inputs, scenario: str, rows: set[int]) -> Change | None:
             if any(old.get(r) != y for r, y in zip(after[ROW], after["yield"]) if r in rows):
                 cause = change
     return cause
+
+
+# The sheets whose changes can make (or break) a loop: yields, sites, and the routes between.
+LOOP_SHEETS = ("Processes", "Sites", "Freight", "Lanes", "Stockpiles")
+
+
+def outcome_loop(inputs, data, events: tuple[str, ...]) -> str | None:
+    """What the first gain loop of a Risks outcome's data does (`data`: base with the
+    changes of `events` applied together, `risk.outcome_inputs`), when some of those events
+    change LOOP_SHEETS; None when there is none. Each event alone was checked as a scenario
+    at load; events together can make a loop neither makes alone."""
+    named = {e.lower() for e in events}
+    if not any(c.sheet in LOOP_SHEETS for c in inputs.changes if c.scenario.lower() in named):
+        return None
+    found = _loops(data)
+    return found[0].text if found else None
 
 
 def gain_loops(inputs) -> list[Problem]:

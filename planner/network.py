@@ -244,14 +244,15 @@ def _processes(inputs: Inputs, codes: Codes) -> tuple[pd.DataFrame, pd.DataFrame
     # A site a scenario drops takes its processes with it (validation guarantees that the
     # base data has no process at an unknown site).
     rows = np.flatnonzero(codes.kind[site] == KINDS.index(SITE))
-    # A blank process name makes the row a process of its own.
+    # A blank process name makes the row a process of its own, shown as "row N", and never
+    # one with a process a user named "row N" at the same site.
     name, number = p["process"].to_numpy(object)[rows], p[ROW].to_numpy(object)[rows]
-    blank = np.flatnonzero(pd.isna(name))
+    blank = pd.isna(name)
     name[blank] = ["row " + str(r) for r in number[blank]]
-    order = np.lexsort((Ids(number).encode(number), Ids(name).encode(name), site[rows]))
-    rows, name, site = rows[order], name[order], site[rows[order]]
+    order = np.lexsort((Ids(number).encode(number), blank, Ids(name).encode(name), site[rows]))
+    rows, name, site, blank = rows[order], name[order], site[rows[order]], blank[order]
     new = np.ones(len(rows), bool)  # the first row of each (site, process)
-    new[1:] = (site[1:] != site[:-1]) | (name[1:] != name[:-1])
+    new[1:] = (site[1:] != site[:-1]) | (name[1:] != name[:-1]) | blank[1:] | blank[:-1]
     first = np.flatnonzero(new)
 
     def column(c: str, at: np.ndarray = first) -> np.ndarray:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .errors import ERROR, InputError
 from .inputs import BASE, Inputs
+from .loops import outcome_loop
 from .lp import EQ, LinearModel
 from .model import SourcingModel, build_model
 from .network import SUPPLIER, base_offers, build_network
@@ -110,13 +111,18 @@ class OutcomeModel:
     sm: SourcingModel                 # the replan model (§2 with the outcome's data)
     committed: LinearModel            # with delivered and spot columns per offer
     spot_price: np.ndarray            # per outcome offer
-    errors: list[str]                 # combined changes that could not be applied
+    errors: list[str]                 # combined changes that could not be applied, or
+                                      # that make material from nothing together
 
 
 def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
                   limit_penalty: float | None, premium: float) -> OutcomeModel:
     """Build the replan and committed LPs of the outcome in which `names` happen."""
     data, problems = outcome_inputs(inputs, names)
+    errors = [p.message for p in problems if p.severity == ERROR]
+    loop = outcome_loop(inputs, data, names)
+    if loop is not None:  # the events together make material from nothing
+        errors.append(loop)
     sm = build_model(build_network(data, BASE))
     if limit_penalty is not None:
         _soften_limits(sm.lp, limit_penalty)
@@ -143,8 +149,7 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
                        np.concatenate([rows, np.arange(n), np.arange(n)]),
                        np.concatenate([f, delivered, spot]),
                        np.concatenate([np.ones(len(f)), -np.ones(2 * n)]))
-    return OutcomeModel(sm, committed, spot_price,
-                        [p.message for p in problems if p.severity == ERROR])
+    return OutcomeModel(sm, committed, spot_price, errors)
 
 
 def _soften_limits(lp: LinearModel, penalty: float) -> None:

@@ -445,3 +445,51 @@ def test_an_outage_below_the_take_or_pay_minimum_lowers_the_minimum():
     half = {r["policy"]: r for r in stress if r["events"] == "cn-half"}
     assert half["replan"]["status"] == "optimal"
     assert half["replan"]["total_cost"] == pytest.approx(50 * 10 + 50 * 20)
+
+
+def _yield_events() -> dict:
+    """Kwinana splits ore into 0.45 t metal and 0.5 t slag, Osaka turns both back into ore:
+    the loop loses (0.95). Event `metal-up` raises the metal yield 10% (0.995: still a
+    loss), `slag-up` the slag yield (0.95 + 0.05 = 1.0 at most: no gain); together 0.495 +
+    0.55 = 1.045: ore from nothing."""
+    procs = [{"site": "Kwinana", "process": "split", "input_material": "ore",
+              "output_material": m, "yield": y, "cost_per_t": 1}
+             for m, y in (("metal", 0.45), ("slag", 0.5))]
+    procs += [{"site": "Osaka", "process": f"{m} back", "input_material": m,
+               "output_material": "ore", "yield": 1.0, "cost_per_t": 1}
+              for m in ("slag", "metal")]
+    return {"Suppliers": [{"supplier": "mine", "country": "AU", "material": "ore",
+                           "capacity_t": 1e5, "unit_cost": 1000}],
+            "Sites": [{"site": "Kwinana", "country": "AU", "capacity_t": None},
+                      {"site": "Osaka", "country": "JP", "capacity_t": None}],
+            "Processes": procs,
+            "Freight": [{"from_country": a, "to_country": b, "cost_per_t": 5}
+                        for a, b in (("AU", "JP"), ("JP", "AU"))],
+            "Demand": [{"customer": "plant", "country": "JP", "material": "metal",
+                        "period": "P1", "quantity_t": 40, "unmet_penalty": 1e5}],
+            "Scenarios": [{"scenario": e, "sheet": "Processes", "where": f"output_material={m}",
+                           "column": "yield", "action": "multiply", "value": 1.1}
+                          for e, m in (("metal-up", "metal"), ("slag-up", "slag"))],
+            "Risks": [{"event": "metal-up", "probability": 0.5},
+                      {"event": "slag-up", "probability": 0.5}]}
+
+
+def test_events_that_make_a_loop_together_make_that_outcome_an_error(tmp_path):
+    # Each event alone passes the loop check (as a scenario); the outcome with both would
+    # have replanned buying no ore at all. It is an error with the reason, not a plan.
+    tables = api.stress(frames(_yield_events()))
+    stress = table_rows(tables["Stress"])
+    both = [r for r in stress if r["events"] == "metal-up + slag-up"]
+    assert [r["status"] for r in both] == ["error", "error"]
+    assert all(r["status"] == "optimal" for r in stress if r["events"] != "metal-up + slag-up")
+    messages = {r.message for r in tables.result.results if r.status == "error"}
+    assert len(messages) == 1 and "make material from nothing through their co-products" \
+        in messages.pop()
+    inp = make_workbook(tmp_path / "in.xlsx", _yield_events())
+    result = CliRunner().invoke(main, ["stress", str(inp), "-o", str(tmp_path / "s.xlsx")])
+    assert result.exit_code == 3
+    assert "  metal-up + slag-up: processes make material from nothing" in result.output
+    with pytest.raises(api.HedgeError) as refused:
+        api.hedge(frames(_yield_events()))
+    assert "(first: metal-up + slag-up, error: processes make material from nothing" \
+        in str(refused.value) and str(refused.value).endswith("fix the data of those events")

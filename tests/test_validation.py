@@ -581,9 +581,29 @@ def test_a_loop_that_gains_only_through_co_products_is_refused(tmp_path):
              "split: ore -> metal (yield 0.6, row 2) and slag (yield 0.6, row 3); at Osaka "
              "slag back: slag -> ore (yield 1, row 4); at Osaka metal back: metal -> ore "
              "(yield 1, row 5)", "check the yields")
-    # 0.5 + 0.50001: a gain of 1e-5 t per t is found too.
-    _refused(tmp_path, _split(metal=0.5, slag=0.50001),
+    # 0.5 + 0.5000001: a gain of 1e-7 t per turn is found too.
+    _refused(tmp_path, _split(metal=0.5, slag=0.5000001),
              "sheet Processes, row 2, column yield (E)", "through their co-products")
+    # A split that also puts out a little of its own input (a recycle stream) is still
+    # checked: two terms of one process in one material once made the check's LP fail and
+    # pass for "no loop".
+    recycle = _split()
+    recycle["Processes"].insert(2, {"site": "Kwinana", "process": "split",
+                                    "input_material": "ore", "output_material": "ore",
+                                    "yield": 0.05, "cost_per_t": 1})
+    _refused(tmp_path, recycle, "sheet Processes, row 2, column yield (E)",
+             "through their co-products", "ore (yield 0.05, row 4)")
+
+
+def test_a_blank_process_name_is_a_process_of_its_own(tmp_path):
+    # Row 2 has no process name (shown as "row 2"); row 3 is a process the user named
+    # "row 2" at the same site. They are two one-output processes, not one making metal
+    # and slag together (which would make ore from nothing): by hand, 66.67 t of ore bought
+    # and split for 40 t of metal (66,666.67 + 66.67 + freight 200 = 66,933.33).
+    sheets = _split()
+    sheets["Processes"][0]["process"] = None
+    sheets["Processes"][1]["process"] = "row 2"
+    assert _total_cost(tmp_path, sheets) == pytest.approx(66933.3333, rel=1e-6)
 
 
 def test_co_products_that_make_nothing_from_nothing_are_accepted(tmp_path):
