@@ -272,8 +272,8 @@ def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
     inf = highspy.kHighsInf
     row_upper = np.r_[np.where(keeps, inf, 0.0), 1.0]
     highs = quiet_highs()
-    # Tolerances well below LOOP_GAIN, so that a loop that returns exactly what it takes
-    # shows no gain.
+    # Tolerances a tenth of LOOP_GAIN, so that a loop that returns exactly what it takes
+    # shows no gain (400 random such loops, with yields from 1e-6 to 1e6, showed none).
     for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
         highs.setOptionValue(option, 1e-10)
     passed = highs.passModel(n, places + 1, len(order), int(highspy.MatrixFormat.kColwise),
@@ -291,7 +291,7 @@ def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
 
 
 # t made from nothing per t of the loop's total input (for a loop of k processes, a gain per
-# turn of about k times this): as strict as GAIN_TOLERANCE, far above the LP's tolerances.
+# turn of about k times this): as strict as GAIN_TOLERANCE, ten times the LP's tolerances.
 LOOP_GAIN = 1e-9
 
 
