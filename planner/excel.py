@@ -502,10 +502,12 @@ def _table_width(ws: PlanSheet, n_columns: int) -> float:
 
 def write_sheet(ws: PlanSheet, title: str, note: str | None, frame: pd.DataFrame,
                 currency: str | None, above: list[tuple[str, dict | None, int]] = (),
-                freeze: bool = True) -> Placed:
+                freeze: bool = True, tables_below: bool = False) -> Placed:
     """A plan sheet: the one-line note (and any headline paragraphs), then the table. A
     table longer than PRINT_PAGES printed pages prints its first rows only (the biggest
-    items, as sorted), and the note says so."""
+    items, as sorted), and the note says so. The header prints again on every page unless
+    other tables follow below it (`tables_below`): their rows would print under a header
+    that is not theirs (a sheet has one set of print titles)."""
     sheet = declared(title)
     if sheet is not None and sheet.name == title:  # Flows 2, ...: kept in the split's order
         frame = presentation_order(sheet, frame)
@@ -523,7 +525,7 @@ def write_sheet(ws: PlanSheet, title: str, note: str | None, frame: pd.DataFrame
     write_lines(ws, 1, lines, _table_width(ws, n), n)
     if freeze:
         ws.freeze_panes(table.first_row - 1, 0)
-    _page_setup(ws, table.header_row, pages)
+    _page_setup(ws, None if tables_below else table.header_row, pages)
     return table
 
 
@@ -1221,7 +1223,8 @@ def plan_file(sheets: dict[str, tuple[str | None, pd.DataFrame]],
             if title == "Summary":
                 table = write_summary(ws[title], sheets, note, frame, currency, idle)
             else:
-                table = write_sheet(ws[title], title, note, frame, currency)
+                table = write_sheet(ws[title], title, note, frame, currency,
+                                    tables_below=title in under.values())
             _conditional(declared(title), table)
             tables[title] = table
             for below, parent in under.items():

@@ -267,6 +267,13 @@ def test_planner_hedge_writes_the_sheets_and_says_what_hedging_is_worth(tmp_path
     assert header("Hedge", "risk_weight")[:3] == ["risk_weight", "contract_cost",
                                                   "expected_cost"]
     wb.close()
+    # Printing: a sheet with tables below its own repeats no header (By supplier's rows
+    # would print under the Contracts header); a sheet of one table repeats its header.
+    wb = openpyxl.load_workbook(out)
+    assert wb["Contracts"].print_title_rows is None and wb["Hedge"].print_title_rows is None
+    h = next(r for r in range(1, 10) if wb["Outcomes"].cell(r, 1).value == "outcome")
+    assert wb["Outcomes"].print_title_rows == f"${h}:${h}"
+    wb.close()
 
 
 @pytest.mark.parametrize("args, words", [
