@@ -87,6 +87,7 @@ NOTE_FONT = {"italic": True, "font_color": "#404040"}
 TITLE_FONT = {"bold": True, "font_size": 14}
 LEAD_FONT = {"bold": True}
 QUOTED = {"quote_prefix": True}   # text that looks like a formula stays text on editing
+INDENTED = {"indent": 1}          # text right of a column of numbers, set apart from them
 TOP = {"valign": "top"}
 FULL_FILL = {"bg_color": "#F4B6B6"}    # at capacity
 NEAR_FILL = {"bg_color": "#FCE4B6"}    # >= 90 %
@@ -197,12 +198,14 @@ def put_merged(ws: PlanSheet, row: int, first: int, last: int, value: object,
 
 
 def write_column(ws: PlanSheet, first_row: int, column: int, values: list,
-                 fmt: str | list | None) -> None:
+                 fmt: str | list | None, indent: bool = False) -> None:
     """The cells of one column from its `column_values`, from `first_row` down: blanks
     skipped; text as text, a formula leader with its quote prefix; numbers with the
-    column's format, or their row's when `fmt` is a list."""
+    column's format, or their row's when `fmt` is a list. `indent`: text set in by one
+    character (a text column right of a number column would touch its numbers)."""
     look = ws.book.look
-    quoted = look(QUOTED)
+    inset = INDENTED if indent else None
+    quoted, plain = look(QUOTED, inset), look(inset)
     if isinstance(fmt, list):
         by_format = {f: look({"num_format": f}) if f else None for f in set(fmt)}
         formats = [by_format[f] for f in fmt]
@@ -218,7 +221,7 @@ def write_column(ws: PlanSheet, first_row: int, column: int, values: list,
         elif kind is str:
             if value:
                 write_string(row + i, column, value,
-                             quoted if value.startswith(FORMULA_LEADERS) else None)
+                             quoted if value.startswith(FORMULA_LEADERS) else plain)
         elif kind is bool:
             ws.write_boolean(row + i, column, value)
 
@@ -397,16 +400,17 @@ class Placed:
         return xl_col_to_name(self.col(name) - 1)
 
 
-def _widths(columns: list[str], values: list[list], formats: list,
+def _widths(columns: list[str], values: list[list], formats: list, indents: list[bool],
             sample: int = 200) -> list[float]:
-    """Column widths from the header and the first `sample` cell values (`column_values`)."""
+    """Column widths from the header and the first `sample` cell values (`column_values`),
+    a character more for an indented column."""
     widths = []
     for j, name in enumerate(columns):
         fmt = formats[j]
         longest = len(str(name)) + 3  # room for the filter button
         for i, v in enumerate(values[j][:sample]):
             f = fmt[i] if isinstance(fmt, list) else fmt
-            longest = max(longest, shown_length(v, f))
+            longest = max(longest, shown_length(v, f) + indents[j])
         widths.append(min(max(9, longest + 2), 50))
     return widths
 
@@ -449,10 +453,12 @@ def write_table(ws: PlanSheet, sheet: Sheet | None, frame: pd.DataFrame, start_r
         column = sheet.column(name) if sheet is not None else None
         if column is not None and column.kind == FLAG:
             values[j] = [FLAG_WORDS[v] if v.__class__ is bool else v for v in values[j]]
-    for j, (column, fmt) in enumerate(zip(values, formats), start=1):
-        write_column(ws, start_row + 1, j, column, fmt)
+    indents = [fmt is None and j > 0 and formats[j - 1] is not None
+               for j, fmt in enumerate(formats)]
+    for j, (column, fmt, indent) in enumerate(zip(values, formats, indents), start=1):
+        write_column(ws, start_row + 1, j, column, fmt, indent)
     table = Placed(ws, columns, start_row, len(frame))
-    for j, width in enumerate(_widths(columns, values, formats), start=1):
+    for j, width in enumerate(_widths(columns, values, formats, indents), start=1):
         ws.set_width(j, max(width, ws.widths.get(j, 0.0)) if below else width)
     if columns and not below:
         ws.autofilter(start_row - 1, 0, max(start_row, table.last_row) - 1, len(columns) - 1)
