@@ -24,7 +24,9 @@ from typing import TypeVar
 from . import output
 
 T = TypeVar("T")
-GRACE_S = 2.0    # for the work to unwind (its pool shut down) once its workers are stopped
+GRACE_S = 5.0    # for the work to unwind (its pool shut down) once its workers are stopped;
+# a join returns as soon as it has, and under load (a test suite beside it) 2 s was short:
+# the pool, still held, left its semaphores to the resource tracker, which warned of leaks
 CHILDREN_S = 1.0  # for stopped child processes to exit before they are killed
 INTERRUPTED = threading.Event()  # set once a signal arrived: later errors are its echoes
 
