@@ -129,10 +129,11 @@ def sheet_facts(path: Path) -> dict[str, SheetFacts]:
             for sheet in book.iter(f"{_MAIN}sheet"):
                 part = _resolve("xl/workbook.xml", target.get(sheet.get(f"{_REL}id"), ""))
                 fact = SheetFacts(hidden=sheet.get("state", "visible") != "visible")
-                if part in names and _worth_parsing(zf, part):
-                    with zf.open(part) as fh:
-                        scan.run(fh, fact)
-                    _totals_rows(zf, names, part, fact)
+                if part in names:
+                    if _worth_parsing(zf, part):
+                        with zf.open(part) as fh:
+                            scan.run(fh, fact)
+                    _totals_rows(zf, names, part, fact)  # from the sheet's tables, not its XML
                 facts[sheet.get("name")] = fact
             return facts
     except ContainerError:

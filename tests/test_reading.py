@@ -219,12 +219,15 @@ def test_a_value_from_another_workbook_is_warned_at_its_cell(tmp_path):
               "never calculated")
 
 
-def test_the_totals_row_of_an_excel_table_is_skipped_with_a_warning(tmp_path):
+@pytest.mark.parametrize("total", ["=SUBTOTAL(109,Offers[capacity_t])", 2000])
+def test_the_totals_row_of_an_excel_table_is_skipped_with_a_warning(tmp_path, total):
+    # The total as a formula, or typed (a sheet with no formula at all is not parsed for
+    # cell facts; its tables are still looked at).
     sheets = copy.deepcopy(VALID)
     inp = make_workbook(tmp_path / "in.xlsx", sheets)
     wb = openpyxl.load_workbook(inp)
     ws = wb["Suppliers"]  # header row 1, two offers in rows 2-3, the Totals row is row 4
-    ws["A4"], ws["D4"] = "Total", "=SUBTOTAL(109,Offers[capacity_t])"
+    ws["A4"], ws["D4"] = "Total", total
     ws.add_table(Table(displayName="Offers", ref="A1:E4", totalsRowCount=1))
     wb.save(inp)
     before = _sha(inp)
