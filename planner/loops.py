@@ -29,7 +29,7 @@ import pandas as pd
 
 from .errors import ERROR, Problem
 from .highs import quiet_highs
-from .network import process_routes
+from .network import process_of, process_routes
 from .inputs import BASE, ROW
 from .scenarios import Change, apply_changes, scenario_inputs
 
@@ -219,15 +219,6 @@ def _edge_loops(inputs, frame: pd.DataFrame) -> list[list[dict]]:
     return found
 
 
-def _process_of(frame: pd.DataFrame) -> np.ndarray:
-    """Each row's process, numbered 0, 1, ...: rows sharing a site and a process name are
-    one process with co-products; a row without a name is a process of its own."""
-    keys = [(site, name) if isinstance(name, str) else (None, row) for site, name, row in
-            zip(frame["site"].to_numpy(object), frame["process"].to_numpy(object),
-                frame[ROW].to_numpy(object))]
-    return pd.factorize(pd.Series(keys, dtype=object))[0]
-
-
 def _most_made(n_processes: int, rows_of: np.ndarray, yields: np.ndarray,
                out_at: np.ndarray, in_at: np.ndarray, places: int,
                edges: tuple[np.ndarray, np.ndarray] | None = None
@@ -298,7 +289,7 @@ LOOP_GAIN = 1e-9
 def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
     """Processes that, with nothing bought, put out more than they take in only through
     co-products together (see the module docstring); None when there are none."""
-    process = _process_of(frame)
+    process = process_of(frame)
     if len(frame) == 0 or len(np.unique(process)) == len(frame):
         return None  # no process has co-products: the edge by edge search saw everything
     n = int(process.max()) + 1

@@ -238,21 +238,31 @@ def _offers(inputs: Inputs, codes: Codes) -> pd.DataFrame:
     return pd.DataFrame(columns, dtype=object)
 
 
+def process_of(rows: pd.DataFrame) -> np.ndarray:
+    """Each Processes row's process, numbered 0, 1, ... in order of appearance: rows sharing
+    a site and a process name are one process with co-products; a row without a name is a
+    process of its own (never one with a process a user named "row N")."""
+    keys = [(site, name) if isinstance(name, str) else (None, row) for site, name, row in
+            zip(rows["site"].to_numpy(object), rows["process"].to_numpy(object),
+                rows[ROW].to_numpy(object))]
+    return pd.factorize(pd.Series(keys, dtype=object))[0]
+
+
 def _processes(inputs: Inputs, codes: Codes) -> tuple[pd.DataFrame, pd.DataFrame]:
     p = inputs["Processes"]
     site = codes.nodes.encode(p["site"])
     # A site a scenario drops takes its processes with it (validation guarantees that the
     # base data has no process at an unknown site).
     rows = np.flatnonzero(codes.kind[site] == KINDS.index(SITE))
-    # A blank process name makes the row a process of its own, shown as "row N", and never
-    # one with a process a user named "row N" at the same site.
+    # A blank process name is shown as "row N" (the row is a process of its own).
     name, number = p["process"].to_numpy(object)[rows], p[ROW].to_numpy(object)[rows]
+    key = process_of(p)[rows]
     blank = pd.isna(name)
     name[blank] = ["row " + str(r) for r in number[blank]]
-    order = np.lexsort((Ids(number).encode(number), blank, Ids(name).encode(name), site[rows]))
-    rows, name, site, blank = rows[order], name[order], site[rows[order]], blank[order]
-    new = np.ones(len(rows), bool)  # the first row of each (site, process)
-    new[1:] = (site[1:] != site[:-1]) | (name[1:] != name[:-1]) | blank[1:] | blank[:-1]
+    order = np.lexsort((Ids(number).encode(number), key, Ids(name).encode(name), site[rows]))
+    rows, name, site, key = rows[order], name[order], site[rows[order]], key[order]
+    new = np.ones(len(rows), bool)  # the first row of each process
+    new[1:] = key[1:] != key[:-1]
     first = np.flatnonzero(new)
 
     def column(c: str, at: np.ndarray = first) -> np.ndarray:
