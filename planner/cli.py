@@ -477,7 +477,7 @@ def stress(input_path: Path, output: Path | None, plan_name, samples, seed, sche
             say(f"{failed['outcome'].nunique()} outcome(s) could not be solved under some "
                 f"policy (status in the Stress sheet); the statistics are over the others",
                 err=True)
-            # Why, for outcomes that could not even be built (a message per distinct cause).
+            # Why, for the first outcomes that could not even be built (a line each).
             result = tables.result
             why = {result.outcomes.label(r.outcome): r.message for r in result.results
                    if r.status == "error"}
