@@ -12,7 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 
 # The README's layers, lowest first; a module may import its own layer and those below.
 LAYERS = [
-    ("contract", {"__init__", "errors", "schema", "cells", "inputs", "sheets", "highs"}),
+    ("contract", {"__init__", "errors", "schema", "cells", "inputs", "sheets", "highs",
+                  "spare"}),
     ("read", {"xlsx", "workbook"}),
     ("validate", {"validate"}),
     ("scenarios", {"scenarios", "risk"}),
@@ -23,7 +24,7 @@ LAYERS = [
                   "stress", "cluster", "hedge"}),
     ("write", {"excel", "template", "output"}),
     ("api", {"api"}),
-    ("cli", {"supervise", "cli"}),
+    ("cli", {"supervise", "cli", "launch"}),
 ]
 LAYER = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}
 
