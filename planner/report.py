@@ -344,7 +344,8 @@ def _ratio(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
 def _utilization(name: str, sm: SourcingModel, moved: pd.DataFrame, q: np.ndarray,
                  z: np.ndarray, level: np.ndarray) -> pd.DataFrame:
     """Each capacity and what the plan uses of it: the suppliers' offers, the sites, the
-    processes, the stockpiles and the capped lanes, in that order."""
+    processes (those without a capacity where they run), the stockpiles and the capped
+    lanes, in that order."""
     net = sm.network
     parts = []  # (kind, period, id, material, used t, capacity t) of each capacity
 
@@ -366,8 +367,11 @@ def _utilization(name: str, sm: SourcingModel, moved: pd.DataFrame, q: np.ndarra
     rows = by_site.rows[shown]
     parts.append((SITE, period[rows], site[rows], np.full(len(rows), None),
                   by_site.sum(z)[shown], net.sites["capacity_t"].to_numpy()[listed[shown]]))
-    parts.append(("process", period, site + " / " + process.astype(str), material, z,
-                  act["capacity_t"].to_numpy()))
+    # A process without a capacity of its own has nothing to show where it does not run.
+    capacity = act["capacity_t"].to_numpy(float)
+    ran = np.flatnonzero(~np.isnan(capacity) | (rounded(z) > 0))
+    parts.append(("process", period[ran], (site + " / " + process.astype(str))[ran],
+                  material[ran], z[ran], capacity[ran]))
 
     parts.append((STOCKPILE, *_columns(sm.levels, ("period", "stockpile", "material")), level,
                   sm.levels["capacity_t"].to_numpy()))

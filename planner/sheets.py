@@ -200,7 +200,8 @@ UNMET = Sheet(
 
 UTILIZATION = Sheet(
     "Utilization", "Used versus capacity per period: supplier sales, site and process input, "
-                   "stockpile end level, lane flow. Blank capacity = unlimited.",
+                   "stockpile end level, lane flow. Blank capacity = unlimited; a process "
+                   "without a capacity of its own is listed where it runs.",
     _columns(("scenario", ID), ("period", ID), ("kind", ID), ("id", ID), ("material", ID),
              ("used_t", TONNES), ("capacity_t", TONNES), ("utilization", SHARE)),
     # most loaded first; unlimited capacity (no utilization) after every loaded one

@@ -765,3 +765,26 @@ def test_dropping_a_site_drops_what_it_makes(tmp_path):
     assert rows["close R"]["total_cost"] == approx(40000)
     assert rows["close R"]["unmet_t"] == approx(40)
     assert [f for f in read_plan_sheet(out, "Flows") if f["scenario"] == "close R"] == []
+
+
+def test_utilization_lists_processes_with_a_capacity_or_that_run():
+    """One site, three ways from ore to oxide: `cheap` (1/t, no capacity) runs all 30 t;
+    `dear` (5/t, no capacity) does not run and has nothing to show; `capped` (9/t, 50 t)
+    does not run but its capacity stands unused."""
+    tables = api.plan(frames({
+        "Suppliers": [{"supplier": "M", "country": "AU", "material": "ore",
+                       "capacity_t": 100, "unit_cost": 10}],
+        "Sites": [{"site": "S", "country": "AU", "capacity_t": None}],
+        "Processes": [{"site": "S", "process": p, "input_material": "ore",
+                       "output_material": "ox", "yield": 1, "cost_per_t": c,
+                       "capacity_t": cap}
+                      for p, c, cap in (("cheap", 1, None), ("dear", 5, None),
+                                        ("capped", 9, 50))],
+        "Demand": [{"customer": "K", "country": "JP", "material": "ox", "period": "P1",
+                    "quantity_t": 30}],
+        "Freight": [{"from_country": "AU", "to_country": to, "cost_per_t": 0}
+                    for to in ("AU", "JP")]}))
+    assert table_rows(tables["Summary"])[0]["total_cost"] == approx(30 * 10 + 30 * 1)
+    processes = {r["id"]: (r["used_t"], r["capacity_t"])
+                 for r in table_rows(tables["Utilization"]) if r["kind"] == "process"}
+    assert processes == {"S / cheap": (30, None), "S / capped": (0, 50)}
