@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from . import __version__, api, spare
+from . import __version__, api
 from .errors import WARNING, InputError, OutputError, Problem
 from .output import check_output, write_plan
 from .plan import options_for
@@ -183,10 +183,10 @@ def main():
 
 def entry() -> None:
     """The `planner` command: `main`, then a hard exit once its output is flushed. By then
-    the plan is written and closed, worker processes have ended (the spare is stopped
-    here) and the run's temporary folder is gone; the interpreter's own exit would only
-    free every object and module one by one (0.2-0.3 s after a plan, bench/RESULTS.md
-    "Small models"), so it is skipped, as mypy does."""
+    the plan is written and closed, worker processes have ended and the run's temporary
+    folder is gone; the interpreter's own exit would only free every object and module one
+    by one (0.2-0.3 s after a plan, bench/RESULTS.md "Small models"), so it is skipped, as
+    mypy does."""
     try:
         main()
         code = 0
@@ -197,7 +197,6 @@ def entry() -> None:
     elif not isinstance(code, int):  # as Python's own exit shows sys.exit("message")
         say(code, err=True)
         code = 1
-    spare.stop()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 
-from .spare import usable_cpus
+from .solve import usable_cpus
 
 CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer within this is an error
 

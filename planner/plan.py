@@ -4,12 +4,10 @@ network -> model -> solve -> report (`plan`), and the tables of the plan workboo
 """
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import multiprocessing
 import platform
 import signal
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -21,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from . import __version__, spare
+from . import __version__
 from .diagnose import diagnose
 from .model import SourcingModel, build_model
 from .network import build_network
@@ -37,8 +35,7 @@ from .network import (SITE, STOCKPILE, SUPPLIER, demand_routes, same_sources, st
 from .risk import check_risks
 from .rule_costs import rule_costs
 from .scenarios import add_scenarios, scenario_inputs
-from .solve import Basis, SolveOptions, SolveRun, Status
-from .spare import usable_cpus
+from .solve import Basis, SolveOptions, SolveRun, Status, usable_cpus
 from .validate import validate
 from .workbook import RawWorkbook, read_workbook
 
@@ -259,12 +256,17 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
         done[0] = report, info
         report_ready()
         first, slow = 1, time.perf_counter() - began > PARALLEL_AFTER_S
-    pending = list(range(first, len(tasks)))
     if jobs is None:
         jobs = usable_cpus()
-        if jobs > 1 and not slow:
-            slow = _here_and_in_spare(tasks, pending, done, options, basis, like, report_ready)
-    rest = [(i, tasks[i]) for i in pending]
+        for i, (name, inputs, data) in list(enumerate(tasks))[first:]:
+            if jobs <= 1 or slow:
+                break
+            began = time.perf_counter()
+            done[i] = solve_scenario(name, inputs, options, data, basis, like=like)
+            report_ready()
+            first = i + 1
+            slow = time.perf_counter() - began > PARALLEL_AFTER_S
+    rest = list(enumerate(tasks))[first:]
     jobs = min(jobs, len(rest))
     if jobs <= 1:
         for i, (name, inputs, data) in rest:
@@ -285,71 +287,6 @@ def run_tasks(tasks: list[Task], options: SolveOptions, jobs: int | None = None,
                 done[futures[future]] = future.result()
                 report_ready()
     return [done[i] for i in range(len(tasks))], Reference(basis, like)
-
-
-
-def _here_and_in_spare(tasks: list[Task], pending: list[int],
-                       done: dict[int, tuple[ScenarioReport, dict]], options: SolveOptions,
-                       basis: Basis | None, like: SourcingModel | None,
-                       report_ready: Callable[[], None]) -> bool:
-    """Solve the `pending` tasks (positions in `tasks`, in order) one after another in this
-    process while each takes less than PARALLEL_AFTER_S, the spare process (`spare`, if the
-    command started one) taking the next one whenever it is free. Results go to `done`;
-    `pending` keeps what is left once a task here took longer (True is returned: the rest
-    is for a process pool). A task the spare could not answer is solved here."""
-    helper = spare.current()
-    turn = threading.Condition()
-    state = {"spare busy": False, "stop": False}
-
-    def claim() -> int | None:
-        return pending.pop(0) if pending and not state["stop"] else None
-
-    def feed() -> None:
-        if not helper.wait_ready():
-            return
-        while True:
-            with turn:
-                i = claim()
-                if i is None:
-                    return
-                state["spare busy"] = True
-            name, inputs, data = tasks[i]
-            try:
-                result = helper.call(solve_scenario, name, inputs, options, data, basis)
-            except Exception:  # SpareLost, or an answer that does not unpickle here
-                result = None
-            with turn:
-                state["spare busy"] = False
-                if result is None:
-                    bisect.insort(pending, i)
-                else:
-                    done[i] = result
-                turn.notify_all()
-            if result is None:
-                return
-
-    if helper is not None:
-        threading.Thread(target=feed, name="planner-spare", daemon=True).start()
-    slow = False
-    while True:
-        with turn:
-            # the last tasks may be in the spare: wait, in case it hands one back
-            turn.wait_for(lambda: pending or not state["spare busy"])
-            i = claim()
-            if i is None:
-                break
-        name, inputs, data = tasks[i]
-        began = time.perf_counter()
-        done[i] = solve_scenario(name, inputs, options, data, basis, like=like)
-        report_ready()
-        if time.perf_counter() - began > PARALLEL_AFTER_S:
-            slow = True
-            with turn:
-                state["stop"] = True
-                turn.wait_for(lambda: not state["spare busy"])
-            break
-    report_ready()
-    return slow
 
 
 def options_for(inputs: Inputs, solver: str | None = None, time_limit: float | None = None,

@@ -9,6 +9,7 @@ passes our own feasibility check (`infeasibility`).
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,6 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .highs import quiet_stdout
-from .spare import usable_cpus
 from .lp import LinearModel
 
 SOLVERS = ("highs", "cbc")
@@ -80,6 +80,15 @@ class SolveOptions:
     threads: int | None = None     # blocks of one LP solved at once (default: one per CPU)
     mip_gap: float = 1e-4          # a mixed-integer plan is optimal within this relative gap
     mip_progress: bool = False     # show a long mixed-integer solve's progress on stderr
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container or `taskset` can grant fewer than the
+    machine has, which is what os.cpu_count() reports)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass

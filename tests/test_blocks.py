@@ -252,6 +252,6 @@ def test_many_tiny_chains_are_solved_in_a_few_blocks_with_the_hand_computed_opti
 def test_threads_default_to_the_cpus_granted_not_the_machines():
     """Under `taskset -c 0` the process may use one CPU, whatever the machine has."""
     out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
-                          "from planner.spare import usable_cpus; print(usable_cpus())"],
+                          "from planner.solve import usable_cpus; print(usable_cpus())"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"

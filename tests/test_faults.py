@@ -69,18 +69,14 @@ def _wait_for(condition, timeout: float, step: float = 0.05) -> bool:
     return condition()
 
 
-@pytest.mark.parametrize("signum, status, jobs", [(signal.SIGINT, 130, ["--jobs", "2"]),
-                                                 (signal.SIGTERM, 143, ["--jobs", "2"]),
-                                                 (signal.SIGINT, 130, [])])
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_mid_solve_stops_workers_and_leaves_the_old_plan(tmp_path, slow_workbook,
-                                                                   signum, status, jobs):
-    """With --jobs 2, or by default (base is slow: the rest go to a pool of two, and the
-    spare process started with the command is among the children to stop)."""
+                                                                   signum, status):
     old = _old_plan(tmp_path)
     before = _sha(old)
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
-    proc = subprocess.Popen([PLANNER, "run", str(slow_workbook), "-o", str(old), *jobs],
+    proc = subprocess.Popen([PLANNER, "run", str(slow_workbook), "-o", str(old), "--jobs", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "TMPDIR": str(private_tmp)})
     try:
@@ -91,8 +87,6 @@ def test_a_signal_mid_solve_stops_workers_and_leaves_the_old_plan(tmp_path, slow
         assert _wait_for(lambda: len(workers()) == 2, 60), "no worker processes started"
         time.sleep(1.0)
         children = descendants(proc.pid)
-        assert any(b"planner.spare" in Path(f"/proc/{p}/cmdline").read_bytes()
-                   for p in children) == (not jobs)
         sent = time.monotonic()
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=20)

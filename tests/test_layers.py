@@ -12,8 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 
 # The README's layers, lowest first; a module may import its own layer and those below.
 LAYERS = [
-    ("contract", {"__init__", "errors", "schema", "cells", "inputs", "sheets", "highs",
-                  "spare"}),
+    ("contract", {"__init__", "errors", "schema", "cells", "inputs", "sheets", "highs"}),
     ("read", {"xlsx", "workbook"}),
     ("validate", {"validate"}),
     ("scenarios", {"scenarios", "risk"}),
@@ -24,7 +23,7 @@ LAYERS = [
                   "stress", "cluster", "hedge"}),
     ("write", {"excel", "template", "output"}),
     ("api", {"api"}),
-    ("cli", {"supervise", "cli", "launch"}),
+    ("cli", {"supervise", "cli"}),
 ]
 LAYER = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}
 
