@@ -227,7 +227,9 @@ PROVENANCE = Sheet(
                   "origin) and the tonnes that were mined or processed in a country or group "
                   "a rule names (basis touched; a tonne counts once for each), by mass "
                   "balance through sites and stockpiles; share = of what the customer "
-                  "received of that material in the period.",
+                  "received of that material in the period. Where several splits between "
+                  "customers meet every rule at the same cost, this is the solver's one "
+                  "of them.",
     _columns(("scenario", ID), ("period", ID), ("customer", ID), ("material", ID),
              ("basis", ID), ("member", ID), ("quantity_t", TONNES), ("share", SHARE)),
     order=(Order("scenario", FIRST_SEEN), Order("period", FIRST_SEEN),
