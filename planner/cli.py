@@ -23,6 +23,7 @@ from .rule_costs import RULE_COSTS
 from .sheets import FRONTIER, INDEX, MONEY, PRICE, SHARE, TONNES
 from .solve import SOLVERS
 from .supervise import INTERRUPTED, supervised
+from .terminal import end_line, progress_line
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_NOT_OPTIMAL, EXIT_INTERNAL = 0, 1, 2, 3, 4
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -613,7 +614,7 @@ class _Progress:
     SHOW_AFTER_S = 2.0
 
     def __init__(self, quiet: bool):
-        self.quiet, self.start, self.last, self.shown = quiet, time.perf_counter(), 0.0, False
+        self.quiet, self.start, self.last = quiet, time.perf_counter(), 0.0
         self.what, self.phase_start, self.seen = "outcomes", self.start, self.start
 
     def __call__(self, done: int, total: int, what: str = "outcomes") -> None:
@@ -630,12 +631,10 @@ class _Progress:
         left = (total - done) / rate if rate > 0 else 0.0
         line = (f"{what} {done:,}/{total:,}  {rate:,.1f}/s  {left:,.0f} s left" if total > 1
                 else f"{what}{' ...' if done < total else ', done'}")
-        click.echo(f"\r{line:<70}", err=True, nl=False)
-        self.shown = True
+        progress_line(f"{line:<70}")
 
     def end(self) -> None:
-        if self.shown:
-            click.echo("", err=True)
+        end_line()
 
 
 def _risk_text(tables, currency: str) -> str:

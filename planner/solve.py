@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .highs import quiet_stdout
+from .terminal import end_line, progress_line
 from .lp import LinearModel
 
 SOLVERS = ("highs", "cbc")
@@ -250,9 +250,8 @@ class _MipMeter:
         best = (f"{d.mip_primal_bound:,.0f}" if np.isfinite(d.mip_primal_bound)
                 else "none yet")
         gap = f"{d.mip_gap:.2%}" if np.isfinite(d.mip_gap) else "-"
-        sys.stderr.write(f"\rbranch and bound {d.running_time:,.0f} s: best plan {best}, "
-                         f"bound {d.mip_dual_bound:,.0f}, gap {gap}   ")
-        sys.stderr.flush()
+        progress_line(f"branch and bound {d.running_time:,.0f} s: best plan {best}, "
+                      f"bound {d.mip_dual_bound:,.0f}, gap {gap}   ")
 
 
 class SolverRefused(Exception):
@@ -441,9 +440,8 @@ class SolveRun:
         if part.highs.run() == highspy.HighsStatus.kError:
             found = part.highs.getModelStatus()
             part.error = f"HiGHS failed ({part.highs.modelStatusToString(found)})"
-        if self.options.mip_progress and part.highs.getInfo().mip_node_count > 0 \
-                and part.highs.getRunTime() >= _MipMeter.SHOW_AFTER_S:
-            sys.stderr.write("\n")  # the progress line ends
+        if self.options.mip_progress:
+            end_line()
 
     def run(self, parts: list[_Part] | None = None) -> None:
         """Run the solver on every block (or on `parts` only)."""

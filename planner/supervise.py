@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from . import output
+from .terminal import end_line
 
 T = TypeVar("T")
 GRACE_S = 5.0    # for the work to unwind (its pool shut down) once its workers are stopped;
@@ -47,6 +48,7 @@ def supervised(work: Callable[[], T], echo: Callable[[str], None]) -> T:
     thread (where no signal arrives) it simply calls `work()`."""
     if threading.current_thread() is not threading.main_thread():
         return work()
+    _quiet_resource_tracker()
     INTERRUPTED.clear()
     output.STOP.clear()
     outcome: dict[str, object] = {}
@@ -77,6 +79,19 @@ def supervised(work: Callable[[], T], echo: Callable[[str], None]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+# Worker pools (a process pool, a local Dask cluster) hold named semaphores, which Python's
+# resource tracker, a process of its own, removes if the pool did not. After a signal the
+# hard exit leaves them to it, and it would say so on the user's terminal, once per run.
+TRACKER_QUIET = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """The resource tracker started later in this run removes what it finds without a
+    warning: it takes the -W options of sys.warnoptions when started."""
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
 
 
 @contextlib.contextmanager
@@ -118,6 +133,7 @@ def _abort(signum: int, thread: threading.Thread, private: str | None,
     if private:
         shutil.rmtree(private, ignore_errors=True)
     with contextlib.suppress(Exception):
+        end_line()  # a progress line shown: the word goes on a line of its own
         echo("interrupted")
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):

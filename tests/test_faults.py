@@ -107,6 +107,50 @@ def test_a_signal_mid_solve_stops_workers_and_leaves_the_old_plan(tmp_path, slow
     assert list(private_tmp.iterdir()) == []
 
 
+def test_an_interrupted_stress_test_on_a_local_cluster_ends_in_one_line(tmp_path):
+    """Ctrl-C while a local Dask cluster of two workers solves outcomes: exit 130, the one
+    word, no warning from Python's resource tracker (it still removes the semaphores the
+    stopped workers' pool held, without printing), nothing left running or written."""
+    from stress import example_variant  # bench/stress.py: an outage event per supplier
+
+    workbook = example_variant(tmp_path / "outages.xlsx", outages=True)
+    out = tmp_path / "stress.xlsx"
+    proc = subprocess.Popen([PLANNER, "stress", str(workbook), "-o", str(out), "--samples",
+                             "3000", "--workers", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        def workers():
+            return [p for p in descendants(proc.pid)
+                    if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert _wait_for(lambda: len(workers()) >= 2, 60), "no cluster workers started"
+        time.sleep(3.0)  # outcomes being solved
+        children = descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        out_text, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    last = err.decode().replace("\r", "\n").strip().splitlines()[-1]
+    assert last.strip() == "interrupted", err.decode()[-500:]
+    # the tracker outlives this process by a moment: its warning would come after
+    assert _wait_for(lambda: not any(alive(p) for p in children), 10)
+    assert b"Warning" not in err and b"Traceback" not in err, err.decode()[-500:]
+    assert not out.exists()
+
+
+def test_a_progress_line_is_ended_once_before_anything_else_is_said(capsys):
+    from planner.terminal import end_line, progress_line
+
+    end_line()  # no line shown: nothing to end
+    progress_line("outcomes 1/9")
+    progress_line("outcomes 5/9")
+    end_line()
+    end_line()
+    assert capsys.readouterr().err == "\routcomes 1/9\routcomes 5/9\n"
+
+
 def test_an_interrupt_while_saving_keeps_the_old_plan_and_removes_the_partial_file(tmp_path):
     old = _old_plan(tmp_path)
     before = _sha(old)

@@ -12,7 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "planner"
 
 # The README's layers, lowest first; a module may import its own layer and those below.
 LAYERS = [
-    ("contract", {"__init__", "errors", "schema", "cells", "inputs", "sheets", "highs"}),
+    ("contract", {"__init__", "errors", "schema", "cells", "inputs", "sheets", "highs",
+                  "terminal"}),
     ("read", {"xlsx", "workbook"}),
     ("validate", {"validate"}),
     ("scenarios", {"scenarios", "risk"}),
