@@ -142,50 +142,74 @@ def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(frame[["supplier", "material", "period"]])
 
 
-def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
-                   progress: Callable[[int, int], None] | None = None
-                   ) -> tuple[LinearModel, np.ndarray, list[np.ndarray]]:
-    """The two-stage stochastic LP over the distinct outcomes of `out`, the columns of its
-    contracts (one per base offer, in base_offers order) and each outcome's unmet columns.
-    Raises HedgeError when an outcome cannot be built or the model would be larger than
-    MAX_SIZE."""
+@dataclass
+class Block:
+    """What the extensive form takes from one outcome's model (stress.outcome_model, with
+    every base offer open): its committed LP, and where its offers are among base's (-1:
+    an offer base does not have)."""
+
+    lp: LinearModel
+    at: np.ndarray
+
+
+def outcome_blocks(inputs: Inputs, out: Outcomes,
+                   progress: Callable[[int, int], None] | None = None) -> list[Block]:
+    """Each distinct outcome's block, built once for every extensive form of a hedge (each
+    risk weight's and each outcome's own, for perfect information). Raises HedgeError
+    when an outcome cannot be built, and after the first outcome when the extensive form
+    would be larger than MAX_SIZE."""
     settings = inputs.settings
     offers = base_offers(inputs)
-    keys = _keys(offers)
-    price = offers["unit_cost"].to_numpy(float)
-    lp = LinearModel("hedge")
-    contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
-                              offers["capacity_t"].to_numpy(float), price)
-    book = _open_book(offers)
-    link_x, link_y, recourse, unmet = [], [], [], []
+    keys, book = _keys(offers), _open_book(offers)
+    blocks = []
     for k in range(len(out)):
         om = outcome_model(inputs, out.names(k), book, settings.limit_penalty,
                            settings.spot_premium)
         if om.errors:
             raise HedgeError(f"outcome {out.label(k)} cannot be planned: "
                              + "; ".join(om.errors))
-        block = om.committed
         if k == 0:
-            rows, _, _ = block.terms()
-            size = (len(rows) + block.n_cols) * len(out)
+            rows, _, _ = om.committed.terms()
+            size = (len(rows) + om.committed.n_cols) * len(out)
             if size > MAX_SIZE:
                 raise HedgeError(
                     f"the hedge over {len(out):,} outcomes would have about {size:,} "
                     f"nonzeros and columns, more than the {MAX_SIZE:,} this machine can "
                     f"solve: use fewer --samples (or a lower Settings max_outcomes, so "
                     f"that outcomes are sampled)")
-        col0, _ = lp.append(block, f"o{k}", float(out.probability[k]))
-        at = keys.get_indexer(_keys(om.sm.network.offers))
-        delivered = col0 + block.columns("delivered")
-        unmet.append(col0 + block.columns("unmet"))
+        blocks.append(Block(om.committed, keys.get_indexer(_keys(om.sm.network.offers))))
+        if progress:
+            progress(k + 1, len(out))
+    return blocks
+
+
+def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
+                   progress: Callable[[int, int], None] | None = None,
+                   blocks: list[Block] | None = None
+                   ) -> tuple[LinearModel, np.ndarray, list[np.ndarray]]:
+    """The two-stage stochastic LP over the distinct outcomes of `out`, the columns of its
+    contracts (one per base offer, in base_offers order) and each outcome's unmet columns.
+    `blocks`: the outcomes' `outcome_blocks`, when already built (else built here, with
+    `progress`). Raises HedgeError as outcome_blocks does."""
+    if blocks is None:
+        blocks = outcome_blocks(inputs, out, progress)
+    offers = base_offers(inputs)
+    price = offers["unit_cost"].to_numpy(float)
+    lp = LinearModel("hedge")
+    contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
+                              offers["capacity_t"].to_numpy(float), price)
+    link_x, link_y, recourse, unmet = [], [], [], []
+    for k, block in enumerate(blocks):
+        col0, _ = lp.append(block.lp, f"o{k}", float(out.probability[k]))
+        at = block.at
+        delivered = col0 + block.lp.columns("delivered")
+        unmet.append(col0 + block.lp.columns("unmet"))
         link_y.append(delivered[at >= 0])
         link_x.append(contract[at[at >= 0]])
         if risk_weight > 0:
-            cost = np.concatenate(block.cost)
+            cost = np.concatenate(block.lp.cost)
             nz = np.flatnonzero(cost)
             recourse.append((col0 + nz, cost[nz]))
-        if progress:
-            progress(k + 1, len(out))
     # An outcome's deliveries of an offer are at most its contract.
     y, x = np.concatenate(link_y), np.concatenate(link_x)
     n = len(y)
@@ -224,11 +248,12 @@ def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str) -> Book:
 
 
 def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
-                options: SolveOptions, progress: Callable[[str, int, int], None] | None
-                ) -> tuple[Book, float, dict[str, int]]:
-    """The hedged book at `risk_weight`, the extensive form's optimum and its size."""
+                options: SolveOptions, progress: Callable[[str, int, int], None] | None,
+                blocks: list[Block] | None = None) -> tuple[Book, float, dict[str, int]]:
+    """The hedged book at `risk_weight`, the extensive form's optimum and its size
+    (`blocks`: as extensive_form takes them)."""
     step = (lambda done, total: progress("extensive form", done, total)) if progress else None
-    lp, contract, _ = extensive_form(inputs, out, risk_weight, level, step)
+    lp, contract, _ = extensive_form(inputs, out, risk_weight, level, step, blocks)
     if progress:
         progress("solving the extensive form", 0, 1)
     sol = SolveRun(lp, options).solve()
@@ -243,14 +268,17 @@ def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
 
 
 def perfect_information(inputs: Inputs, out: Outcomes, options: SolveOptions,
-                        progress: Callable[[str, int, int], None] | None = None) -> Plan:
+                        progress: Callable[[str, int, int], None] | None = None,
+                        blocks: list[Block] | None = None) -> Plan:
     """WS: each outcome's own hedge, the contract book chosen knowing that the outcome
     happens (the stochastic LP with that outcome alone): contracts at the base data's
-    unit_cost within its [min_t, capacity_t], as for RP, so that WS <= RP."""
+    unit_cost within its [min_t, capacity_t], as for RP, so that WS <= RP. `blocks`: the
+    outcomes' `outcome_blocks`, when already built."""
     results = []
     for k in range(len(out)):
         alone = Outcomes(out.events, out.happened[k:k + 1], np.ones(1), False, None)
-        lp, _, unmet = extensive_form(inputs, alone, 0.0, 0.95)
+        lp, _, unmet = extensive_form(inputs, alone, 0.0, 0.95,
+                                      blocks=None if blocks is None else blocks[k:k + 1])
         sol = SolveRun(lp, options).solve()
         costs = {"total_cost": float(sol.objective)} if sol.ok else {}
         results.append(Result(k, WS, sol.status.value, sol.message, costs,
@@ -319,10 +347,14 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     problem = _unplannable(eev, out)
     if problem:
         raise HedgeError(problem)
-    ws = perfect_information(inputs, out, options, progress)
+    # Each outcome's model is built once, for perfect information and every risk weight.
+    blocks = outcome_blocks(inputs, out, (lambda done, total: progress(
+        "outcome models", done, total)) if progress else None)
+    ws = perfect_information(inputs, out, options, progress, blocks)
     sweeps, size = [], {}
     for weight in risk_weights:
-        book, objective, size = solve_hedge(inputs, out, weight, level, options, progress)
+        book, objective, size = solve_hedge(inputs, out, weight, level, options, progress,
+                                            blocks)
         plan = _committed(inputs, out, book, options, RP, scheduler, workers, progress,
                           "hedged book")
         sweeps.append(Sweep(weight, book, plan, objective))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -219,6 +220,36 @@ def _five_outages(max_outcomes):
                             "value": 0} for s, *_ in extra]
     sheets["Risks"] += [{"event": f"{s}-out", "probability": p} for s, _, _, p in extra]
     return sheets
+
+
+def test_outcome_blocks_built_once_make_the_extensive_forms_a_fresh_build_makes():
+    """A hedge builds each outcome's model once and shares it between every risk weight's
+    extensive form and each outcome's own (perfect information): those LPs equal the ones
+    built from scratch array by array, however often the blocks are used."""
+    from planner import hedge as hedging
+    from planner.risk import Outcomes, outcomes
+    from test_warm import _arrays
+
+    def same(a, b):
+        (lp_a, contract_a, unmet_a), (lp_b, contract_b, unmet_b) = a, b
+        arrays_a, arrays_b = _arrays(lp_a), _arrays(lp_b)
+        for name in arrays_b:
+            np.testing.assert_array_equal(arrays_a[name], arrays_b[name], err_msg=name)
+        np.testing.assert_array_equal(contract_a, contract_b)
+        for u, v in zip(unmet_a, unmet_b, strict=True):
+            np.testing.assert_array_equal(u, v)
+
+    inputs = api.load(frames(_five_outages(1024)))
+    out = outcomes(inputs.events, 1024, 200, 0)
+    assert len(out) == 16
+    blocks = hedging.outcome_blocks(inputs, out)
+    for weight in (0.0, 0.7, 0.0):
+        same(hedging.extensive_form(inputs, out, weight, 0.9, blocks=blocks),
+             hedging.extensive_form(inputs, out, weight, 0.9))
+    for k in (0, 5, 15):
+        alone = Outcomes(out.events, out.happened[k:k + 1], np.ones(1), False, None)
+        same(hedging.extensive_form(inputs, alone, 0.0, 0.95, blocks=blocks[k:k + 1]),
+             hedging.extensive_form(inputs, alone, 0.0, 0.95))
 
 
 def test_sampled_outcomes_are_evaluated_on_fresh_samples_with_intervals():
