@@ -288,12 +288,13 @@ def perfect_information(inputs: Inputs, out: Outcomes, options: SolveOptions,
     return Plan(WS, results, out.probability)
 
 
-def _committed(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions, name: str,
-               scheduler, workers, progress, phase: str) -> Plan:
+def _committed(inputs: Inputs, out: Outcomes, books: list[tuple[str, Book]],
+               options: SolveOptions, scheduler, workers, progress, phase: str) -> list[Plan]:
+    """The committed plan of each (name, book), each outcome's model built once for all."""
     step = (lambda done, total: progress(phase, done, total)) if progress else None
-    results = solve_outcomes(inputs, out, book, options, scheduler, workers, step,
-                             (COMMITTED,))
-    return Plan(name, results, out.probability)
+    results = solve_outcomes(inputs, out, tuple(book for _, book in books), options,
+                             scheduler, workers, step, (COMMITTED,))
+    return [Plan(name, found, out.probability) for (name, _), found in zip(books, results)]
 
 
 def _unplannable(plan: Plan, out: Outcomes) -> str | None:
@@ -342,8 +343,8 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
         base = contract_book(inputs, options, BASE)
     except ValueError as exc:
         raise HedgeError(str(exc)) from None
-    eev = _committed(inputs, out, base, options, EEV, scheduler, workers, progress,
-                     "base book")
+    [eev] = _committed(inputs, out, [(EEV, base)], options, scheduler, workers, progress,
+                       "base book")
     problem = _unplannable(eev, out)
     if problem:
         raise HedgeError(problem)
@@ -351,17 +352,20 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     blocks = outcome_blocks(inputs, out, (lambda done, total: progress(
         "outcome models", done, total)) if progress else None)
     ws = perfect_information(inputs, out, options, progress, blocks)
-    sweeps, size = [], {}
+    hedged, size = [], {}
     for weight in risk_weights:
         book, objective, size = solve_hedge(inputs, out, weight, level, options, progress,
                                             blocks)
-        plan = _committed(inputs, out, book, options, RP, scheduler, workers, progress,
-                          "hedged book")
-        sweeps.append(Sweep(weight, book, plan, objective))
+        hedged.append((weight, book, objective))
+    plans = _committed(inputs, out, [(RP, book) for _, book, _ in hedged], options,
+                       scheduler, workers, progress,
+                       "hedged book" if len(hedged) == 1 else "hedged books")
+    sweeps = [Sweep(weight, book, plan, objective)
+              for (weight, book, objective), plan in zip(hedged, plans)]
     # A normal year: no event happens (solved apart: a sample may not hold that outcome).
-    normal = {name: solve_chunk(inputs, [(0, ())], book, options, (COMMITTED,))[0]
-              .costs.get("total_cost", math.nan)
-              for name, book in ((EEV, base), (RP, sweeps[0].book))}
+    normal = {name: results[0].costs.get("total_cost", math.nan)
+              for name, results in zip((EEV, RP), solve_chunk(
+                  inputs, [(0, ())], (base, sweeps[0].book), options, (COMMITTED,)))}
     nothing = Outcomes(inputs.events, np.zeros((1, len(inputs.events)), bool), np.ones(1),
                        False, None)
     normal[WS] = perfect_information(inputs, nothing, options).costs()[0]
@@ -369,12 +373,9 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     if out.sampled:
         fresh_seed = (seed, 1)  # a stream of its own, not another run's draws
         fresh = outcomes(inputs.events, 0, evaluate, fresh_seed)
-        evaluation = Evaluation(
-            fresh, fresh_seed,
-            _committed(inputs, fresh, base, options, EEV, scheduler, workers, progress,
-                       "fresh samples, base book"),
-            _committed(inputs, fresh, sweeps[0].book, options, RP, scheduler, workers,
-                       progress, "fresh samples, hedged book"))
+        evaluation = Evaluation(fresh, fresh_seed, *_committed(
+            inputs, fresh, [(EEV, base), (RP, sweeps[0].book)], options, scheduler, workers,
+            progress, "fresh samples, both books"))
     return HedgeResult(out, samples if out.sampled else None, seed, level, base, eev, ws,
                        sweeps, normal, evaluation, size)
 

@@ -112,8 +112,16 @@ class LinearModel:
 
     def with_cost(self, variable: str, cost: np.ndarray) -> "LinearModel":
         """A copy in which the columns of `variable` cost `cost`."""
+        return self._with("cost", variable, cost)
+
+    def with_upper(self, variable: str, upper: np.ndarray) -> "LinearModel":
+        """A copy in which the columns of `variable` are at most `upper`."""
+        return self._with("upper", variable, upper)
+
+    def _with(self, which: str, variable: str, values: np.ndarray) -> "LinearModel":
         twin = self.copy()
-        twin.cost[list(self.variables).index(variable)] = np.asarray(cost, float).copy()
+        getattr(twin, which)[list(self.variables).index(variable)] = \
+            np.asarray(values, float).copy()
         return twin
 
     def relaxed(self, rows: np.ndarray) -> "LinearModel":

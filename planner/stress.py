@@ -114,6 +114,13 @@ class OutcomeModel:
     errors: list[str]                 # combined changes that could not be applied, or
                                       # that make material from nothing together
 
+    def with_book(self, book: Book) -> "OutcomeModel":
+        """The same outcome committed to another book: only the deliveries' bounds (each
+        offer's booked tonnes) differ."""
+        offers = self.sm.network.offers.reset_index(drop=True)
+        return replace(self, committed=self.committed.with_upper("delivered",
+                                                                 book.tonnes(offers)))
+
 
 def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
                   limit_penalty: float | None, premium: float) -> OutcomeModel:
@@ -226,29 +233,35 @@ class _Solver:
         return found
 
 
-def solve_chunk(inputs: Inputs, chunk: list[tuple[int, tuple[str, ...]]], book: Book,
-                options: SolveOptions, policies: tuple[str, ...] = POLICIES) -> list[Result]:
-    """The `policies` of each outcome (index, events) of `chunk`, in order, on instances
-    kept for the chunk. A worker's task: it needs nothing but its arguments."""
+def solve_chunk(inputs: Inputs, chunk: list[tuple[int, tuple[str, ...]]],
+                books: tuple[Book, ...], options: SolveOptions,
+                policies: tuple[str, ...] = POLICIES) -> list[list[Result]]:
+    """The `policies` of each outcome (index, events) of `chunk` under each of `books`:
+    per book, its results in outcome order. Each outcome's model is built once for every
+    book; each book is solved on instances of its own, kept for the chunk, so its results
+    are those of a chunk of that book alone. A worker's task: it needs nothing but its
+    arguments."""
     settings = inputs.settings
-    solver = _Solver(options)
-    results = []
+    solvers = [_Solver(options) for _ in books]
+    results: list[list[Result]] = [[] for _ in books]
     for i, names in chunk:
         try:
-            om = outcome_model(inputs, names, book, settings.limit_penalty,
+            om = outcome_model(inputs, names, books[0], settings.limit_penalty,
                                settings.spot_premium)
         except Exception as exc:  # one outcome's failure is its status, not the run's
             om, message = None, f"internal error: {type(exc).__name__}: {exc}"
         else:  # events whose changes, applied together, leave a number out of range
             message = "; ".join(om.errors) if om.errors else None
-        if message is not None:
-            results += [Result(i, p, Status.ERROR.value, message, {}, math.nan, {})
-                        for p in policies]
-            continue
-        for policy in policies:
-            lp = om.committed if policy == COMMITTED else om.sm.lp
-            sol = solver.solve(policy, lp)
-            results.append(_result(i, policy, om, sol, book, settings.limit_penalty))
+        for b, book in enumerate(books):
+            if message is not None:
+                results[b] += [Result(i, p, Status.ERROR.value, message, {}, math.nan, {})
+                               for p in policies]
+                continue
+            model = om if b == 0 else om.with_book(book)
+            for policy in policies:
+                lp = model.committed if policy == COMMITTED else model.sm.lp
+                sol = solvers[b].solve(policy, lp)
+                results[b].append(_result(i, policy, model, sol, book, settings.limit_penalty))
     return results
 
 
@@ -260,34 +273,37 @@ def _chunks(out: Outcomes) -> list[list[tuple[int, tuple[str, ...]]]]:
 
 
 
-def solve_outcomes(inputs: Inputs, out: Outcomes, book: Book, options: SolveOptions,
-                   scheduler: str | None = None, workers: int | None = None,
+def solve_outcomes(inputs: Inputs, out: Outcomes, books: tuple[Book, ...],
+                   options: SolveOptions, scheduler: str | None = None,
+                   workers: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   policies: tuple[str, ...] = POLICIES) -> list[Result]:
-    """Every distinct outcome under `policies` (default both), in outcome order. In this process when
-    there are fewer than IN_PROCESS_OUTCOMES and no `scheduler` is given (or `workers` is
-    1); else on the Dask cluster at `scheduler`, or on a local one of `workers` processes
-    (default: one per CPU this process may use). `progress(done, total)` after each chunk."""
+                   policies: tuple[str, ...] = POLICIES) -> list[list[Result]]:
+    """Every distinct outcome under `policies` (default both) and each of `books` (each
+    outcome's model built once for all of them): per book, its results in outcome order.
+    In this process when there are fewer than IN_PROCESS_OUTCOMES and no `scheduler` is
+    given (or `workers` is 1); else on the Dask cluster at `scheduler`, or on a local one
+    of `workers` processes (default: one per CPU this process may use). `progress(done,
+    total)` after each chunk."""
     chunks = _chunks(out)
     options = replace(options, threads=1)  # one CPU per chunk: chunks run side by side
     local = scheduler is None and (workers == 1 or (workers is None
                                                     and len(out) < IN_PROCESS_OUTCOMES))
     if local:
-        solved = ((k, solve_chunk(inputs, chunk, book, options, policies))
+        solved = ((k, solve_chunk(inputs, chunk, books, options, policies))
                   for k, chunk in enumerate(chunks))
     else:
         from .cluster import map_chunks
 
         solved = map_chunks(partial(solve_chunk, policies=policies), chunks,
-                            (inputs, book, options), scheduler, workers)
-    found: dict[int, list[Result]] = {}
+                            (inputs, books, options), scheduler, workers)
+    found: dict[int, list[list[Result]]] = {}
     done = 0
     for k, results in solved:  # chunks as they finish
         found[k] = results
         done += len(chunks[k])
         if progress:
             progress(done, len(out))
-    return [r for k in range(len(chunks)) for r in found[k]]
+    return [[r for k in range(len(chunks)) for r in found[k][b]] for b in range(len(books))]
 
 
 def _quantile(costs: np.ndarray, weights: np.ndarray, level: float) -> float:
@@ -476,7 +492,7 @@ def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int
         raise InputError([unpriced])
     out = outcomes(inputs.events, int(inputs.settings.max_outcomes), samples, seed)
     book = contract_book(inputs, options, plan)
-    results = solve_outcomes(inputs, out, book, options, scheduler, workers, progress)
+    [results] = solve_outcomes(inputs, out, (book,), options, scheduler, workers, progress)
     return StressResult(book, out, results, samples if out.sampled else None, seed)
 
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from planner import api
 from planner.cli import main
+from test_cli import EXAMPLE
 from wb import frames, make_workbook, table_rows
 
 FREIGHT = [{"from_country": a, "to_country": "JP", "cost_per_t": 0}
@@ -493,3 +494,37 @@ def test_events_that_make_a_loop_together_make_that_outcome_an_error(tmp_path):
         api.hedge(frames(_yield_events()))
     assert "(first: metal-up + slag-up, error: processes make material from nothing" \
         in str(refused.value) and str(refused.value).endswith("fix the data of those events")
+
+
+def test_books_solved_together_build_each_outcome_once_and_answer_as_alone():
+    """A chunk of the example's outcomes under two contract books (base's plan and the
+    embargo scenario's): each book's results equal those of a chunk of that book alone, to
+    the last bit; the second book's committed LP, made from the first's model by its
+    deliveries' bounds, equals the one built for it from scratch array by array."""
+    from planner.inputs import BASE
+    from planner.plan import options_for
+    from planner.risk import outcomes
+    from planner.stress import POLICIES, contract_book, outcome_model, solve_chunk
+    from test_warm import _arrays
+
+    inputs = api.load(EXAMPLE)
+    options = options_for(inputs)
+    books = (contract_book(inputs, options, BASE),
+             contract_book(inputs, options, "cn-ree-embargo"))
+    assert books[0].cost != books[1].cost
+    out = outcomes(inputs.events, int(inputs.settings.max_outcomes), 100, 0)
+    chunk = [(k, out.names(k)) for k in range(len(out))]
+    together = solve_chunk(inputs, chunk, books, options, POLICIES)
+    for book, found in zip(books, together):
+        [alone] = solve_chunk(inputs, chunk, (book,), options, POLICIES)
+        assert repr(found) == repr(alone)
+    assert {r.policy for r in together[1]} == set(POLICIES)
+    settings = inputs.settings
+    for k in (0, len(out) - 1):
+        first = outcome_model(inputs, out.names(k), books[0], settings.limit_penalty,
+                              settings.spot_premium)
+        fresh = outcome_model(inputs, out.names(k), books[1], settings.limit_penalty,
+                              settings.spot_premium)
+        made, built = _arrays(first.with_book(books[1]).committed), _arrays(fresh.committed)
+        for name in built:
+            np.testing.assert_array_equal(made[name], built[name], err_msg=name)
