@@ -189,6 +189,12 @@ def _annual_shares(mix: pd.DataFrame, scenario: str, material: str, stage: str) 
     return (total / total.sum()).sort_values(ascending=False)
 
 
+def per_t(rows: pd.DataFrame) -> pd.Series:
+    """A share rule's shadow price per t of its row (member tonnes less share x stage
+    tonnes): the Limits sheet gives it per 1.0 of the share bound."""
+    return pd.to_numeric(rows["shadow_price"]) / pd.to_numeric(rows["stage_volume_t"])
+
+
 def _one(values, what: str) -> float:
     """The common value of per-quarter figures that the text quotes once."""
     v = pd.Series(list(values), dtype=float).round(2).unique()
@@ -308,16 +314,16 @@ def facts(run: Run) -> dict[str, str]:
     at_cap = int(((others["member"] == "MY") & (others["binds"] == "yes")).sum())
     claim(at_cap > 0, "Malaysia sits at 50% in some quarters")
     f["jp_my_at_cap"] = str(at_cap)
-    f["jp_shadow"] = usd(abs(_one(jp["shadow_price"], "the shadow price of Japan's target")))
+    f["jp_shadow"] = usd(abs(_one(per_t(jp), "the shadow price of Japan's target")))
     f["jp_1pt_q"] = usd(_one(jp["value_of_1pt"], "the value of 1 point of Japan's target"))
     f["jp_1pt_year"] = usd(jp["value_of_1pt"].sum())
     f["jp_stage_q"] = tonnes(_one(jp["stage_volume_t"], "Japan's NdPr volume"))
     eu = rows_of(lim, "EU CRMA 65%: CN", "CN", NDPR)
     claim((eu["binds"] == "yes").all(), "the EU cap binds on Chinese NdPr for Narva")
-    f["eu_shadow"] = usd(abs(_one(eu["shadow_price"], "the EU cap's shadow price")))
+    f["eu_shadow"] = usd(abs(_one(per_t(eu), "the EU cap's shadow price")))
     us = rows_of(lim, "US 45X anode from Allies")
     claim((us["binds"] == "yes").all(), "the 45X rule binds")
-    f["us45x_shadow"] = usd(_one(us["shadow_price"], "the 45X rule's shadow price"))
+    f["us45x_shadow"] = usd(_one(per_t(us), "the 45X rule's shadow price"))
     f["us45x_1pt"] = usd(_one(us["value_of_1pt"], "the 45X rule's value of 1 point"))
     q = rows_of(lim, "CN Dy/Tb licences (Apr 2025)")
     claim((q["binds"] == "no").all(), "China's Dy/Tb licences do not bind in base")
@@ -477,7 +483,7 @@ def facts(run: Run) -> dict[str, str]:
     claim((jp_oct["binds"] == "yes").all(), "under the October controls Japan's target binds "
                                             "on Malaysia")
     # duals of a degenerate optimum may split between quarters: quote the largest
-    f["q3_jp_my_shadow"] = usd(abs(pd.to_numeric(jp_oct["shadow_price"]).min()))
+    f["q3_jp_my_shadow"] = usd(abs(per_t(jp_oct).min()))
     f["q3_oct_unmet_cost"] = musd(summary.loc[OCT25, "unmet_cost"])
     who = unmet[(unmet["scenario"] == OCT25) & (unmet["material"] == ANODE)]
     by_buyer = who.groupby("customer")["unmet_t"].sum()

@@ -82,16 +82,16 @@ def _print_rule_costs(result, top: int = 5) -> None:
         by_rule = costly.assign(_price=price, _whole=whole.fillna(-1.0)).sort_values(
             ["_whole", "_price"], ascending=False, kind="stable").drop_duplicates("rule")
         say(f"rules in {report.name}, costliest first (in total: the plan solved without "
-            f"the rule; at the margin: per t of its bound):")
+            f"the rule; at the margin: per t of its bound, or per percentage point of a "
+            f"share):")
         for row in by_rule.head(top).to_dict("records"):
             scope = ", ".join(str(row[k]) for k in ("material", "period", "customer", "member")
                               if pd.notna(row[k]))
             total = (f"{row['_whole']:,.0f} {currency} in total; " if row["_whole"] >= 0
                      else "")
-            point = ("" if row["type"] != "limit" else
-                     f", 1 percentage point = {row['value_of_1pt']:,.2f} {currency}")
-            say(f"  {row['rule']}: {total}{row['shadow_price']:,.2f} {currency}/t at the "
-                f"margin [{scope}]{point}")
+            margin = (f"{row['shadow_price'] * 0.01:,.2f} {currency} per percentage point"
+                      if row["type"] == "limit" else f"{row['shadow_price']:,.2f} {currency}/t")
+            say(f"  {row['rule']}: {total}{margin} at the margin [{scope}]")
         if len(by_rule) > top:
             say(f"  ... and {len(by_rule) - top} more in the Limits sheet")
         if free:

@@ -403,8 +403,8 @@ LIMIT_FAMILIES = ("share_max", "share_min", "restriction", "lane_cap", "stockpil
 
 
 def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
-    """Every rule instance: level, bound, whether it binds, shadow price (d cost / d rhs);
-    the costliest at the margin first."""
+    """Every rule instance: level, bound, whether it binds, shadow price (d cost / d bound:
+    per t of a tonne bound, per 1.0 of a share bound); the costliest at the margin first."""
     lp = sm.lp
     activity, _ = lp.row_activity(sol.values)
     parts = []  # per family: (rows, Limits column -> its values, or one value for all rows)
@@ -419,9 +419,12 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             stage_t = sol.values[keys["volume_col"].to_numpy()]
             bound = keys["bound"].to_numpy(float)
             volume = level + bound * stage_t
+            # The bound multiplies the stage volume V in the row Mvol - bound x V <= 0 (or
+            # >= 0): moving it by d moves the row's right-hand side by V x d at the optimum.
+            price = rounded(sol.duals[rows] * stage_t)
             own = dict(type="limit", sense=family[6:], stage_volume_t=rounded(stage_t),
                        volume_t=rounded(volume), share=_ratio(volume, stage_t),
-                       value_of_1pt=rounded(np.abs(dual) * stage_t * 0.01))
+                       shadow_price=price, value_of_1pt=rounded(np.abs(price) * 0.01))
             at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage_t), stage_t > TOL
         else:
             own = {}
@@ -438,7 +441,8 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
             busy = level > TOL
         # A rule binds when it is at its bound and either carries volume or costs money.
-        own.update(scenario=name, shadow_price=dual, binds=at_bound & (busy | (dual != 0)))
+        own.setdefault("shadow_price", dual)
+        own.update(scenario=name, binds=at_bound & (busy | (dual != 0)))
         parts.append((len(rows), {c: keys[c] for c in LIMIT_COLUMNS if c in keys} | own))
     if not parts:
         return pd.DataFrame(columns=LIMIT_COLUMNS)

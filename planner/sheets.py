@@ -167,11 +167,12 @@ MIX = Sheet(
 
 LIMITS = Sheet(
     "Limits", "Every rule instance (Limits, Restrictions, lane caps, stockpile floors). "
-              "shadow_price = change in total cost ({currency}) per t added to the rule's "
-              "right-hand side (member tonnes for share rules, max_t for quotas and lanes, the "
-              "level for floors): <= 0 for max rules, >= 0 for min rules. value_of_1pt = cost "
-              "saved if a share bound were loosened by one percentage point, |shadow_price| x "
-              "stage volume x 0.01 (first-order estimate): both are the marginal view. "
+              "shadow_price = change in total cost ({currency}) per unit of the rule's bound: "
+              "per t of max_t for quotas and lanes and of the level for floors; per 1.0 of the "
+              "share for share rules (100 percentage points): <= 0 for max rules, >= 0 for "
+              "min rules. value_of_1pt = cost saved if a share bound were loosened by one "
+              "percentage point, |shadow_price| x 0.01 (first-order estimate): both are the "
+              "marginal view. "
               "cost_of_rule = what the whole rule (a Limits or Restrictions row, all its "
               "instances) costs: the total cost less the total cost without it, solved again "
               "({currency}).",

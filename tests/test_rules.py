@@ -8,10 +8,12 @@ re-solved beforehand with a separate, minimal PuLP formulation outside the repos
 
 Conventions checked (docs/model.md: the Limits and Restrictions rows, 4.6-4.8, and the
 Limits / Mix plan sheets):
-  * shadow_price = d(total cost) / d(right-hand side), money per t: <= 0 for a max rule
-    (max_share, quota, lane cap), >= 0 for a min_share rule. For a share rule the
-    right-hand side is tonnes of member volume, so moving the share bound by delta moves the
-    cost by shadow_price x stage_volume_t x delta; value_of_1pt = |shadow| x stage x 0.01.
+  * shadow_price = d(total cost) / d(bound): <= 0 for a max rule (max_share, quota, lane
+    cap), >= 0 for a min_share rule. For quotas, lanes and floors the bound is tonnes (money
+    per t); for a share rule it is the share, so moving it by delta moves the cost by
+    shadow_price x delta. The hand values below give a share rule's price per t of its row
+    (the row is member volume - share x stage volume), which is shadow_price /
+    stage_volume_t; value_of_1pt = |shadow_price| x 0.01.
   * Every instance is built so the optimum (flows) and the duals are unique: no cost ties
     between the alternatives a rule forces, and no degenerate vertex (the number of positive
     variables equals the number of tight rows).
@@ -120,7 +122,8 @@ def limit_row(out, rule, **keys):
 
 def assert_share_row(row, *, volume, stage, bound, sense, shadow, binds=True):
     """A share-rule row of the API's Limits table: level, bound, binding flag (a boolean),
-    shadow price and value of one point."""
+    shadow price (`shadow`: the hand value per t of the rule's row) and value of one
+    point."""
     assert row["type"] == "limit", row
     assert row["sense"] == sense, row
     assert float(row["volume_t"]) == approx(volume), row
@@ -128,7 +131,8 @@ def assert_share_row(row, *, volume, stage, bound, sense, shadow, binds=True):
     assert float(row["share"]) == approx(volume / stage), row
     assert float(row["bound"]) == approx(bound), row
     assert row["binds"] is binds, row
-    assert float(row["shadow_price"] or 0) == approx(shadow, SHADOW_TOL), row
+    # `shadow`: the hand value per t of the row; the sheet's is per 1.0 of the share bound
+    assert float(row["shadow_price"] or 0) == approx(shadow * stage, SHADOW_TOL), row
     assert float(row["value_of_1pt"] or 0) == approx(abs(shadow) * stage * 0.01, SHADOW_TOL), row
     if sense == "max":
         assert float(row["shadow_price"] or 0) <= SHADOW_TOL, row
@@ -381,8 +385,7 @@ def test_supply_share_shadow_price_matches_a_resolve(solver, case):
     moved[key] = round(rule[key] + step, 10)
     _, cost2, _ = solve_checked(with_rules(supply_sheets(), [moved]), solver)
     assert cost2 - cost == approx(delta, 1e-5)                  # the hand value
-    predicted = sum(float(r["shadow_price"]) * float(r["stage_volume_t"]) * step
-                    for r in limit_rows(out, rule["rule"]))
+    predicted = sum(float(r["shadow_price"]) * step for r in limit_rows(out, rule["rule"]))
     assert cost2 - cost == approx(predicted, 1e-5)              # the reported shadow prices
 
 
@@ -535,7 +538,7 @@ def test_processing_and_delivery_share_through_sites(solver, case):
     moved = (dict(rule, max_share=0.51) if sense == "max" else dict(rule, min_share=0.49))
     _, cost2, _ = solve_checked(with_rules(processing_sheets(), [moved]), solver)
     assert cost2 - cost == approx(-24, 1e-5)
-    assert cost2 - cost == approx(-abs(float(row["shadow_price"])) * float(row["stage_volume_t"]) * 0.01, 1e-5)
+    assert cost2 - cost == approx(-abs(float(row["shadow_price"])) * 0.01, 1e-5)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -635,8 +638,7 @@ def test_delivery_share_customer_scope(solver, case):
     moved = delivery_rule(by, member, customer, sense, round(share + step, 10))
     _, cost2, _ = solve_checked(with_rules(delivery_sheets(), [moved]), solver)
     assert cost2 - cost == approx(delta, 1e-5)
-    predicted = sum(float(r["shadow_price"]) * float(r["stage_volume_t"]) * step
-                    for r in limit_rows(out, "deliv"))
+    predicted = sum(float(r["shadow_price"]) * step for r in limit_rows(out, "deliv"))
     assert cost2 - cost == approx(predicted, 1e-5)
 
 
