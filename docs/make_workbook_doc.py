@@ -54,7 +54,8 @@ written). Errors:
   was never calculated (a workbook written by a program: open and save it in Excel), a
   blank where a value is required, a required sheet or column missing;
 - the same key twice (a supplier's offer of one material in one period, a site, a rule ...),
-  an id used by two kinds of node, a node with two countries, a period not on Periods;
+  an id used by two kinds of node, a node with two countries, a period not on Periods
+  (without a Periods sheet: a Suppliers period that no Demand row has);
 - `min_t` above `capacity_t`, a stockpile's initial or floor level above its capacity,
   process rows of one process that disagree, a site on Processes missing from Sites;
 - Limits and Restrictions that cannot hold (`min_share` above `max_share`, a floor without

@@ -131,8 +131,13 @@ def _periods(check: _Checker) -> list[str]:
         for name in ("Suppliers", "Demand"):
             check.unknown(name, "period", known, "period (not on the Periods sheet)")
         return list(dict.fromkeys(listed))
-    return sorted({p for p in check.frames["Demand"]["period"] if p is not None},
-                  key=period_sort_key)
+    periods = sorted({p for p in check.frames["Demand"]["period"] if p is not None},
+                     key=period_sort_key)
+    # Without a Periods sheet the periods are the Demand's: an offer in another would be
+    # left out of every period without a word.
+    check.unknown("Suppliers", "period", set(periods),
+                  "period (no Demand row has it; add a Periods sheet to plan other periods)")
+    return periods
 
 
 def _check_nodes(check: _Checker):

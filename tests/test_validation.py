@@ -90,6 +90,8 @@ ERRORS = [
      "sheet Processes, row 2, column site (A)", "unknown site"),
     ("unknown period", edit("Restrictions", 0, period="Q9"),
      "sheet Restrictions, row 2, column period", "unknown period"),
+    ("supplier period no Demand row has", edit("Suppliers", 0, period="Q9"),
+     "sheet Suppliers, row 2, column period", "unknown period (no Demand row has it"),
     ("unknown group", edit("Limits", 0, by="group", member="Alies"),
      "sheet Limits, row 2, column member (E)", "unknown group"),
     ("unknown lane node", add_row("Lanes", **{"from": "mine", "to": "plnt", "cost_per_t": 1}),
