@@ -21,7 +21,7 @@ from .errors import InputError
 from .inputs import BASE, Inputs
 from .lp import GE, LE, LinearModel
 from .network import base_offers
-from .risk import MAX_OUTCOMES, Outcomes, outcomes, unpriced_demand
+from .risk import MAX_OUTCOMES, Outcomes, no_events, outcomes, unpriced_demand
 from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_SHARES,
                      CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
                      HEDGE, HEDGE_EVALUATION, HEDGE_OUTCOMES, RISK_WEIGHTS)
@@ -319,11 +319,11 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     sheet (enumerated when there are at most Settings max_outcomes, else `samples` draws
     seeded with `seed`), compared with the base plan's book (EEV) and perfect information
     (WS); when sampled, both books also on `evaluate` fresh draws. `progress(phase, done,
-    total)` as the work goes. Raises InputError (demand without unmet_penalty),
-    HedgeError, and cluster.ClusterError."""
-    if not inputs.events:
-        raise HedgeError("the workbook has no Risks sheet (or no event on it): add one row "
-                         "per event with its probability (docs/workbook.md, Risks)")
+    total)` as the work goes. Raises InputError (no events, demand without
+    unmet_penalty), HedgeError, and cluster.ClusterError."""
+    missing = no_events(inputs, "hedge")
+    if missing is not None:
+        raise InputError([missing])
     for name, n, least in (("samples", samples, 1), ("evaluate", evaluate, 2)):
         if not least <= n <= MAX_OUTCOMES:
             raise HedgeError(f"{name} must be from {least} to {MAX_OUTCOMES:,}, not {n:,}")

@@ -105,6 +105,16 @@ def check_risks(inputs: Inputs, problems: list[Problem]) -> None:
             "value", limit, sheet="Settings")
 
 
+def no_events(inputs: Inputs, command: str) -> Problem | None:
+    """A workbook with no event to stress or hedge against: an input problem at the Risks
+    sheet (exit status 1), not a usage error."""
+    if inputs.events:
+        return None
+    return Problem(ERROR, f"planner {command} needs disruption events: the workbook has no "
+                          f"Risks sheet (or no event on it): add one row per event with its "
+                          f"probability (docs/workbook.md, Risks)", "Risks")
+
+
 def unpriced_demand(inputs: Inputs, severity: str = ERROR) -> Problem | None:
     """Demand rows without a price on unmet tonnes, as one problem at the first of them:
     a risk run must be able to leave demand short."""

@@ -26,7 +26,8 @@ from .model import SourcingModel, build_model
 from .network import SUPPLIER, base_offers, build_network
 from .plan import solve_scenario
 from .report import cost_parts
-from .risk import MAX_OUTCOMES, Outcomes, outcome_inputs, outcomes, unpriced_demand
+from .risk import (MAX_OUTCOMES, Outcomes, no_events, outcome_inputs, outcomes,
+                   unpriced_demand)
 from .scenarios import applies, scenario_inputs
 from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
                      STRESS_COSTS)
@@ -477,12 +478,12 @@ def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int
            progress: Callable[[int, int], None] | None = None) -> StressResult:
     """The stress test of the plan of scenario `plan` over the outcomes of the Risks sheet
     (enumerated when there are at most Settings max_outcomes, else `samples` draws seeded
-    with `seed`). Raises InputError when some demand has no unmet_penalty, StressError
-    when the workbook has no events or the plan is not optimal, cluster.ClusterError when
+    with `seed`). Raises InputError when the workbook has no events or some demand has no
+    unmet_penalty, StressError when the plan is not optimal, cluster.ClusterError when
     the cluster cannot be started or reached."""
-    if not inputs.events:
-        raise StressError("the workbook has no Risks sheet (or no event on it): add one row "
-                          "per event with its probability (docs/workbook.md, Risks)")
+    missing = no_events(inputs, "stress")
+    if missing is not None:
+        raise InputError([missing])
     if not 1 <= samples <= MAX_OUTCOMES:
         raise StressError(f"samples must be from 1 to {MAX_OUTCOMES:,}, not {samples:,}")
     if with_options(inputs):

@@ -337,7 +337,8 @@ def test_hedge_needs_risks_and_prices_on_unmet_demand(tmp_path):
     del sheets["Risks"]
     path = make_workbook(tmp_path / "no-risks.xlsx", sheets)
     result = CliRunner().invoke(main, ["hedge", str(path), "-o", str(tmp_path / "a.xlsx")])
-    assert result.exit_code == 2 and "no Risks sheet" in result.output
+    assert result.exit_code == 1 and "no Risks sheet" in result.output
+    assert "sheet Risks" in result.output
     sheets = _embargo_case(0.2)
     del sheets["Demand"][0]["unmet_penalty"]
     path = make_workbook(tmp_path / "unpriced.xlsx", sheets)

@@ -266,8 +266,8 @@ def test_a_workbook_without_risks_is_told_to_add_them(tmp_path):
     del sheets["Risks"]
     path = make_workbook(tmp_path / "in.xlsx", sheets)
     result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx")])
-    assert result.exit_code == 2
-    assert "no Risks sheet" in result.output
+    assert result.exit_code == 1  # invalid input, at the sheet it lacks
+    assert "sheet Risks" in result.output and "no Risks sheet" in result.output
     assert not (tmp_path / "s.xlsx").exists()
 
 
