@@ -273,7 +273,7 @@ FRONTIER_SHEETS: dict[str, Sheet] = {s.name: s for s in (FRONTIER, FRONTIER_SUMM
 
 # `planner stress`: every outcome under both policies, then the statistics.
 STRESS_COSTS = ("purchase_cost", "contract_cost", "spot_cost", "processing_cost",
-                "freight_cost", "stockpile_cost", "unmet_cost", "limit_cost")
+                "freight_cost", "stockpile_cost", "unmet_cost", "limit_cost", "option_cost")
 STRESS = Sheet(
     "Stress", "{what}, each under two policies: committed (the contract book of the {plan} "
               "plan, {book} {currency}, is paid whatever happens; what it cannot deliver is "

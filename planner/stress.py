@@ -50,8 +50,8 @@ NO_OPTIONS = ("planner {command} does not take Options yet: decide the options w
 
 
 def with_options(inputs: Inputs) -> bool:
-    """Whether an option exists in base or in the scenario of an event: the risk commands
-    plan base and its events, and do not take options yet."""
+    """Whether an option exists in base or in the scenario of an event: the hedge plans
+    base and its events, and does not take options yet."""
     return any(applies(cell, name) for cell in inputs["Options"]["scenario"]
                for name in (BASE, *(e.name for e in inputs.events)))
 
@@ -68,6 +68,12 @@ class Book:
     plan: str                 # the scenario whose plan it is
     table: pd.DataFrame       # supplier, material, period, book_t, unit_cost
     cost: float               # sum of book_t x unit_cost
+    options: tuple[str, ...] = ()  # the options the plan took (Options sheet): built or
+    # signed before the outcome is known, like the book
+
+    def taken(self, options: pd.DataFrame) -> np.ndarray:
+        """1.0 for each row of an outcome's `options` table that the plan took, else 0."""
+        return np.isin(options["option"].to_numpy(object), list(self.options)).astype(float)
 
     def tonnes(self, offers: pd.DataFrame) -> np.ndarray:
         """book_t of each row (supplier, material, period) of `offers`; 0 where not booked."""
@@ -102,7 +108,9 @@ def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Bo
     table = table[table["book_t"] > 0][["supplier", "material", "period", "book_t",
                                         "unit_cost"]].reset_index(drop=True)
     cost = float(table["book_t"].to_numpy() @ table["unit_cost"].to_numpy(float))
-    return Book(plan, table, cost)
+    chosen = report.tables.get("Options")
+    taken = () if chosen is None else tuple(chosen.loc[chosen["taken"].eq(True), "option"])
+    return Book(plan, table, cost, taken)
 
 
 @dataclass
@@ -117,10 +125,12 @@ class OutcomeModel:
 
     def with_book(self, book: Book) -> "OutcomeModel":
         """The same outcome committed to another book: only the deliveries' bounds (each
-        offer's booked tonnes) differ."""
+        offer's booked tonnes) and the options taken differ."""
         offers = self.sm.network.offers.reset_index(drop=True)
-        return replace(self, committed=self.committed.with_upper("delivered",
-                                                                 book.tonnes(offers)))
+        committed = self.committed.with_upper("delivered", book.tonnes(offers))
+        if "option" in committed.variables:
+            committed = committed.fixed("option", book.taken(self.sm.network.options))
+        return replace(self, committed=committed)
 
 
 def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
@@ -144,6 +154,8 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
         from_supplier, flows["unit_cost"].to_numpy(float), 0.0))
     if "supplier_min" in lp.families:  # the take-or-pay minimum is in the book itself
         committed = committed.relaxed(lp.rows_of("supplier_min"))
+    if "option" in lp.variables:  # the plan's options are built whatever happens
+        committed = committed.fixed("option", book.taken(net.options))
     book_t = book.tonnes(offers)
     spot_price = offers["unit_cost"].to_numpy(float) * (1.0 + premium)
     n = len(offers)
@@ -175,8 +187,9 @@ def _costs(om: OutcomeModel, policy: str, sol: Solution, book: Book,
     """The cost components of one policy's optimum (docs/model.md, Risk)."""
     lp = om.committed if policy == COMMITTED else om.sm.lp
     x = sol.values
+    taken = np.round(x[lp.columns("option")]) if "option" in lp.variables else None
     costs: dict[str, float | None] = cost_parts(
-        om.sm, *(x[lp.columns(v)] for v in ("flow", "activity", "unmet", "level")))
+        om.sm, *(x[lp.columns(v)] for v in ("flow", "activity", "unmet", "level")), taken)
     if policy == COMMITTED:  # the book is paid; the flows' own price is not
         costs["contract_cost"] = book.cost
         costs["spot_cost"] = float(om.spot_price @ x[lp.columns("spot")])
@@ -486,8 +499,6 @@ def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int
         raise InputError([missing])
     if not 1 <= samples <= MAX_OUTCOMES:
         raise StressError(f"samples must be from 1 to {MAX_OUTCOMES:,}, not {samples:,}")
-    if with_options(inputs):
-        raise StressError(NO_OPTIONS.format(command="stress"))
     unpriced = unpriced_demand(inputs)
     if unpriced is not None:
         raise InputError([unpriced])

@@ -528,3 +528,28 @@ def test_books_solved_together_build_each_outcome_once_and_answer_as_alone():
         made, built = _arrays(first.with_book(books[1]).committed), _arrays(fresh.committed)
         for name in built:
             np.testing.assert_array_equal(made[name], built[name], err_msg=name)
+
+
+def test_the_plans_options_are_built_whatever_happens_and_replan_chooses_its_own():
+    """The Australian mine sells only if its offtake (option `sign AU`, 150) is signed.
+    Base's plan buys 100 t from China (1,000) and signs nothing. Committed to it, the
+    embargo leaves the 100 t unmet (China banned, Australia not signed): 1,000 + 100,000;
+    replanning signs Australia: 150 + 2,000. The embargo scenario's plan signs it and buys
+    100 t there: committed, 150 + 2,000 whatever happens; replan as before."""
+    option = {"option": "sign AU", "kind": "supplier", "node": "AU-mine", "material": "ore",
+              "fixed_cost": 150}
+    sheets = _two_suppliers([{"event": "embargo", "probability": 0.1}], Options=[option])
+
+    def rows(plan):
+        tables = api.stress(frames(sheets), plan=plan)
+        return {(r["events"], r["policy"]): (r["total_cost"], r["option_cost"], r["unmet_t"])
+                for r in table_rows(tables["Stress"])}
+
+    assert rows("base") == {("none", "committed"): (1000, 0, 0),
+                            ("none", "replan"): (1000, 0, 0),
+                            ("embargo", "committed"): (101_000, 0, 100),
+                            ("embargo", "replan"): (2150, 150, 0)}
+    assert rows("embargo") == {("none", "committed"): (2150, 150, 0),
+                               ("none", "replan"): (1000, 0, 0),
+                               ("embargo", "committed"): (2150, 150, 0),
+                               ("embargo", "replan"): (2150, 150, 0)}
