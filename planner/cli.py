@@ -568,7 +568,8 @@ def _risk_weights(given: tuple[str, ...]) -> tuple[float, ...]:
 
 
 def _hedge_text(tables, currency: str) -> str:
-    """The Hedge table, the one-sentence verdict, the fresh-sample intervals and the sweep."""
+    """The Hedge table, the one-sentence verdict, the options each book takes, the
+    fresh-sample intervals and the sweep."""
     rows = {r["plan"]: r for r in tables["Hedge"].to_dict("records")}
     lines = [f"{'plan':<6} {'expected':>16} {'std':>14} {'VaR 95':>16} {'CVaR 95':>16} "
              f"{'unmet t':>10}   ({currency})"]
@@ -580,6 +581,11 @@ def _hedge_text(tables, currency: str) -> str:
     for name in ("VSS", "EVPI"):
         lines.append(f"{name:<6} {rows[name]['expected_cost']:>16,.0f}")
     lines.append(hedge_verdict(rows, currency))
+    if "Options taken" in tables:
+        options = tables["Options taken"]
+        for book, column in (("the hedged book", "hedged"), ("the base plan", "base")):
+            taken = options.loc[options[column].eq(True), "option"]
+            lines.append(f"options {book} takes: {', '.join(taken) if len(taken) else 'none'}")
     if "Evaluation" in tables:
         for r in tables["Evaluation"].to_dict("records"):
             lines.append(f"on {r['samples']:,} fresh samples, {r['plan']}: "

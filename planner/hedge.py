@@ -19,16 +19,18 @@ import pandas as pd
 
 from .errors import InputError
 from .inputs import BASE, Inputs
-from .lp import GE, LE, LinearModel
+from .scenarios import applies
+from .lp import EQ, GE, LE, LinearModel
 from .network import base_offers
 from .risk import MAX_OUTCOMES, Outcomes, no_events, outcomes, unpriced_demand
-from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_SHARES,
+from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_OPTIONS,
+                     CONTRACT_SHARES,
                      CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
                      HEDGE, HEDGE_EVALUATION, HEDGE_OUTCOMES, RISK_WEIGHTS)
 from .solve import SolveOptions, SolveRun
-from .stress import (COMMITTED, NO_OPTIONS, SHORT_T, Book, Result, contract_book, cvar,
+from .stress import (COMMITTED, EVENT_OPTIONS, SHORT_T, Book, Result, contract_book, cvar,
                      distribution, exceedance, outcome_model, solve_chunk, solve_outcomes,
-                     with_options)
+                     event_options)
 
 EEV, RP, WS = "EEV", "RP", "WS"
 VSS, EVPI = "VSS", "EVPI"
@@ -145,11 +147,13 @@ def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
 @dataclass
 class Block:
     """What the extensive form takes from one outcome's model (stress.outcome_model, with
-    every base offer open): its committed LP, and where its offers are among base's (-1:
-    an offer base does not have)."""
+    every base offer open and its options left to decide, at no cost of their own: the
+    first stage pays them): its committed LP, where its offers are among base's (-1: an
+    offer base does not have), and its options."""
 
     lp: LinearModel
     at: np.ndarray
+    options: np.ndarray  # the option of each of its option columns (Options sheet)
 
 
 def outcome_blocks(inputs: Inputs, out: Outcomes,
@@ -164,7 +168,7 @@ def outcome_blocks(inputs: Inputs, out: Outcomes,
     blocks = []
     for k in range(len(out)):
         om = outcome_model(inputs, out.names(k), book, settings.limit_penalty,
-                           settings.spot_premium)
+                           settings.spot_premium, free_options=True)
         if om.errors:
             raise HedgeError(f"outcome {out.label(k)} cannot be planned: "
                              + "; ".join(om.errors))
@@ -177,7 +181,11 @@ def outcome_blocks(inputs: Inputs, out: Outcomes,
                     f"nonzeros and columns, more than the {MAX_SIZE:,} this machine can "
                     f"solve: use fewer --samples (or a lower Settings max_outcomes, so "
                     f"that outcomes are sampled)")
-        blocks.append(Block(om.committed, keys.get_indexer(_keys(om.sm.network.offers))))
+        committed, options = om.committed, om.sm.network.options["option"].to_numpy(object)
+        if "option" in committed.variables:
+            committed = committed.with_cost("option", np.zeros(len(options)))
+        blocks.append(Block(committed, keys.get_indexer(_keys(om.sm.network.offers)),
+                            options))
         if progress:
             progress(k + 1, len(out))
     return blocks
@@ -198,9 +206,17 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
     lp = LinearModel("hedge")
     contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
                               offers["capacity_t"].to_numpy(float), price)
-    link_x, link_y, recourse, unmet = [], [], [], []
+    # The options of base, decided once for every outcome at their fixed cost.
+    first = base_options(inputs)
+    chosen = lp.add_columns("option", len(first), 0.0, 1.0, first["fixed_cost"].to_numpy(float))
+    lp.integer.add("option")
+    link_x, link_y, link_o, link_y_o, recourse, unmet = [], [], [], [], [], []
     for k, block in enumerate(blocks):
         col0, _ = lp.append(block.lp, f"o{k}", float(out.probability[k]))
+        if len(block.options):
+            which = pd.Index(first["option"]).get_indexer(block.options)
+            link_o.append(col0 + block.lp.columns("option")[which >= 0])
+            link_y_o.append(chosen[which[which >= 0]])
         at = block.at
         delivered = col0 + block.lp.columns("delivered")
         unmet.append(col0 + block.lp.columns("unmet"))
@@ -210,14 +226,22 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
             cost = np.concatenate(block.lp.cost)
             nz = np.flatnonzero(cost)
             recourse.append((col0 + nz, cost[nz]))
-    # An outcome's deliveries of an offer are at most its contract.
-    y, x = np.concatenate(link_y), np.concatenate(link_x)
-    n = len(y)
-    lp.add_rows("contract_delivery", pd.DataFrame({"column": y}), LE, 0.0,
-                np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([y, x]),
-                np.concatenate([np.ones(n), -np.ones(n)]))
+    # An outcome's deliveries of an offer are at most its contract; its options are those
+    # chosen.
+    for family, sense, parts, first_stage in (("contract_delivery", LE, link_y, link_x),
+                                              ("option_taken", EQ, link_o, link_y_o)):
+        if not parts:
+            continue
+        y, x = np.concatenate(parts), np.concatenate(first_stage)
+        n = len(y)
+        lp.add_rows(family, pd.DataFrame({"column": y}), sense, 0.0,
+                    np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([y, x]),
+                    np.concatenate([np.ones(n), -np.ones(n)]))
     if risk_weight > 0:
-        _add_cvar(lp, contract, price, recourse, out.probability, risk_weight, level)
+        # the first stage's cost (contracts, options) is part of every outcome's total
+        _add_cvar(lp, np.concatenate([contract, chosen]),
+                  np.concatenate([price, first["fixed_cost"].to_numpy(float)]), recourse,
+                  out.probability, risk_weight, level)
     return lp, contract, unmet
 
 
@@ -225,7 +249,8 @@ def _add_cvar(lp: LinearModel, contract: np.ndarray, price: np.ndarray,
               recourse: list[tuple[np.ndarray, np.ndarray]], probability: np.ndarray,
               weight: float, level: float) -> None:
     """weight x CVaR_level of the total cost: eta + sum p_k excess_k / (1 - level), with
-    excess_k >= contract cost + recourse cost of outcome k - eta."""
+    excess_k >= first-stage cost (`contract` columns at `price`) + recourse cost of
+    outcome k - eta."""
     eta = lp.add_columns("eta", 1, -np.inf, np.nan, weight)
     excess = lp.add_columns("excess", len(recourse), 0.0, np.nan,
                             weight * probability / (1.0 - level))
@@ -238,13 +263,23 @@ def _add_cvar(lp: LinearModel, contract: np.ndarray, price: np.ndarray,
                 np.concatenate(rows), np.concatenate(cols), np.concatenate(coefs))
 
 
-def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str) -> Book:
-    """The contract book of the extensive form's optimum `x` (per base offer)."""
+def base_options(inputs: Inputs) -> pd.DataFrame:
+    """The options (Options sheet rows) that exist in base: the hedge's first stage."""
+    options = inputs["Options"]
+    here = [applies(cell, BASE) for cell in options["scenario"]]
+    return options.loc[here, ["option", "kind", "node", "fixed_cost"]].reset_index(drop=True)
+
+
+def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str,
+                options: tuple[str, ...] = ()) -> Book:
+    """The contract book of the extensive form's optimum `x` (per base offer), with the
+    `options` it takes."""
     x = np.where(np.abs(x) < TINY_T, 0.0, x)
     table = offers[["supplier", "material", "period"]].assign(
         book_t=x, unit_cost=offers["unit_cost"].to_numpy(float))
     table = table[table["book_t"] > 0].reset_index(drop=True)
-    return Book(name, table, float(table["book_t"].to_numpy() @ table["unit_cost"].to_numpy()))
+    return Book(name, table, float(table["book_t"].to_numpy() @ table["unit_cost"].to_numpy()),
+                options)
 
 
 def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
@@ -263,7 +298,9 @@ def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
         progress("solving the extensive form", 1, 1)
     rows, _, _ = lp.terms()
     size = {"columns": lp.n_cols, "rows": lp.n_rows, "nonzeros": len(rows)}
-    book = hedged_book(base_offers(inputs), sol.values[contract], f"hedge (λ = {risk_weight:g})")
+    taken = np.round(sol.values[lp.columns("option")]) > 0
+    book = hedged_book(base_offers(inputs), sol.values[contract], f"hedge (λ = {risk_weight:g})",
+                       tuple(base_options(inputs)["option"][taken]))
     return book, float(sol.objective), size
 
 
@@ -333,8 +370,9 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
         raise HedgeError(f"the CVaR level must be between 0 and 1 (e.g. 0.95), not {level:g}")
     if not risk_weights or any(not 0 <= w < math.inf for w in risk_weights):
         raise HedgeError("risk weights must be 0 or more (0: risk neutral)")
-    if with_options(inputs):
-        raise HedgeError(NO_OPTIONS.format(command="hedge"))
+    only_in_events = event_options(inputs)
+    if only_in_events:
+        raise HedgeError(EVENT_OPTIONS.format(options=", ".join(map(repr, only_in_events))))
     unpriced = unpriced_demand(inputs)
     if unpriced is not None:
         raise InputError([unpriced])
@@ -505,6 +543,13 @@ def distribution_table(result: HedgeResult) -> pd.DataFrame:
         pd.DataFrame(columns=DISTRIBUTION.names)
 
 
+def options_table(inputs: Inputs, result: HedgeResult) -> pd.DataFrame:
+    """Each option of base: whether the hedged book and the base plan's take it."""
+    first = base_options(inputs)
+    return first.assign(hedged=first["option"].isin(result.hedged.options),
+                        base=first["option"].isin(result.base.options))[CONTRACT_OPTIONS.names]
+
+
 def hedge_sheets(inputs: Inputs, result: HedgeResult) -> dict[str, tuple[str, pd.DataFrame]]:
     """The Contracts sheet (with the country shares and concentration below it), the Hedge
     sheet (with the fresh-sample evaluation and the risk-weight sweep below it), the
@@ -531,6 +576,9 @@ def hedge_sheets(inputs: Inputs, result: HedgeResult) -> dict[str, tuple[str, pd
         CONTRACT_COUNTRIES.name: (CONTRACT_COUNTRIES.note_for(currency=currency), countries),
         CONTRACT_SHARES.name: (CONTRACT_SHARES.note_for(), shares),
         CONTRACT_CONCENTRATION.name: (CONTRACT_CONCENTRATION.note_for(), concentration),
+        **({CONTRACT_OPTIONS.name: (CONTRACT_OPTIONS.note_for(currency=currency),
+                                    options_table(inputs, result))}
+           if len(base_options(inputs)) else {}),
         HEDGE.name: (HEDGE.note_for(what=what, currency=currency, level=f"{result.level:g}",
                                     spot=f"{1 + settings.spot_premium:g}", unsolved=unsolved),
                      hedge_table(result)),

@@ -343,6 +343,12 @@ CONTRACT_CONCENTRATION = Sheet(
     "Concentration", "Per material, the HHI of each book's supplier countries (shares in %, "
                      "squared and summed: 10,000 = one country).",
     _columns(("material", ID), ("hedged_hhi", INDEX), ("base_hhi", INDEX)), under="Contracts")
+CONTRACT_OPTIONS = Sheet(
+    "Options taken", "The options (Options sheet) each book takes before the outcome is "
+                     "known, decided with the contracts (first stage); their fixed cost "
+                     "({currency}) is paid whatever happens.",
+    _columns(("option", ID), ("kind", ID), ("node", ID), ("fixed_cost", MONEY),
+             ("hedged", FLAG), ("base", FLAG)), under="Contracts")
 HEDGE = Sheet(
     "Hedge", "Three plans compared over {what}: EEV = the base plan's book under risk, "
              "RP = the hedged book, WS = perfect information (each outcome's own best book, "
@@ -376,7 +382,8 @@ HEDGE_OUTCOMES = Sheet(
              ("eev_unmet_t", TONNES), ("rp_cost", MONEY), ("rp_unmet_t", TONNES),
              ("ws_cost", MONEY), ("ws_unmet_t", TONNES)), millions=True)
 HEDGE_SHEETS: dict[str, Sheet] = {s.name: s for s in (
-    CONTRACTS, CONTRACT_SUPPLIERS, CONTRACT_COUNTRIES, CONTRACT_SHARES, CONTRACT_CONCENTRATION, HEDGE, HEDGE_EVALUATION,
+    CONTRACTS, CONTRACT_SUPPLIERS, CONTRACT_COUNTRIES, CONTRACT_SHARES, CONTRACT_CONCENTRATION,
+    CONTRACT_OPTIONS, HEDGE, HEDGE_EVALUATION,
     RISK_WEIGHTS, HEDGE_OUTCOMES)}
 
 

@@ -44,16 +44,17 @@ IN_PROCESS_OUTCOMES = 32                  # fewer are not worth starting a clust
 CURVE_POINTS = 2000                       # points of a policy's cost distribution chart
 
 
-NO_OPTIONS = ("planner {command} does not take Options yet: decide the options with "
-              "planner run, write the ones taken into the Sites and Suppliers sheets, and "
-              "remove the Options rows")
+EVENT_OPTIONS = ("planner hedge decides options before the outcome is known, and {options} "
+                 "exist(s) only in an event's scenario: scope it to base too, or remove it")
 
 
-def with_options(inputs: Inputs) -> bool:
-    """Whether an option exists in base or in the scenario of an event: the hedge plans
-    base and its events, and does not take options yet."""
-    return any(applies(cell, name) for cell in inputs["Options"]["scenario"]
-               for name in (BASE, *(e.name for e in inputs.events)))
+def event_options(inputs: Inputs) -> list[str]:
+    """The options that exist in the scenario of some event but not in base: they cannot
+    be decided before the outcome is known."""
+    events = [e.name for e in inputs.events]
+    return [option for option, cell in zip(inputs["Options"]["option"],
+                                           inputs["Options"]["scenario"])
+            if not applies(cell, BASE) and any(applies(cell, e) for e in events)]
 
 
 class StressError(ValueError):
@@ -134,8 +135,11 @@ class OutcomeModel:
 
 
 def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
-                  limit_penalty: float | None, premium: float) -> OutcomeModel:
-    """Build the replan and committed LPs of the outcome in which `names` happen."""
+                  limit_penalty: float | None, premium: float,
+                  free_options: bool = False) -> OutcomeModel:
+    """Build the replan and committed LPs of the outcome in which `names` happen. The
+    committed LP takes the book's options, or, with `free_options`, leaves them to be
+    decided (the hedge links them to its first-stage choice)."""
     data, problems = outcome_inputs(inputs, names)
     errors = [p.message for p in problems if p.severity == ERROR]
     loop = outcome_loop(inputs, data, names)
@@ -154,7 +158,7 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
         from_supplier, flows["unit_cost"].to_numpy(float), 0.0))
     if "supplier_min" in lp.families:  # the take-or-pay minimum is in the book itself
         committed = committed.relaxed(lp.rows_of("supplier_min"))
-    if "option" in lp.variables:  # the plan's options are built whatever happens
+    if "option" in lp.variables and not free_options:  # built whatever happens
         committed = committed.fixed("option", book.taken(net.options))
     book_t = book.tonnes(offers)
     spot_price = offers["unit_cost"].to_numpy(float) * (1.0 + premium)

@@ -346,3 +346,55 @@ def test_hedge_needs_risks_and_prices_on_unmet_demand(tmp_path):
     assert result.exit_code == 1 and "Demand" in result.output and "unmet_penalty" in \
         result.output
     assert not (tmp_path / "a.xlsx").exists() and not (tmp_path / "b.xlsx").exists()
+
+
+def test_an_offtake_to_sign_is_decided_with_the_contracts():
+    """Options are first-stage decisions. The Australian mine (20/t) sells only if its
+    offtake is signed (150, once); China (10/t) may be embargoed with probability p; spot at
+    x 1.5; unmet at 1,000/t. Unsigned, the embargo leaves the 100 t unmet: expected
+    1,000 + 100,000 p. Signed, contract China and buy the lost tonnes spot from Australia
+    at 30: 150 + 1,000 + 3,000 p (better than contracting Australia, 2,150, while p < 1/3).
+    So sign when 150 < 97,000 p: not at p = 0.001 (1,100), yes at p = 0.1 (1,450). At
+    p = 0.1 the base plan signs nothing: EEV = 1,000 + 10,000 = 11,000; WS = 0.9 x 1,000 +
+    0.1 x (150 + 2,000) = 1,115."""
+    option = {"option": "sign AU", "kind": "supplier", "node": "AU-mine", "material": "ore",
+              "fixed_cost": 150}
+    for p, signed, expected in ((0.001, False, 1100), (0.1, True, 1450)):
+        sheets = _embargo_case(p)
+        sheets["Suppliers"][1]["unit_cost"] = 20
+        sheets["Options"] = [option]
+        tables = api.hedge(frames(sheets))
+        plans = _plans(tables)
+        assert plans["RP"]["expected_cost"] == pytest.approx(expected), p
+        [row] = table_rows(tables["Options taken"])
+        assert (row["option"], row["hedged"], row["base"]) == ("sign AU", signed, False)
+        assert _book(tables) == {"CN-mine": 100}
+    assert plans["EEV"]["expected_cost"] == pytest.approx(11_000)
+    assert plans["WS"]["expected_cost"] == pytest.approx(1115)
+    assert plans["VSS"]["expected_cost"] == pytest.approx(11_000 - 1450)
+    assert plans["EVPI"]["expected_cost"] == pytest.approx(1450 - 1115)
+    # Risk averse (λ = 1, CVaR at 0.95): signed and contracting China costs 1,150 or 4,150
+    # (1,450 + 4,150 = 5,600); signed and contracting Australia, 2,150 always (4,300).
+    averse = api.hedge(frames(sheets), risk_weight=1.0)
+    assert _book(averse) == {"AU-mine": 100}
+    assert averse.result.sweeps[0].objective == pytest.approx(2150 + 2150)
+
+
+def test_planner_hedge_says_which_options_each_book_takes(tmp_path):
+    sheets = _embargo_case(0.1)
+    sheets["Suppliers"][1]["unit_cost"] = 20
+    sheets["Options"] = [{"option": "sign AU", "kind": "supplier", "node": "AU-mine",
+                          "material": "ore", "fixed_cost": 150}]
+    path = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = CliRunner().invoke(main, ["hedge", str(path), "-o", str(tmp_path / "h.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "options the hedged book takes: sign AU" in result.output
+    assert "options the base plan takes: none" in result.output
+
+
+def test_an_option_that_exists_only_if_an_event_happens_is_refused_by_the_hedge():
+    sheets = _embargo_case(0.1)
+    sheets["Options"] = [{"option": "emergency plant", "kind": "supplier", "node": "AU-mine",
+                          "material": "ore", "fixed_cost": 150, "scenario": "embargo"}]
+    with pytest.raises(api.HedgeError, match="'emergency plant' exist"):
+        api.hedge(frames(sheets))
