@@ -510,7 +510,7 @@ def facts(run: Run) -> dict[str, str]:
     f["opt_jp_t"] = tonnes(jp["capacity_t"])
     f["opt_jp_dytb"] = tonnes(jp["capacity_t"] * 0.004)
     f["opt_eneabba_cost"] = musd(eneabba["fixed_cost"])
-    f["opt_eneabba_used"] = tonnes(eneabba["used_t"])
+    f["opt_eneabba_used"] = tonnes(eneabba["capacity_used"])
     util = read_sheet(plan, "Utilization")
     en = util[(util["scenario"] == EMBARGO_PLANT) & (util["id"] == "Eneabba")]
     claim((pd.to_numeric(en["utilization"]) < 0.999).all(),

@@ -256,7 +256,8 @@ def _options(name: str, sm: SourcingModel, taken: np.ndarray, moved: pd.DataFram
                          "fixed_cost": options["fixed_cost"].to_numpy(float),
                          "capacity_t": pd.to_numeric(options["capacity_t"]).to_numpy(float),
                          "first_period": _text(options["first_period"]),
-                         "used_t": rounded(np.asarray(used, float))}, columns=OPTIONS.names)
+                         "capacity_used": rounded(np.asarray(used, float))},
+                        columns=OPTIONS.names)
 
 
 def _delivered(sm: SourcingModel, sol: Solution, layer) -> tuple[np.ndarray, ...]:

@@ -215,12 +215,13 @@ OPTIONS = Sheet(
     "Options", "Per scenario, each option of the Options sheet: taken or not (a "
                "mixed-integer choice, proved within Settings mip_gap), its fixed cost, the "
                "capacity it adds or opens per period from first_period on, and how much of "
-               "its site's or offer's capacity the plan uses over the horizon. Money in "
+               "its site's or offer's capacity the plan uses over the horizon "
+               "(capacity_used, t). Money in "
                "{currency}. Shadow prices on the Limits sheet are those of the plan with these "
                "choices fixed.",
     _columns(("scenario", ID), ("option", ID), ("kind", ID), ("node", ID), ("material", ID),
              ("taken", FLAG), ("fixed_cost", MONEY), ("capacity_t", TONNES),
-             ("first_period", ID), ("used_t", TONNES)),
+             ("first_period", ID), ("capacity_used", TONNES)),
     highlights=(Highlight("taken", EQUALS, (True,), "binding"),))
 
 PROVENANCE = Sheet(

@@ -65,7 +65,7 @@ def test_the_cheaper_plant_to_build_wins_under_a_processing_cap():
     assert summary["total_cost"] == pytest.approx(1600)
     assert summary["option_cost"] == pytest.approx(300)
     assert taken == {"build JP-sep"}
-    used = {r["option"]: r["used_t"] for r in table_rows(tables["Options"])}
+    used = {r["option"]: r["capacity_used"] for r in table_rows(tables["Options"])}
     assert used == {"build AU-sep": 0, "build JP-sep": pytest.approx(100)}
     # Shadow prices come from the LP with the choices fixed: the cap does not bind there.
     cap = next(r for r in table_rows(tables["Limits"]) if r["rule"] == "cn-processing")

@@ -30,7 +30,7 @@ PLAN_COLUMNS = {
     "Sourcing": ["material", "kind", "id", "country", "period"],
     # the example has options (in two scenarios): its plan has an Options sheet
     "Options": ["scenario", "option", "kind", "node", "material", "taken", "fixed_cost",
-                "capacity_t", "first_period", "used_t"],
+                "capacity_t", "first_period", "capacity_used"],
     "Flows": ["scenario", "period", "material", "from", "from_kind", "from_country", "to",
               "to_kind", "to_country", "quantity_t", "freight_cost", "freight_per_t",
               "unit_cost", "purchase_cost"],
