@@ -423,8 +423,9 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             # The bound multiplies the stage volume V in the row Mvol - bound x V <= 0 (or
             # >= 0): moving it by d moves the row's right-hand side by V x d at the optimum.
             price = rounded(sol.duals[rows] * stage_t)
+            share = _ratio(volume, stage_t)
             own = dict(type="limit", sense=family[6:], stage_volume_t=rounded(stage_t),
-                       volume_t=rounded(volume), share=_ratio(volume, stage_t),
+                       volume_t=rounded(volume), share=share, level=share,
                        shadow_price=price, value_of_1pt=rounded(np.abs(price) * 0.01))
             at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage_t), stage_t > TOL
         else:
@@ -438,7 +439,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
                 own = dict(rule="floor " + stockpile, type="floor", member=stockpile,
                            bound=floor, sense="min")
             bound = np.asarray(own["bound"] if "bound" in own else keys["bound"], float)
-            own["volume_t"] = rounded(level)
+            own["volume_t"] = own["level"] = rounded(level)
             at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
             busy = level > TOL
         # A rule binds when it is at its bound and either carries volume or costs money.

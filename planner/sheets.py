@@ -179,6 +179,7 @@ LIMITS = Sheet(
     _columns(("scenario", ID), ("rule", ID), ("type", ID), ("stage", ID), ("by", ID),
              ("material", ID), ("period", ID), ("customer", ID), ("member", ID),
              ("volume_t", TONNES), ("stage_volume_t", TONNES), ("share", SHARE),
+             ("level", PerRow("type", (("limit", SHARE),), TONNES)),
              ("bound", PerRow("type", (("limit", SHARE),), TONNES)), ("sense", ID),
              ("binds", FLAG), ("shadow_price", PRICE), ("value_of_1pt", MONEY),
              ("cost_of_rule", MONEY)),

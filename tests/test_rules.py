@@ -129,6 +129,7 @@ def assert_share_row(row, *, volume, stage, bound, sense, shadow, binds=True):
     assert float(row["volume_t"]) == approx(volume), row
     assert float(row["stage_volume_t"]) == approx(stage), row
     assert float(row["share"]) == approx(volume / stage), row
+    assert float(row["level"]) == approx(volume / stage), row  # in the bound's unit: a share
     assert float(row["bound"]) == approx(bound), row
     assert row["binds"] is binds, row
     # `shadow`: the hand value per t of the row; the sheet's is per 1.0 of the share bound
@@ -904,6 +905,7 @@ def test_quota_all_arcs_together_with_shadow_price(solver, case):
     row = limit_row(out, "q")
     assert row["type"] == "quota" and row["sense"] == "max" and row["binds"] is True, row
     assert float(row["volume_t"]) == approx(max_t) and float(row["bound"]) == approx(max_t), row
+    assert float(row["level"]) == approx(max_t), row  # in the bound's unit: t
     assert float(row["shadow_price"]) == approx(shadow, SHADOW_TOL), row
     # re-solve with one more tonne of quota: the cost falls by |shadow|
     _, cost2, _ = solve_checked(
