@@ -869,9 +869,11 @@ def hedge_charts(tables: dict[str, Placed], sheets: dict, currency: str | None) 
         table = tables.get(title)
         if table is None or not table.n_rows:
             continue
+        # in millions when the table is (an amount reaches a million), as the table
+        millions = in_millions(declared(title), sheets[title][1])
         chart = _bar_chart(ws.book, f"Contract cost {title.lower()}, hedged and base book "
-                                    f"(m {unit})", "clustered",
-                           {"num_format": '#,##0,,', "min": 0},  # in millions, as the table
+                                    f"({'m ' if millions else ''}{unit})", "clustered",
+                           {"num_format": '#,##0,,' if millions else "#,##0", "min": 0},
                            title_points=11, text_points=9)
         for name in ("hedged_cost", "base_cost"):
             _series(chart, ws, table.header_row, table.col(name), table.first_row,

@@ -390,6 +390,11 @@ def test_planner_hedge_says_which_options_each_book_takes(tmp_path):
     assert result.exit_code == 0, result.output
     assert "options the hedged book takes: sign AU" in result.output
     assert "options the base plan takes: none" in result.output
+    # A book of 1,000 USD: the Contracts charts are in USD, as their tables, not millions.
+    from render import charts_by_sheet
+    titles = [c["title"] for c in charts_by_sheet(tmp_path / "h.xlsx")["Contracts"]]
+    assert titles == ["Contract cost by supplier, hedged and base book (USD)",
+                      "Contract cost by country, hedged and base book (USD)"]
 
 
 def test_an_option_that_exists_only_if_an_event_happens_is_refused_by_the_hedge():
