@@ -19,18 +19,16 @@ import pandas as pd
 
 from .errors import InputError
 from .inputs import BASE, Inputs
-from .scenarios import applies
 from .lp import EQ, GE, LE, LinearModel
 from .network import base_offers
 from .risk import MAX_OUTCOMES, Outcomes, no_events, outcomes, unpriced_demand
+from .scenarios import applies
 from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_OPTIONS,
-                     CONTRACT_SHARES,
-                     CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
+                     CONTRACT_SHARES, CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
                      HEDGE, HEDGE_EVALUATION, HEDGE_OUTCOMES, RISK_WEIGHTS)
 from .solve import SolveOptions, SolveRun
-from .stress import (COMMITTED, EVENT_OPTIONS, SHORT_T, Book, Result, contract_book, cvar,
-                     distribution, exceedance, outcome_model, solve_chunk, solve_outcomes,
-                     event_options)
+from .stress import (COMMITTED, SHORT_T, Book, Result, contract_book, cvar, distribution,
+                     exceedance, outcome_model, solve_chunk, solve_outcomes)
 
 EEV, RP, WS = "EEV", "RP", "WS"
 VSS, EVPI = "VSS", "EVPI"
@@ -209,7 +207,8 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
     # The options of base, decided once for every outcome at their fixed cost.
     first = base_options(inputs)
     chosen = lp.add_columns("option", len(first), 0.0, 1.0, first["fixed_cost"].to_numpy(float))
-    lp.integer.add("option")
+    if len(first):  # a mixed-integer program only when there is something to decide
+        lp.integer.add("option")
     link_x, link_y, link_o, link_y_o, recourse, unmet = [], [], [], [], [], []
     for k, block in enumerate(blocks):
         col0, _ = lp.append(block.lp, f"o{k}", float(out.probability[k]))
@@ -268,6 +267,19 @@ def base_options(inputs: Inputs) -> pd.DataFrame:
     options = inputs["Options"]
     here = [applies(cell, BASE) for cell in options["scenario"]]
     return options.loc[here, ["option", "kind", "node", "fixed_cost"]].reset_index(drop=True)
+
+
+EVENT_OPTIONS = ("planner hedge decides options before the outcome is known, and {options} "
+                 "exist(s) only in an event's scenario: scope it to base too, or remove it")
+
+
+def event_options(inputs: Inputs) -> list[str]:
+    """The options that exist in the scenario of some event but not in base: they cannot
+    be decided before the outcome is known."""
+    events = [e.name for e in inputs.events]
+    return [option for option, cell in zip(inputs["Options"]["option"],
+                                           inputs["Options"]["scenario"])
+            if not applies(cell, BASE) and any(applies(cell, e) for e in events)]
 
 
 def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str,

@@ -21,8 +21,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .highs import quiet_stdout
-from .terminal import end_line, progress_line
 from .lp import LinearModel
+from .terminal import end_line, progress_line
 
 SOLVERS = ("highs", "cbc")
 MIN_BLOCK_COLUMNS = 5_000  # smaller independent parts are solved together (Arrays.blocks)

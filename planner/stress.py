@@ -28,7 +28,7 @@ from .plan import solve_scenario
 from .report import cost_parts
 from .risk import (MAX_OUTCOMES, Outcomes, no_events, outcome_inputs, outcomes,
                    unpriced_demand)
-from .scenarios import applies, scenario_inputs
+from .scenarios import scenario_inputs
 from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
                      STRESS_COSTS)
 from .solve import Solution, SolveOptions, SolveRun, Status
@@ -42,19 +42,6 @@ SHORT_T = 1e-6                            # tonnes below this are no shortfall
 CHUNK = 8                                 # outcomes per task: one model kept per chunk
 IN_PROCESS_OUTCOMES = 32                  # fewer are not worth starting a cluster
 CURVE_POINTS = 2000                       # points of a policy's cost distribution chart
-
-
-EVENT_OPTIONS = ("planner hedge decides options before the outcome is known, and {options} "
-                 "exist(s) only in an event's scenario: scope it to base too, or remove it")
-
-
-def event_options(inputs: Inputs) -> list[str]:
-    """The options that exist in the scenario of some event but not in base: they cannot
-    be decided before the outcome is known."""
-    events = [e.name for e in inputs.events]
-    return [option for option, cell in zip(inputs["Options"]["option"],
-                                           inputs["Options"]["scenario"])
-            if not applies(cell, BASE) and any(applies(cell, e) for e in events)]
 
 
 class StressError(ValueError):
@@ -158,8 +145,6 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
         from_supplier, flows["unit_cost"].to_numpy(float), 0.0))
     if "supplier_min" in lp.families:  # the take-or-pay minimum is in the book itself
         committed = committed.relaxed(lp.rows_of("supplier_min"))
-    if "option" in lp.variables and not free_options:  # built whatever happens
-        committed = committed.fixed("option", book.taken(net.options))
     book_t = book.tonnes(offers)
     spot_price = offers["unit_cost"].to_numpy(float) * (1.0 + premium)
     n = len(offers)
@@ -173,7 +158,9 @@ def outcome_model(inputs: Inputs, names: tuple[str, ...], book: Book,
                        np.concatenate([rows, np.arange(n), np.arange(n)]),
                        np.concatenate([f, delivered, spot]),
                        np.concatenate([np.ones(len(f)), -np.ones(2 * n)]))
-    return OutcomeModel(sm, committed, spot_price, errors)
+    om = OutcomeModel(sm, committed, spot_price, errors)
+    # The book's options are built whatever happens (with_book fixes them).
+    return om if free_options or "option" not in lp.variables else om.with_book(book)
 
 
 def _soften_limits(lp: LinearModel, penalty: float) -> None:
