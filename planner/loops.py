@@ -29,7 +29,7 @@ import pandas as pd
 
 from .errors import ERROR, Problem
 from .highs import quiet_highs
-from .network import process_of, process_routes
+from .network import process_names, process_of, process_routes
 from .inputs import BASE, ROW
 from .scenarios import Change, apply_changes, scenario_inputs
 
@@ -325,10 +325,8 @@ def _coproduct_loop(inputs, frame: pd.DataFrame) -> Loop | None:
         f"at {site} {name}: {rows_['input_material'].iloc[0]} -> "
         + " and ".join(f"{m} (yield {y:g}, row {r})" for m, y, r in
                        zip(rows_["output_material"], rows_["yield"], rows_[ROW]))
-        for (site, name), rows_ in rows.assign(
-            name=[p if isinstance(p, str) else f"row {r}"
-                  for p, r in zip(rows["process"], rows[ROW])]
-        ).groupby(["site", "name"], sort=False))
+        for (site, name), rows_ in rows.assign(name=process_names(rows)).groupby(
+            ["site", "name"], sort=False))
     # Named: the first row of the process whose yields add up to the most (the co-products
     # that together make more than their input).
     totals = np.bincount(process, yields, minlength=n)

@@ -248,17 +248,22 @@ def process_of(rows: pd.DataFrame) -> np.ndarray:
     return pd.factorize(pd.Series(keys, dtype=object))[0]
 
 
+def process_names(rows: pd.DataFrame) -> np.ndarray:
+    """Each Processes row's process as shown: its name, or "row N" for a row without one
+    (a process of its own, `process_of`)."""
+    return np.array([name if isinstance(name, str) else f"row {row}" for name, row in
+                     zip(rows["process"].to_numpy(object), rows[ROW].to_numpy(object))],
+                    dtype=object)
+
+
 def _processes(inputs: Inputs, codes: Codes) -> tuple[pd.DataFrame, pd.DataFrame]:
     p = inputs["Processes"]
     site = codes.nodes.encode(p["site"])
     # A site a scenario drops takes its processes with it (validation guarantees that the
     # base data has no process at an unknown site).
     rows = np.flatnonzero(codes.kind[site] == KINDS.index(SITE))
-    # A blank process name is shown as "row N" (the row is a process of its own).
-    name, number = p["process"].to_numpy(object)[rows], p[ROW].to_numpy(object)[rows]
+    name, number = process_names(p)[rows], p[ROW].to_numpy(object)[rows]
     key = process_of(p)[rows]
-    blank = pd.isna(name)
-    name[blank] = ["row " + str(r) for r in number[blank]]
     order = np.lexsort((Ids(number).encode(number), key, Ids(name).encode(name), site[rows]))
     rows, name, site, key = rows[order], name[order], site[rows[order]], key[order]
     new = np.ones(len(rows), bool)  # the first row of each process
