@@ -191,21 +191,22 @@ def outcome_blocks(inputs: Inputs, out: Outcomes,
 
 def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
                    progress: Callable[[int, int], None] | None = None,
-                   blocks: list[Block] | None = None
+                   blocks: list[Block] | None = None,
+                   first_stage: tuple[pd.DataFrame, pd.DataFrame] | None = None
                    ) -> tuple[LinearModel, np.ndarray, list[np.ndarray]]:
     """The two-stage stochastic LP over the distinct outcomes of `out`, the columns of its
     contracts (one per base offer, in base_offers order) and each outcome's unmet columns.
     `blocks`: the outcomes' `outcome_blocks`, when already built (else built here, with
-    `progress`). Raises HedgeError as outcome_blocks does."""
+    `progress`); `first_stage`: (base_offers, base_options) of `inputs`, when already
+    found. Raises HedgeError as outcome_blocks does."""
     if blocks is None:
         blocks = outcome_blocks(inputs, out, progress)
-    offers = base_offers(inputs)
+    # first: the options of base, decided once for every outcome at their fixed cost
+    offers, first = first_stage or (base_offers(inputs), base_options(inputs))
     price = offers["unit_cost"].to_numpy(float)
     lp = LinearModel("hedge")
     contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
                               offers["capacity_t"].to_numpy(float), price)
-    # The options of base, decided once for every outcome at their fixed cost.
-    first = base_options(inputs)
     chosen = lp.add_columns("option", len(first), 0.0, 1.0, first["fixed_cost"].to_numpy(float))
     if len(first):  # a mixed-integer program only when there is something to decide
         lp.integer.add("option")
@@ -324,10 +325,12 @@ def perfect_information(inputs: Inputs, out: Outcomes, options: SolveOptions,
     unit_cost within its [min_t, capacity_t], as for RP, so that WS <= RP. `blocks`: the
     outcomes' `outcome_blocks`, when already built."""
     results = []
+    first_stage = base_offers(inputs), base_options(inputs)  # the same for every outcome
     for k in range(len(out)):
         alone = Outcomes(out.events, out.happened[k:k + 1], np.ones(1), False, None)
         lp, _, unmet = extensive_form(inputs, alone, 0.0, 0.95,
-                                      blocks=None if blocks is None else blocks[k:k + 1])
+                                      blocks=None if blocks is None else blocks[k:k + 1],
+                                      first_stage=first_stage)
         sol = SolveRun(lp, options).solve()
         costs = {"total_cost": float(sol.objective)} if sol.ok else {}
         results.append(Result(k, WS, sol.status.value, sol.message, costs,

@@ -225,7 +225,8 @@ def _five_outages(max_outcomes):
 def test_outcome_blocks_built_once_make_the_extensive_forms_a_fresh_build_makes():
     """A hedge builds each outcome's model once and shares it between every risk weight's
     extensive form and each outcome's own (perfect information): those LPs equal the ones
-    built from scratch array by array, however often the blocks are used."""
+    built from scratch array by array, however often the blocks and the first stage (base's
+    offers and options, found once) are used."""
     from planner import hedge as hedging
     from planner.risk import Outcomes, outcomes
     from test_warm import _arrays
@@ -246,9 +247,11 @@ def test_outcome_blocks_built_once_make_the_extensive_forms_a_fresh_build_makes(
     for weight in (0.0, 0.7, 0.0):
         same(hedging.extensive_form(inputs, out, weight, 0.9, blocks=blocks),
              hedging.extensive_form(inputs, out, weight, 0.9))
+    first_stage = hedging.base_offers(inputs), hedging.base_options(inputs)
     for k in (0, 5, 15):
         alone = Outcomes(out.events, out.happened[k:k + 1], np.ones(1), False, None)
-        same(hedging.extensive_form(inputs, alone, 0.0, 0.95, blocks=blocks[k:k + 1]),
+        same(hedging.extensive_form(inputs, alone, 0.0, 0.95, blocks=blocks[k:k + 1],
+                                    first_stage=first_stage),
              hedging.extensive_form(inputs, alone, 0.0, 0.95))
 
 
