@@ -20,7 +20,8 @@ import pandas as pd
 from .errors import InputError
 from .inputs import BASE, Inputs
 from .lp import EQ, GE, LE, LinearModel
-from .network import base_offers
+from .model import offer_bounds
+from .network import base_offers, base_options
 from .risk import MAX_OUTCOMES, Outcomes, no_events, outcomes, unpriced_demand
 from .scenarios import applies
 from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_OPTIONS,
@@ -204,12 +205,24 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
     # first: the options of base, decided once for every outcome at their fixed cost
     offers, first = first_stage or (base_offers(inputs), base_options(inputs))
     price = offers["unit_cost"].to_numpy(float)
+    least, most, gate = offer_bounds(offers, first, inputs.periods)
+    gated = np.flatnonzero(gate >= 0)
     lp = LinearModel("hedge")
-    contract = lp.add_columns("contract", len(offers), offers["min_t"].to_numpy(float),
-                              offers["capacity_t"].to_numpy(float), price)
+    contract = lp.add_columns("contract", len(offers), np.where(gate >= 0, 0.0, least), most,
+                              price)
     chosen = lp.add_columns("option", len(first), 0.0, 1.0, first["fixed_cost"].to_numpy(float))
     if len(first):  # a mixed-integer program only when there is something to decide
         lp.integer.add("option")
+    # The contract of an offer a base option opens: within [min_t, capacity] x that option.
+    for family, sense, bound in (("contract_opened", LE, most), ("contract_min", GE, least)):
+        at = gated[bound[gated] > 0] if sense == GE else gated
+        if len(at):
+            n = len(at)
+            lp.add_rows(family, offers.iloc[at][["supplier", "material", "period"]]
+                        .reset_index(drop=True), sense, 0.0,
+                        np.tile(np.arange(n), 2), np.concatenate([contract[at],
+                                                                  chosen[gate[at]]]),
+                        np.concatenate([np.ones(n), -bound[at]]))
     link_x, link_y, link_o, link_y_o, recourse, unmet = [], [], [], [], [], []
     for k, block in enumerate(blocks):
         col0, _ = lp.append(block.lp, f"o{k}", float(out.probability[k]))
@@ -261,13 +274,6 @@ def _add_cvar(lp: LinearModel, contract: np.ndarray, price: np.ndarray,
         rows.append(np.full(2 + len(contract) + len(columns), k))
     lp.add_rows("cvar_excess", pd.DataFrame({"outcome": np.arange(len(recourse))}), GE, 0.0,
                 np.concatenate(rows), np.concatenate(cols), np.concatenate(coefs))
-
-
-def base_options(inputs: Inputs) -> pd.DataFrame:
-    """The options (Options sheet rows) that exist in base: the hedge's first stage."""
-    options = inputs["Options"]
-    here = [applies(cell, BASE) for cell in options["scenario"]]
-    return options.loc[here, ["option", "kind", "node", "fixed_cost"]].reset_index(drop=True)
 
 
 EVENT_OPTIONS = ("planner hedge decides options before the outcome is known, and {options} "

@@ -81,6 +81,23 @@ def _option_terms(keys: pd.DataFrame, options: pd.DataFrame, kind: str, periods:
     return np.concatenate(rows), np.concatenate(opts), np.concatenate(amounts)
 
 
+def offer_bounds(offers: pd.DataFrame, options: pd.DataFrame, periods: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(least, most, gate) each row of `offers` sells per period, as the model bounds it:
+    [min_t, capacity_t] (blank capacity: inf); an offer a supplier option of `options`
+    opens sells within [min_t, capacity] only if that option is taken (`gate`: its row in
+    `options`, else -1) and only from its first period (before: [0, 0], no gate)."""
+    least = offers["min_t"].to_numpy(float).copy()
+    most = offers["capacity_t"].to_numpy(float).copy()
+    most[np.isnan(most)] = np.inf
+    gate = np.full(len(offers), -1)
+    opened = _opened(offers, options).to_numpy()
+    least[opened], most[opened] = 0.0, 0.0
+    k, o, amount = _option_terms(offers, options, "supplier", periods)
+    least[k], most[k], gate[k] = offers["min_t"].to_numpy(float)[k], amount, o
+    return least, most, gate
+
+
 @dataclass
 class SourcingModel:
     """The LP plus the tables that give its columns a meaning."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_object_dtype
 
-from .inputs import ROW, Inputs
+from .inputs import BASE, ROW, Inputs
 from .scenarios import applies
 
 SUPPLIER, SITE, CUSTOMER, STOCKPILE = "supplier", "site", "customer", "stockpile"
@@ -527,6 +527,11 @@ def base_offers(inputs: Inputs) -> pd.DataFrame:
     """The offers of `inputs` (one row per supplier, material and period, as
     `Network.offers`), without building the rest of the network."""
     return _offers(inputs, _codes(inputs, _nodes(inputs)))
+
+
+def base_options(inputs: Inputs) -> pd.DataFrame:
+    """The Options rows that exist in base (as `Network.options` of base)."""
+    return _in_scenario(inputs["Options"], BASE)
 
 
 def demand_routes(inputs: Inputs) -> set[tuple[str, str, str]]:

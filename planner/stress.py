@@ -22,8 +22,8 @@ from .errors import ERROR, InputError
 from .inputs import BASE, Inputs
 from .loops import outcome_loop
 from .lp import EQ, LinearModel
-from .model import SourcingModel, build_model
-from .network import SUPPLIER, base_offers, build_network
+from .model import SourcingModel, build_model, offer_bounds
+from .network import SUPPLIER, base_offers, base_options, build_network
 from .plan import solve_scenario
 from .report import cost_parts
 from .risk import (MAX_OUTCOMES, Outcomes, no_events, outcome_inputs, outcomes,
@@ -87,17 +87,23 @@ def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Bo
     flows = report.tables["Flows"]
     sold = flows[flows["from_kind"] == SUPPLIER].groupby(
         ["from", "material", "period"], sort=False)["quantity_t"].sum()
-    table = base_offers(inputs)[["supplier", "material", "period", "unit_cost", "min_t",
-                    "capacity_t"]].copy()
+    chosen = report.tables.get("Options")
+    taken = () if chosen is None else tuple(chosen.loc[chosen["taken"].eq(True), "option"])
+    offers = base_offers(inputs)
+    table = offers[["supplier", "material", "period", "unit_cost"]].copy()
     keys = pd.MultiIndex.from_frame(table[["supplier", "material", "period"]])
     book = sold.reindex(keys).fillna(0.0).to_numpy(float)
-    cap = table["capacity_t"].astype(float).fillna(np.inf).to_numpy()
-    table["book_t"] = np.clip(book, table["min_t"].to_numpy(float), cap)
+    # An offer that a supplier option of base opens sells nothing (min_t included) unless
+    # the plan took that option, and nothing before the option's first period.
+    options = base_options(inputs)
+    least, most, gate = offer_bounds(offers, options, inputs.periods)
+    gated = np.flatnonzero(gate >= 0)
+    shut = gated[~np.isin(options["option"].to_numpy(object)[gate[gated]], list(taken))]
+    least[shut], most[shut] = 0.0, 0.0
+    table["book_t"] = np.clip(book, least, most)
     table = table[table["book_t"] > 0][["supplier", "material", "period", "book_t",
                                         "unit_cost"]].reset_index(drop=True)
     cost = float(table["book_t"].to_numpy() @ table["unit_cost"].to_numpy(float))
-    chosen = report.tables.get("Options")
-    taken = () if chosen is None else tuple(chosen.loc[chosen["taken"].eq(True), "option"])
     return Book(plan, table, cost, taken)
 
 

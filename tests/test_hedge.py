@@ -383,6 +383,60 @@ def test_an_offtake_to_sign_is_decided_with_the_contracts():
     assert averse.result.sweeps[0].objective == pytest.approx(2150 + 2150)
 
 
+def _offtake_under_outage(fixed_cost: float, first_period: str | None):
+    """Two periods of 50 t for a Japanese customer (unmet at 1,000/t). Australia sells at
+    10/t, 100 t a period, 20 t in the outage (probability 0.5); China at 1/t with a
+    take-or-pay minimum of 30 t a period, only once its offtake is signed (`fixed_cost`,
+    from `first_period` on)."""
+    return {
+        "Suppliers": [{"supplier": "AU-mine", "country": "AU", "material": "ore",
+                       "capacity_t": 100, "unit_cost": 10},
+                      {"supplier": "CN-mine", "country": "CN", "material": "ore",
+                       "capacity_t": 100, "unit_cost": 1, "min_t": 30}],
+        "Demand": [{"customer": "C", "country": "JP", "material": "ore", "period": t,
+                    "quantity_t": 50, "unmet_penalty": 1000} for t in ("P1", "P2")],
+        "Freight": FREIGHT,
+        "Options": [{"option": "sign CN", "kind": "supplier", "node": "CN-mine",
+                     "material": "ore", "fixed_cost": fixed_cost,
+                     "first_period": first_period}],
+        "Scenarios": [{"scenario": "outage", "sheet": "Suppliers", "where": "supplier=AU-mine",
+                       "column": "capacity_t", "action": "set", "value": 20}],
+        "Risks": [{"event": "outage", "probability": 0.5}],
+    }
+
+
+@pytest.mark.parametrize("fixed_cost, first_period, committed, hedge", [
+    # Never signed (100,000): base buys 50 t a period from Australia (1,000); in the
+    # outage 20 t arrive and 30 t a period go unmet (+60,000). RP contracts 20 t a period
+    # from Australia (slope of the expected cost in the contract: 10 - 7.5 - 7.5 below
+    # 20 t, 10 - 7.5 above): 2 x (200 + 0.5 x 30 x 15 + 0.5 x 30,000) = 30,850. WS: 0.5 x
+    # 1,000 + 0.5 x (400 + 60,000) = 30,700.
+    (100_000, None, (1_000, 61_000), (31_000, 30_850, 30_700)),
+    # Signed (10) for P2 only: base buys 50 t from Australia in P1 and from China in P2
+    # (500 + 50 + 10 = 560); the outage leaves 30 t of P1 unmet (+30,000). RP signs and
+    # contracts China's 50 t in P2 (60) and Australia's 20 t in P1 (15,425 as above):
+    # 15,485. WS: 0.5 x 560 + 0.5 x (200 + 30,000 + 60) = 15,410.
+    (10, "P2", (560, 30_560), (15_560, 15_485, 15_410)),
+])
+def test_an_offtake_not_signed_yet_books_no_take_or_pay_tonnes(fixed_cost, first_period,
+                                                               committed, hedge):
+    """An offer a supplier option opens sells nothing, its take-or-pay minimum included,
+    unless the option is taken and from its first period on: neither the base plan's
+    contract book (stress, and the hedge's EEV) nor the hedge's own (RP, WS) pays for its
+    min_t there (they did: +30 t at 1/t a period where it could not sell)."""
+    sheets = frames(_offtake_under_outage(fixed_cost, first_period))
+    stress = api.stress(sheets)
+    assert {r["events"]: r["total_cost"] for r in table_rows(stress["Stress"])
+            if r["policy"] == "committed"} == pytest.approx(dict(zip(("none", "outage"),
+                                                                     committed)))
+    tables = api.hedge(sheets)
+    plans = _plans(tables)
+    assert [plans[p]["expected_cost"] for p in ("EEV", "RP", "WS")] == pytest.approx(hedge)
+    contracts = {(r["supplier"], r["period"]): (r["hedged_t"], r["base_t"])
+                 for r in table_rows(tables["Contracts"])}
+    assert contracts.get(("CN-mine", "P1"), (0, 0)) == (0, 0)
+
+
 def test_planner_hedge_says_which_options_each_book_takes(tmp_path):
     sheets = _embargo_case(0.1)
     sheets["Suppliers"][1]["unit_cost"] = 20
