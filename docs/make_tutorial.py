@@ -542,8 +542,10 @@ def facts(run: Run) -> dict[str, str]:
                & (base_prov["basis"] == "touched")).any(),
           "the US cell maker's anode touched no covered nation")
     feoc = limits[(limits["scenario"] == BASE) & (limits["rule"] == "US FEOC: anode (IRA 30D)")]
+    claim(feoc["cost_of_rule"].max() == 0 and (feoc["shadow_price"] == 0).all(),
+          "the FEOC row costs nothing in total or at the margin in base")
     f["prov_feoc_total"] = usd(feoc["cost_of_rule"].max())
-    f["prov_feoc_shadow"] = usd(-feoc["shadow_price"].min())
+    f["prov_feoc_shadow"] = usd(abs(feoc["shadow_price"]).max())
 
     # --- The stress test
     risk = read_sheet(run.stress, "Risk", "policy").set_index("policy")

@@ -24,7 +24,7 @@ from .diagnose import diagnose
 from .model import SourcingModel, build_model
 from .network import build_network
 from .headlines import nothing_to_report
-from .report import ScenarioReport, comparison, rounded, scenario_report, sourcing, summary
+from .report import ScenarioReport, comparison, scenario_report, sourcing, summary
 from .sheets import (FLOWS, FLOWS_PART_NOTE, FLOWS_SPLIT_NOTE, NOTHING_TO_REPORT, PLAN_SHEETS,
                      SUMMARY)
 from .errors import ERROR, WARNING, InputError, Problem
@@ -149,13 +149,9 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
             costs = rule_costs(sm, solution, run, options.rule_costs)
             basis = run.basis(f"from the optimum of {name}") if keep_basis else None
         del run  # the solver's memory is released before reporting
-        report = scenario_report(name, sm, solution)
+        report = scenario_report(name, sm, solution, costs)
         if chosen is not None and solution.ok and not chosen.ok:  # a plan, not proved best
             report.status, report.message = chosen.status.value, chosen.message
-        if costs:
-            limits = report.tables["Limits"]
-            found = limits["rule"].map(costs) if len(limits) else limits["rule"]
-            limits["cost_of_rule"] = [None if pd.isna(c) else float(rounded(c)) for c in found]
         if not solution.ok:
             diagnosis, relaxed = diagnose(name, sm, solution, options, inputs)
             if options.best_effort and relaxed is not None:

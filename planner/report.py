@@ -202,7 +202,10 @@ def cost_parts(sm: SourcingModel, qty: np.ndarray, z: np.ndarray, u: np.ndarray,
     }
 
 
-def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioReport:
+def scenario_report(name: str, sm: SourcingModel, sol: Solution,
+                    rule_cost: dict[str, float | None] | None = None) -> ScenarioReport:
+    """The tables of one solved scenario. `rule_cost`: what each Limits or Restrictions rule
+    costs in total (`rule_costs.rule_costs`), for the Limits sheet's cost_of_rule."""
     if not sol.ok:
         return ScenarioReport(name, sol.status.value, sol.message)
     net = sm.network
@@ -232,7 +235,7 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution) -> ScenarioRepo
         "Flows": flow_table,
         "Unmet": _unmet(name, net.demand.reset_index(drop=True), moved, q),
         "Utilization": _utilization(name, sm, moved, q, z, level),
-        "Limits": _limits(name, sm, sol),
+        "Limits": _limits(name, sm, sol, rule_cost),
         "Mix": _mix(name, moved, q, net.periods, _origins(sm, sol)),
         **({"Provenance": _provenance(name, sm, sol)} if sm.tracking else {}),
         **({"Options": _options(name, sm, taken, moved, q, z)} if len(taken) else {}),
@@ -403,9 +406,11 @@ def _utilization(name: str, sm: SourcingModel, moved: pd.DataFrame, q: np.ndarra
 LIMIT_FAMILIES = ("share_max", "share_min", "restriction", "lane_cap", "stockpile_floor")
 
 
-def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
+def _limits(name: str, sm: SourcingModel, sol: Solution,
+            rule_cost: dict[str, float | None] | None) -> pd.DataFrame:
     """Every rule instance: level, bound, whether it binds, shadow price (d cost / d bound:
-    per t of a tonne bound, per 1.0 of a share bound); the costliest at the margin first."""
+    per t of a tonne bound, per 1.0 of a share bound), what its whole rule costs (from
+    `rule_cost`, where given); the costliest at the margin first."""
     lp = sm.lp
     activity, _ = lp.row_activity(sol.values)
     parts = []  # per family: (rows, Limits column -> its values, or one value for all rows)
@@ -414,7 +419,15 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             continue
         rows = lp.rows_of(family)
         keys = lp.families[family].keys
-        dual = rounded(sol.duals[rows])
+        dual = sol.duals[rows]
+        whole = None
+        if rule_cost and "rule" in keys:
+            whole = np.array([np.nan if (c := rule_cost.get(r)) is None else c
+                              for r in keys["rule"]], float)
+            # A rule whose removal saves nothing saves nothing loosened a little either,
+            # though its dual may not be 0: where two rules hold back the same tonnes, the
+            # optimum is degenerate and the solver may put the price on either.
+            dual = np.where(whole == 0, 0.0, dual)
         level = activity[rows]
         if family.startswith("share"):
             stage_t = sol.values[keys["volume_col"].to_numpy()]
@@ -422,7 +435,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             volume = level + bound * stage_t
             # The bound multiplies the stage volume V in the row Mvol - bound x V <= 0 (or
             # >= 0): moving it by d moves the row's right-hand side by V x d at the optimum.
-            price = rounded(sol.duals[rows] * stage_t)
+            price = rounded(dual * stage_t)
             share = _ratio(volume, stage_t)
             own = dict(type="limit", sense=family[6:], stage_volume_t=rounded(stage_t),
                        volume_t=rounded(volume), share=share, level=share,
@@ -443,8 +456,11 @@ def _limits(name: str, sm: SourcingModel, sol: Solution) -> pd.DataFrame:
             at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
             busy = level > TOL
         # A rule binds when it is at its bound and either carries volume or costs money.
+        dual = rounded(dual)
         own.setdefault("shadow_price", dual)
         own.update(scenario=name, binds=at_bound & (busy | (dual != 0)))
+        if whole is not None:
+            own["cost_of_rule"] = rounded(whole)
         parts.append((len(rows), {c: keys[c] for c in LIMIT_COLUMNS if c in keys} | own))
     if not parts:
         return pd.DataFrame(columns=LIMIT_COLUMNS)

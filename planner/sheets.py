@@ -172,7 +172,8 @@ LIMITS = Sheet(
               "share for share rules (100 percentage points): <= 0 for max rules, >= 0 for "
               "min rules. value_of_1pt = cost saved if a share bound were loosened by one "
               "percentage point, |shadow_price| x 0.01 (first-order estimate): both are the "
-              "marginal view. "
+              "marginal view; 0 where cost_of_rule is 0 (another rule holds back the same "
+              "tonnes). "
               "cost_of_rule = what the whole rule (a Limits or Restrictions row, all its "
               "instances) costs: the total cost less the total cost without it, solved again "
               "({currency}).",

@@ -79,3 +79,40 @@ def test_the_headline_and_the_terminal_lead_with_the_costliest_rule(tmp_path):
     assert "costliest rule: what it costs" in text
     assert f"{top['rule']}: {top['cost_of_rule'] / 1e6:,.1f} m USD" in text
     assert "floor AU-reserve" not in text  # the largest shadow price, not the costliest rule
+
+
+def _two_mines(restrictions: list[dict]) -> dict[str, pd.DataFrame]:
+    """10 t of ore for Japan: Australia sells at 1/t, Chile at 50/t (no freight)."""
+    return {
+        "Suppliers": pd.DataFrame({"supplier": ["au-mine", "cl-mine"], "country": ["AU", "CL"],
+                                   "material": ["ore", "ore"], "capacity_t": [None, None],
+                                   "unit_cost": [1, 50]}),
+        "Demand": pd.DataFrame({"customer": ["plant"], "country": ["JP"], "material": ["ore"],
+                                "period": ["Q1"], "quantity_t": [10]}),
+        "Freight": pd.DataFrame({"from_country": ["AU", "CL"], "to_country": ["JP", "JP"],
+                                 "cost_per_t": [0, 0]}),
+        "Restrictions": pd.DataFrame(restrictions),
+    }
+
+
+BAN = {"rule": "ban AU", "type": "ban", "from": "AU", "to": "JP"}
+QUOTA = {"rule": "quota AU", "type": "quota", "from": "AU", "to": "JP", "max_t": 0}
+
+
+def test_two_rules_holding_back_the_same_tonnes_are_each_worth_nothing_at_the_margin():
+    """Banned and held to a quota of 0 t, Australia's ore stays out: 10 t from Chile, 500.
+    Alone, the ban costs 490 in total and 49 per t at the margin (a 1 t quota would save
+    49). Together, lifting either leaves the other: each costs 0 in total and at the
+    margin (the solver's duals put the 49 on one of them, at a degenerate optimum)."""
+    alone = api.plan(_two_mines([BAN]))["Limits"].set_index("rule")
+    assert alone.loc["ban AU", "shadow_price"] == pytest.approx(-49)
+    assert alone.loc["ban AU", "cost_of_rule"] == pytest.approx(490)
+    plan = api.plan(_two_mines([BAN, QUOTA]))
+    assert plan["Summary"]["total_cost"].iloc[0] == pytest.approx(500)
+    limits = plan["Limits"].set_index("rule")
+    assert list(limits.loc[["ban AU", "quota AU"], "cost_of_rule"]) == [0, 0]
+    assert list(limits.loc[["ban AU", "quota AU"], "shadow_price"]) == [0, 0]
+    assert not limits.loc[["ban AU", "quota AU"], "binds"].any()  # no tonnes, no price
+    # The marginal view, by finite difference: a 1 t quota beside the ban saves nothing.
+    loosened = api.plan(_two_mines([BAN, {**QUOTA, "max_t": 1}]))
+    assert loosened["Summary"]["total_cost"].iloc[0] == pytest.approx(500)
