@@ -70,7 +70,8 @@ header cells, an Excel table's Totals row (skipped), a value taken from another 
 control characters in text, ids that differ only in case or punctuation, a site with no
 process, an offer, site output or stockpile that no Freight or Lanes cost connects to any
 taker (naming the missing country pairs), demand no route reaches, a scenario change that
-matches no row, a rule that matches nothing.
+matches no row, a rule that matches nothing, a cell its rule type does not read (`max_t`
+on a ban or exclude, `to` on an exclude), a Lanes row that sets no cost, cap or `allowed`.
 """
 
 

@@ -221,6 +221,11 @@ def _check_stockpiles(check: _Checker):
 def _check_lanes(check: _Checker, nodes: set[str]):
     check.unknown("Lanes", "from", nodes, "node")
     check.unknown("Lanes", "to", nodes, "node")
+    for r in check.frames["Lanes"].to_dict("records"):
+        if all(r[c] is None for c in ("cost_per_t", "max_t", "allowed")):
+            check.add("Lanes", "the row gives no cost_per_t, max_t or allowed: it changes "
+                               "nothing (unless a scenario sets one)", r[ROW], "cost_per_t",
+                      None, WARNING)
 
 
 _MATERIAL_CELLS = (("Suppliers", "material"), ("Demand", "material"),
@@ -401,6 +406,19 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
         if r["type"] == "exclude" and r["from"] is None:
             check.add("Restrictions", "exclude needs from: the supplier, site, stockpile, "
                                       "country or group to exclude", row, "from")
+        # Cells the rule's type does not read: said, since the user meant something by them.
+        if r["type"] in ("ban", "exclude") and r["max_t"] is not None:
+            check.add("Restrictions", f"max_t is read only for a quota: a {r['type']} stops "
+                                      f"every tonne (type quota caps them at max_t)", row,
+                      "max_t", r["max_t"], WARNING)
+        if r["type"] == "exclude" and r["to"] is not None:
+            check.add("Restrictions", "exclude does not read to: it keeps from out of the "
+                                      "material on every route (type ban stops one route)",
+                      row, "to", r["to"], WARNING)
+        if r["type"] == "exclude" and r["from"] in customers:
+            check.add("Restrictions", f"{r['from']!r} is a customer: exclude keeps suppliers, "
+                                      f"sites and stockpiles out; the rule matches nothing",
+                      row, "from", r["from"], WARNING)
         for col in ("from", "to"):
             spec = r[col]
             if spec is not None and spec not in nodes | groups | countries:

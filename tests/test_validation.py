@@ -228,6 +228,15 @@ WARNINGS = [
      "punctuation; ids must match exactly, so these are two different materials"),
     ("rule on an unknown material", edit("Limits", 0, material="oar"),
      "sheet Limits, row 2, column material (B)", "matches nothing"),
+    # cells a rule's type does not read, and a Lanes row that overrides nothing
+    ("max_t on a ban", edit("Restrictions", 0, type="ban"),
+     "sheet Restrictions, row 2, column max_t", "max_t is read only for a quota"),
+    ("to on an exclude", edit("Restrictions", 0, type="exclude", max_t=None),
+     "sheet Restrictions, row 2, column to", "exclude does not read to"),
+    ("exclude a customer", add_row("Restrictions", rule="x", type="exclude", **{"from": "plant"}),
+     "sheet Restrictions, row 3, column from", "'plant' is a customer"),
+    ("lane that sets nothing", add_row("Lanes", **{"from": "mine", "to": "mill"}),
+     "sheet Lanes, row 2", "it changes nothing"),
 ]
 
 
