@@ -448,6 +448,33 @@ def test_an_outage_below_the_take_or_pay_minimum_lowers_the_minimum():
     assert half["replan"]["total_cost"] == pytest.approx(50 * 10 + 50 * 20)
 
 
+def test_an_event_cutting_an_offtakes_capacity_below_its_minimum_lowers_the_minimum():
+    """China sells (1/t, at least 30 t a period) once its offtake is signed (10); Australia
+    at 10/t; 50 t a period for two periods. Base signs China: 100 + 10. The event cuts the
+    offtake's capacity to 10 t: replan signs it still, its minimum now 10 t, and buys 40 t
+    a period from Australia: 2 x (10 + 400) + 10 = 830 (without the minimum lowered it
+    could not sign: 1,000). Committed to base's book: 10 t a period delivered of the 50
+    contracted (100 paid), 40 spot from Australia at 15: 100 + 10 + 1,200 = 1,310. An
+    option whose base capacity is already below its minimum is not an event's doing: the
+    minimum stays, and the offtake cannot be signed whatever happens (1,000)."""
+    from test_hedge import _offtake_under_outage
+
+    def costs(option_cap, event_cap):
+        sheets = _offtake_under_outage(10, None)
+        sheets["Options"][0]["capacity_t"] = option_cap
+        sheets["Scenarios"] = [{"scenario": "cut", "sheet": "Options", "where": "option=sign CN",
+                                "column": "capacity_t", "action": "set", "value": event_cap}]
+        sheets["Risks"] = [{"event": "cut", "probability": 0.5}]
+        return {(r["events"], r["policy"]): r["total_cost"]
+                for r in table_rows(api.stress(frames(sheets))["Stress"])}
+
+    assert costs(None, 10) == pytest.approx({("none", "committed"): 110, ("none", "replan"): 110,
+                                             ("cut", "committed"): 1310, ("cut", "replan"): 830})
+    assert costs(5, 5) == pytest.approx({("none", "committed"): 1000,
+                                         ("none", "replan"): 1000,
+                                         ("cut", "committed"): 1000, ("cut", "replan"): 1000})
+
+
 def _yield_events() -> dict:
     """Kwinana splits ore into 0.45 t metal and 0.5 t slag, Osaka turns both back into ore:
     the loop loses (0.95). Event `metal-up` raises the metal yield 10% (0.995: still a
