@@ -213,8 +213,9 @@ def entry() -> None:
 @click.option("--solver", type=click.Choice(SOLVERS), default=None,
               help="LP solver [default: Settings sheet, else highs].")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="S", help="Stop each solve after S seconds (the scenario then reports "
-                                "time_limit, not a plan).")
+              metavar="S", help="Stop each solve after S seconds: the scenario then reports "
+                                "time_limit, with the best plan found where it has options "
+                                "(and its gap), else without a plan.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
               help="Solve only this scenario (repeatable) [default: base and every scenario "
                    "in the workbook].")

@@ -162,7 +162,7 @@ def solve_scenario(name: str, inputs: Inputs, options: SolveOptions,
                                   f"best-effort plan, relaxing {broken} item(s) listed in "
                                   f"Diagnosis")
             report.tables["Diagnosis"] = diagnosis
-            if chosen is not None and chosen.values is None:
+            if chosen is not None and chosen.status is Status.INFEASIBLE:
                 report.message += (" whichever options are taken (the diagnosis takes them "
                                    "all)")
     except Exception as exc:  # an internal error in one scenario, reported as its status

@@ -585,8 +585,11 @@ class SolveRun:
             duals = np.array([0.0 if c is None or c.pi is None else c.pi for c in self.rows],
                              float)
             status, message = _pulp_status(self.prob, self.options.time_limit is not None)
+            if self.prob.sol_status != pulp.LpSolutionIntegerFeasible and \
+                    status is Status.TIME_LIMIT:
+                values = None  # stopped before a plan: PuLP hands back the LP relaxation's
         incumbent = status is Status.TIME_LIMIT and lp.integer and values is not None \
-            and not np.isnan(values).any()   # a mixed-integer plan, not proved best
+            and not np.isnan(values).any() and _integral(lp, values)  # not proved best
         if status is not Status.OPTIMAL and not incumbent:
             return Solution(status, message, solver)
         if values is None or len(values) != lp.n_cols or np.isnan(values).any():
@@ -599,6 +602,12 @@ class SolveRun:
                             solver)
         objective = float(np.concatenate(lp.cost) @ values) if lp.n_cols else 0.0
         return Solution(status, message, solver, objective, values, duals)
+
+
+def _integral(lp: LinearModel, values: np.ndarray) -> bool:
+    """Whether the integer columns of `lp` are whole numbers at `values` (within 1e-6)."""
+    cols = np.concatenate([lp.columns(family) for family in lp.integer])
+    return bool((np.abs(values[cols] - np.round(values[cols])) <= 1e-6).all())
 
 
 def _gap(highs) -> float:

@@ -3,6 +3,7 @@ Expected values are solved by hand in each docstring, or by brute force: every c
 of options solved as an LP with the choices fixed."""
 from __future__ import annotations
 
+import copy
 import itertools
 import random
 
@@ -257,6 +258,42 @@ def test_a_time_limit_with_a_plan_reports_it_with_its_gap(tmp_path):
     info = read_plan_sheet(out, "Run info")[0]
     assert "at most from the best possible" in info["message"]
     assert any(r["taken"] == "yes" for r in read_plan_sheet(out, "Options"))
+
+
+def test_cbc_stopped_before_any_plan_hands_back_no_plan():
+    """CBC stopped by its time limit before finding a plan: PuLP still gives values (the
+    LP relaxation's, options at fractions). They are no plan: status time_limit without
+    values (they were taken as an incumbent, rounded, and the LP of the rounded options
+    found "infeasible" with a diagnosis of a model that was never the user's). The CBC run
+    is replaced by what PuLP reports after such a stop, on the real model's columns; a
+    whole, feasible incumbent (CBC's integer-feasible status) is still a plan."""
+    import pulp
+
+    from planner.solve import SolveRun, Status
+
+    inputs = api.load(frames(_facility_location()))
+    sm = build_model(build_network(inputs))
+    options = sm.lp.columns("option")
+
+    def stopped(sol_status, values):
+        run = SolveRun(sm.lp, SolveOptions("cbc", time_limit=0.01))
+        run.hand_over()
+        run.prob.status, run.prob.sol_status = pulp.LpStatusNotSolved, sol_status
+        for v, x in zip(run.columns, values):
+            v.varValue = x
+        return run.read_back()
+
+    exact = solve(sm.lp, SolveOptions("highs"))
+    continuous = copy.copy(sm.lp)
+    continuous.integer = set()
+    relaxation = solve(continuous, SolveOptions("highs"))
+    assert exact.ok and relaxation.ok
+    assert np.abs(relaxation.values[options] - np.round(relaxation.values[options])).max() > 0.1
+    found = stopped(pulp.LpSolutionNoSolutionFound, relaxation.values)
+    assert found.status is Status.TIME_LIMIT and found.values is None
+    found = stopped(pulp.LpSolutionIntegerFeasible, exact.values)
+    assert found.status is Status.TIME_LIMIT and found.objective == pytest.approx(
+        exact.objective)
 
 
 def test_a_long_branch_and_bound_shows_its_progress(capfd, monkeypatch):
