@@ -224,7 +224,10 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution,
         else np.zeros(0)
     costs = {k: float(rounded(v)) for k, v in cost_parts(sm, qty, z, u, level, taken).items()}
     costs["total_cost"] = float(rounded(sum(costs.values())))
-    costs["unmet_t"] = float(rounded(u.sum()))
+    # What the deliveries leave of the demand: the unmet columns' tonnes, and in a
+    # best-effort plan also the hard demand it gives up (which has no unmet column).
+    unmet = _unmet(name, net.demand.reset_index(drop=True), moved, q)
+    costs["unmet_t"] = float(rounded(unmet["unmet_t"].to_numpy(float).sum()))
 
     freight, unit_cost = _columns(moved, ("freight", "unit_cost"))
     flow_table = moved.assign(scenario=name, quantity_t=q, freight_cost=rounded(freight * q),
@@ -233,7 +236,7 @@ def scenario_report(name: str, sm: SourcingModel, sol: Solution,
 
     return ScenarioReport(name, sol.status.value, sol.message, costs, {
         "Flows": flow_table,
-        "Unmet": _unmet(name, net.demand.reset_index(drop=True), moved, q),
+        "Unmet": unmet,
         "Utilization": _utilization(name, sm, moved, q, z, level),
         "Limits": _limits(name, sm, sol, rule_cost),
         "Mix": _mix(name, moved, q, net.periods, _origins(sm, sol)),

@@ -176,6 +176,10 @@ def test_best_effort_writes_the_least_bad_plan(tmp_path):
     flows = read_plan_sheet(out, "Flows")
     assert [(f["from"], f["to"], f["quantity_t"]) for f in flows] == \
         [("cn-mine", "jp-plant", 60)]
+    # The hard demand the plan gives up is undelivered demand on the Summary as on Unmet
+    # (the Summary counted only demand with an unmet column, and said 0).
+    assert summary["unmet_t"] == pytest.approx(40)
+    assert [r["unmet_t"] for r in read_plan_sheet(out, "Unmet")] == [pytest.approx(40)]
 
 
 def test_feasible_scenarios_next_to_an_infeasible_one_are_unaffected(tmp_path):
