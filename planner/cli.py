@@ -374,7 +374,7 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
           --by country --member CN --from 1.0 --to 0.3 --steps 15
     """
     from .frontier import FrontierError, Sweep, frontier as sweep_frontier, frontier_sheets
-    from .frontier import verdict as frontier_verdict
+    from .frontier import unsolved, verdict as frontier_verdict
 
     output = _output_path(input_path, output, "frontier")
 
@@ -392,6 +392,8 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
             say(_frontier_text(result.table))
             say(frontier_verdict(result))
             say(f"frontier written to {output}")
+        if unsolved(result.table).any():  # a point neither proved optimal nor infeasible
+            sys.exit(EXIT_NOT_OPTIMAL)
 
     _guarded(debug, work)
 

@@ -113,6 +113,17 @@ def _holds(report: ScenarioReport) -> bool:
     return report.status == "optimal" and report.costs.get("unmet_t", 0.0) <= TOL
 
 
+def _fails(report: ScenarioReport) -> bool:
+    """A cap fails when the plan under it is proved infeasible or leaves demand unmet; a
+    point the solver did not finish (time limit, error) neither holds nor fails."""
+    return report.status == "infeasible" or (report.status == "optimal" and not _holds(report))
+
+
+def unsolved(table: pd.DataFrame) -> pd.Series:
+    """The points the solver did not finish: neither optimal nor proved infeasible."""
+    return ~table["status"].isin(["optimal", "infeasible"])
+
+
 def cap_label(cap: float) -> str:
     """A cap as the terminal, the sheets and the scenario names show it: 30%, 47.5%."""
     return f"{cap * 100:.4g}%"
@@ -135,7 +146,7 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
     holding = [c for c, (r, _) in zip(caps, results) if _holds(r)]
     tightest = min(holding) if holding else None
     below = [c for c, (r, _) in zip(caps, results)
-             if tightest is not None and c < tightest and not _holds(r)]
+             if tightest is not None and c < tightest and _fails(r)]
     found = bool(below)
     if found:
         lo, hi = max(below), tightest
@@ -147,8 +158,10 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
                                          start=start)
             if _holds(report):
                 hi, best = mid, (mid, report)
-            else:
+            elif _fails(report):
                 lo = mid
+            else:  # not finished: the boundary is not known more closely than this
+                break
         if best is not None:
             tightest = best[0]
             rows.append(_point(sweep, best[0], best[1], "tightest that holds (bisection)"))
@@ -170,14 +183,18 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
 def verdict(result: Frontier) -> str:
     """The sweep's answer in one sentence, as the terminal and the sheet's note give it."""
     sweep = result.sweep
+    open_ = int(unsolved(result.table).sum())
+    unfinished = (f"; the solver did not finish {open_} point{'s' if open_ > 1 else ''} "
+                  f"(see its status: allow more time?)" if open_ else "")
     if result.tightest is None:
         return (f"no cap from {cap_label(sweep.start)} down to {cap_label(sweep.stop)} holds "
                 f"(each is infeasible, leaves demand unmet, or has nothing to act on; see "
-                f"the notes)")
+                f"the notes){unfinished}")
     if not result.stops:
+        further = "try a lower --to" if sweep.stop > 0 else "it reached 0%"
         return (f"every cap down to {cap_label(result.tightest)} holds (the sweep did not go "
-                f"tighter: try a lower --to)")
-    return f"tightest cap that holds: {cap_label(result.tightest)}"
+                f"tighter: {further}){unfinished}")
+    return f"tightest cap that holds: {cap_label(result.tightest)}{unfinished}"
 
 
 def _notes(table: pd.DataFrame) -> list:
@@ -192,9 +209,11 @@ def _notes(table: pd.DataFrame) -> list:
     for i in table.index[(table["status"] == "optimal") & (unmet > TOL)]:
         notes[int(i)] = f"leaves {unmet[i]:,.1f} t of demand unmet: the cap does not hold"
     sweep = table["point"] == "sweep"
-    bad = table.index[sweep & (table["status"] != "optimal")]
+    bad = table.index[sweep & (table["status"] == "infeasible")]
     if len(bad):
         notes[int(bad[0])] = "first infeasible cap"
+    for i in table.index[unsolved(table)]:
+        notes[int(i)] = f"not solved ({table['status'][i]}): neither holds nor fails"
     return notes
 
 

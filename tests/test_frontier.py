@@ -181,6 +181,37 @@ def test_caps_that_leave_demand_unmet_do_not_hold(tmp_path):
     assert tightest[0]["cap"] == pytest.approx(0.7, abs=1e-4)
 
 
+def test_points_the_solver_did_not_finish_neither_hold_nor_fail(tmp_path, monkeypatch):
+    """As the hand-computed line, but the solver is stopped (time_limit, no plan) at the
+    50% and 25% caps, which are infeasible: nothing proves where caps stop holding, so no
+    bisection towards them and no "first infeasible cap"; each says it was not solved, the
+    verdict counts them, exit status 3 (they were called infeasible, exit 0)."""
+    from planner import frontier as frontier_module
+
+    real = frontier_module.run_tasks
+
+    def stopped_below_60(tasks, *args, **kwargs):
+        results, start = real(tasks, *args, **kwargs)
+        for (name, _, _), (report, _) in zip(tasks, results):
+            if name in ("cap 50%", "cap 25%"):
+                report.status, report.costs = "time_limit", {}
+        return results, start
+
+    monkeypatch.setattr(frontier_module, "run_tasks", stopped_below_60)
+    inp = make_workbook(tmp_path / "in.xlsx", TWO)
+    out = tmp_path / "frontier.xlsx"
+    result = CliRunner().invoke(main, ["frontier", str(inp), "-o", str(out), "--jobs", "1",
+                                       "--material", "ore", "--stage", "supply", "--member",
+                                       "CN", "--from", "1", "--to", "0.25", "--steps", "4"])
+    assert result.exit_code == 3, result.output
+    rows = read_plan_sheet(out, "Frontier")
+    assert [r["point"] for r in rows] == ["sweep"] * 4
+    assert [r["status"] for r in rows] == ["optimal", "optimal", "time_limit", "time_limit"]
+    assert [r["note"] for r in rows][2:] == ["not solved (time_limit): neither holds nor fails"] * 2
+    assert "every cap down to 75% holds" in result.output
+    assert "the solver did not finish 2 points" in result.output
+
+
 def test_caps_are_percentages_on_the_terminal_the_sheet_and_its_summary(tmp_path):
     import openpyxl
 
