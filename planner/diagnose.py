@@ -204,11 +204,18 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
                     + f" in {k['period']}"
                 row.update(current=bound, needed=bound + e, change=e, unit="t")
                 more, needed, now = figures(e, bound + e, bound)
-                if what in ("ban", "exclude"):
+                if what == "ban":
                     row["explanation"] = (f"{what} {row['rule']}{scope} closes routes that "
                                           f"need {more} t: lift it or make it a quota of at "
                                           f"least {more} t")
                     row["action"] = f"lift {row['rule']} (or make it a quota of {more} t)"
+                elif what == "exclude":
+                    # An exclude counts what its nodes ship and what they receive: a tonne
+                    # through an excluded site counts twice, and no quota stands for it.
+                    row["explanation"] = (f"exclude {row['rule']}{scope} keeps out nodes the "
+                                          f"plan needs ({more} t they would ship and "
+                                          f"receive): lift it")
+                    row["action"] = f"lift {row['rule']}"
                 else:
                     row["explanation"] = (f"{what} {row['rule']}{scope} must allow {more} t "
                                           f"more ({needed} t instead of {now} t)")

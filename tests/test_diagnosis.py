@@ -163,6 +163,29 @@ def test_a_ban_leaves_the_domestic_leg_so_no_structural_cause(tmp_path):
     assert rows[1]["needed"] == pytest.approx(70)  # or the ban lets the other 70 t through
 
 
+def test_an_exclude_in_the_way_is_to_be_lifted_and_its_tonnes_say_what_they_count(tmp_path):
+    """Chinese ore reaches Japan only through the refinery r1 (yield 1), which an exclude
+    keeps out: 100 t would pass through it, counted once received and once shipped. The
+    diagnosis says so and asks to lift the rule; it does not offer a quota (a quota is a
+    cap from one place to another, not on a node), nor call 200 t the tonnes needed."""
+    sheets = with_(CN_ONLY,
+                   Sites=[{"site": "r1", "country": "AU", "capacity_t": None}],
+                   Processes=[{"site": "r1", "input_material": "ore",
+                               "output_material": "oxide", "yield": 1, "cost_per_t": 1}],
+                   Demand=[dict(CN_ONLY["Demand"][0], material="oxide")],
+                   Freight=[{"from_country": a, "to_country": b, "cost_per_t": 1}
+                            for a, b in (("CN", "AU"), ("AU", "JP"))],
+                   Restrictions=[{"rule": "no r1", "type": "exclude", "from": "r1"}])
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", sheets), out, "--relax-first", "rules")
+    assert result.exit_code == 3, result.output
+    [row] = [d for d in read_plan_sheet(out, "Diagnosis") if d["kind"] == "relaxation"]
+    assert row["needed"] == pytest.approx(200)
+    assert row["explanation"] == ("exclude no r1 in Q1 keeps out nodes the plan needs "
+                                  "(200.00 t they would ship and receive): lift it")
+    assert "quota" not in result.output
+
+
 def test_best_effort_writes_the_least_bad_plan(tmp_path):
     sheets = CASES["quota too small"][0]
     out = tmp_path / "plan.xlsx"
