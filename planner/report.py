@@ -443,7 +443,9 @@ def _limits(name: str, sm: SourcingModel, sol: Solution,
             own = dict(type="limit", sense=family[6:], stage_volume_t=rounded(stage_t),
                        volume_t=rounded(volume), share=share, level=share,
                        shadow_price=price, value_of_1pt=rounded(np.abs(price) * 0.01))
-            at_bound, busy = np.abs(level) <= 1e-6 * np.maximum(1.0, stage_t), stage_t > TOL
+            tol = 1e-6 * np.maximum(1.0, stage_t)
+            at_bound, busy = np.abs(level) <= tol, stage_t > TOL
+            past = level > tol if family == "share_max" else level < -tol
         else:
             own = {}
             if family == "lane_cap":
@@ -456,12 +458,17 @@ def _limits(name: str, sm: SourcingModel, sol: Solution,
                            bound=floor, sense="min")
             bound = np.asarray(own["bound"] if "bound" in own else keys["bound"], float)
             own["volume_t"] = own["level"] = rounded(level)
-            at_bound = np.abs(level - bound) <= 1e-6 * np.maximum(1.0, bound)
-            busy = level > TOL
+            tol = 1e-6 * np.maximum(1.0, bound)
+            at_bound, busy = np.abs(level - bound) <= tol, level > TOL
+            past = bound - level > tol if family == "stockpile_floor" else level - bound > tol
         # A rule binds when it is at its bound and either carries volume or costs money.
         dual = rounded(dual)
         own.setdefault("shadow_price", dual)
         own.update(scenario=name, binds=at_bound & (busy | (dual != 0)))
+        if past.any():  # broken by a best-effort plan: its dual is the relaxation's price
+            own["shadow_price"] = np.where(past, np.nan, own["shadow_price"])
+            if "value_of_1pt" in own:
+                own["value_of_1pt"] = np.where(past, np.nan, own["value_of_1pt"])
         if whole is not None:
             own["cost_of_rule"] = rounded(whole)
         parts.append((len(rows), {c: keys[c] for c in LIMIT_COLUMNS if c in keys} | own))

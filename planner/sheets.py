@@ -173,7 +173,8 @@ LIMITS = Sheet(
               "min rules. value_of_1pt = cost saved if a share bound were loosened by one "
               "percentage point, |shadow_price| x 0.01 (first-order estimate): both are the "
               "marginal view; 0 where cost_of_rule is 0 (another rule holds back the same "
-              "tonnes). "
+              "tonnes); blank for a rule a best-effort plan breaks (its level past its "
+              "bound; Diagnosis lists it). "
               "cost_of_rule = what the whole rule (a Limits or Restrictions row, all its "
               "instances) costs: the total cost less the total cost without it, solved again "
               "({currency}).",

@@ -163,6 +163,19 @@ def test_a_ban_leaves_the_domestic_leg_so_no_structural_cause(tmp_path):
     assert rows[1]["needed"] == pytest.approx(70)  # or the ban lets the other 70 t through
 
 
+def test_a_rule_a_best_effort_plan_breaks_shows_no_shadow_price(tmp_path):
+    """Rules relaxed first, the 60 t quota is broken to deliver all 100 t: on Limits its
+    level, 100 t, is past its bound, and it has no shadow price (the relaxed row's dual is
+    the price of breaking it, not a cost per t of the quota; it showed as one)."""
+    out = tmp_path / "plan.xlsx"
+    result = _run(make_workbook(tmp_path / "in.xlsx", CASES["quota too small"][0]), out,
+                  "--best-effort", "--relax-first", "rules")
+    assert result.exit_code == 3, result.output
+    [row] = [r for r in read_plan_sheet(out, "Limits") if r["rule"] == "licence"]
+    assert (row["level"], row["bound"]) == (pytest.approx(100), pytest.approx(60))
+    assert row["shadow_price"] is None
+
+
 def test_an_exclude_in_the_way_is_to_be_lifted_and_its_tonnes_say_what_they_count(tmp_path):
     """Chinese ore reaches Japan only through the refinery r1 (yield 1), which an exclude
     keeps out: 100 t would pass through it, counted once received and once shipped. The
