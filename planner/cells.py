@@ -78,6 +78,8 @@ def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
         return None, "write a number, not TRUE/FALSE"
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return None, "write a number, not a date (check the cell's format)"
+    if isinstance(value, dt.timedelta):  # a cell formatted as a duration, e.g. [h]:mm
+        return None, "write a number, not a duration (check the cell's format)"
     if isinstance(value, str):
         text = value.strip()
         if kind == schema.SHARE and text.endswith("%"):
@@ -87,8 +89,10 @@ def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
                           + (", e.g. 0.65 or 65%" if kind == schema.SHARE else "")
                           + "); leave the cell blank where blank is allowed")
         number = float(text) / (100 if percent else 1)
-    else:
+    elif isinstance(value, (int, float)):
         number = float(value)
+    else:  # whatever else a reader may hand back: said at its cell, not as a crash
+        return None, f"write a number (the cell holds {type(value).__name__} data)"
     if not math.isfinite(number):
         return None, "write a finite number; leave the cell blank for unlimited"
     if kind in (schema.NUMBER, schema.SHARE) and number < 0:

@@ -313,3 +313,18 @@ def test_column_letters_are_excels():
     from planner.cells import column_letter
 
     assert all(column_letter(i) == get_column_letter(i) for i in range(1, 18_279))
+
+
+def test_a_number_in_a_duration_formatted_cell_is_an_error_at_its_cell(tmp_path):
+    """A capacity in a cell formatted [h]:mm:ss reads as a duration (calamine hands back a
+    timedelta): an error at that cell, as a date is, and every other problem still listed
+    (it stopped the reading with "could not read in.xlsx: TypeError: float() ...")."""
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    wb = openpyxl.load_workbook(inp)
+    wb["Suppliers"]["D2"].number_format = "[h]:mm:ss"
+    wb["Demand"]["E2"].number_format = "[h]:mm"
+    wb.save(inp)
+    errors = _rejected(tmp_path, inp, "sheet Suppliers, row 2, column capacity_t (D)",
+                       "not a duration")
+    assert any("sheet Demand, row 2, column quantity_t (E)" in e and "not a duration" in e
+               for e in errors), errors
