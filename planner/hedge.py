@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .inputs import BASE, Inputs
+from .errors import ERROR, InputError, Problem
+from .inputs import BASE, ROW, Inputs
 from .lp import EQ, GE, LE, LinearModel
 from .model import offer_bounds
 from .network import base_offers, base_options
@@ -276,17 +276,21 @@ def _add_cvar(lp: LinearModel, contract: np.ndarray, price: np.ndarray,
                 np.concatenate(rows), np.concatenate(cols), np.concatenate(coefs))
 
 
-EVENT_OPTIONS = ("planner hedge decides options before the outcome is known, and {options} "
-                 "exist(s) only in an event's scenario: scope it to base too, or remove it")
-
-
-def event_options(inputs: Inputs) -> list[str]:
-    """The options that exist in the scenario of some event but not in base: they cannot
-    be decided before the outcome is known."""
+def event_options(inputs: Inputs) -> list[Problem]:
+    """An input problem at each option that exists in the scenario of some event but not
+    in base: it cannot be decided before the outcome is known."""
     events = [e.name for e in inputs.events]
-    return [option for option, cell in zip(inputs["Options"]["option"],
-                                           inputs["Options"]["scenario"])
-            if not applies(cell, BASE) and any(applies(cell, e) for e in events)]
+    options, table = inputs["Options"], inputs.read_tables.get("Options")
+    found = []
+    for row, option, cell in zip(options[ROW], options["option"], options["scenario"]):
+        if applies(cell, BASE) or not any(applies(cell, e) for e in events):
+            continue
+        message = (f"planner hedge decides options before the outcome is known, and option "
+                   f"{option!r} exists only in an event's scenario: scope it to base too, or "
+                   f"remove it")
+        found.append(Problem(ERROR, message, "Options", row) if table is None
+                     else table.problem(message, row, "scenario", cell))
+    return found
 
 
 def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str,
@@ -393,7 +397,7 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
         raise HedgeError("risk weights must be 0 or more (0: risk neutral)")
     only_in_events = event_options(inputs)
     if only_in_events:
-        raise HedgeError(EVENT_OPTIONS.format(options=", ".join(map(repr, only_in_events))))
+        raise InputError(only_in_events)
     unpriced = unpriced_demand(inputs)
     if unpriced is not None:
         raise InputError([unpriced])

@@ -83,7 +83,8 @@ def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Bo
     report, _ = solve_scenario(plan, scenario_inputs(inputs, plan), options)
     if report.status != Status.OPTIMAL.value:
         raise StressError(f"the plan of {plan} is {report.status} ({report.message}): it has "
-                          f"no contract book to stress")
+                          f"no contract book to commit to (planner run shows why, in its "
+                          f"Diagnosis)")
     flows = report.tables["Flows"]
     sold = flows[flows["from_kind"] == SUPPLIER].groupby(
         ["from", "material", "period"], sort=False)["quantity_t"].sum()

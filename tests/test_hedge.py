@@ -437,6 +437,22 @@ def test_an_offtake_not_signed_yet_books_no_take_or_pay_tonnes(fixed_cost, first
     assert contracts.get(("CN-mine", "P1"), (0, 0)) == (0, 0)
 
 
+def test_an_option_only_an_event_has_is_an_input_error_at_its_cell(tmp_path):
+    """The hedge decides options before the outcome is known: one that exists only in the
+    embargo's scenario cannot be, and is refused at its Options cell, exit status 1,
+    nothing written (it was a usage error, exit 2, naming no cell)."""
+    sheets = _embargo_case(0.1)
+    sheets["Options"] = [{"option": "sign AU", "kind": "supplier", "node": "AU-mine",
+                          "material": "ore", "fixed_cost": 150, "scenario": "embargo"}]
+    out = tmp_path / "hedge.xlsx"
+    result = CliRunner().invoke(main, ["hedge", str(make_workbook(tmp_path / "in.xlsx",
+                                                                  sheets)), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "sheet Options, row 2, column scenario" in result.output
+    assert "option 'sign AU' exists only in an event's scenario" in result.output
+    assert not out.exists()
+
+
 def test_planner_hedge_says_which_options_each_book_takes(tmp_path):
     sheets = _embargo_case(0.1)
     sheets["Suppliers"][1]["unit_cost"] = 20

@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from planner import schema
+from planner import api, schema
 from planner.cli import main
 from planner.template import INSTRUCTIONS, write_template
 from render import first_page_with, pdf_pages, to_pdf
@@ -105,6 +105,13 @@ def test_the_example_rows_plan(template, tmp_path):
     summary = {r["scenario"]: r for r in read_plan_sheet(out, "Summary")}
     assert summary["base"]["total_cost"] == pytest.approx(93100)
     assert summary["ore +20%"]["total_cost"] == pytest.approx(103100)
+    # The hedge takes the example rows too (its options exist in base as in the event):
+    # the event raises the spot price only, and contracts are at the base price, so every
+    # plan costs base's 93,100 whatever happens.
+    result = _run("hedge", template, "-o", tmp_path / "hedge.xlsx")
+    assert result.exit_code == 0, result.output
+    plans = api.hedge(template)["Hedge"].set_index("plan")["expected_cost"]
+    assert list(plans[["EEV", "RP", "WS"]]) == pytest.approx([93100] * 3)
 
 
 def _append(ws, record: dict) -> None:
