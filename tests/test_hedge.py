@@ -468,11 +468,3 @@ def test_planner_hedge_says_which_options_each_book_takes(tmp_path):
     titles = [c["title"] for c in charts_by_sheet(tmp_path / "h.xlsx")["Contracts"]]
     assert titles == ["Contract cost by supplier, hedged and base book (USD)",
                       "Contract cost by country, hedged and base book (USD)"]
-
-
-def test_an_option_that_exists_only_if_an_event_happens_is_refused_by_the_hedge():
-    sheets = _embargo_case(0.1)
-    sheets["Options"] = [{"option": "emergency plant", "kind": "supplier", "node": "AU-mine",
-                          "material": "ore", "fixed_cost": 150, "scenario": "embargo"}]
-    with pytest.raises(api.HedgeError, match="'emergency plant' exist"):
-        api.hedge(frames(sheets))
