@@ -27,6 +27,7 @@ empty workbook with these sheets, an example row each, dropdowns, and this refer
 Instructions sheet.
 
 - **Required sheets:** {", ".join(s.name for s in schema.SHEETS.values() if s.required)}.
+  A required sheet with only its header (every row deleted) is an error, as a missing one.
   The other sheets are optional; a sheet left with only its header is the same as no sheet.
 - **Matching:** sheet names and headers ignore case, spaces and punctuation
   (`Capacity (t)` is `capacity_t`); a unit in brackets at the end of a header is ignored when

@@ -208,8 +208,9 @@ def read_table(title: str, rows: list[list], sheet: schema.Sheet, problems: list
     columns = [ROW] + [c.name for c in sheet.columns if c.name in positions]
     table.frame = pd.DataFrame.from_records(records, columns=columns).astype(object)
     table.frame[ROW] = table.frame[ROW].astype(int)
-    if not records and sheet.required:  # optional sheets are left so in the template
-        problems.append(table.problem("the sheet has a header but no rows", severity=WARNING))
+    if not records and sheet.required:  # (optional sheets are left so in the template)
+        problems.append(table.problem(f"the sheet has a header but no rows: {sheet.name} is "
+                                      f"required, with at least one row"))
     return table
 
 

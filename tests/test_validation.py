@@ -659,3 +659,20 @@ def test_headers_with_a_unit_in_brackets_are_recognised(tmp_path):
         assert "unknown column" not in result.output
         costs.append(read_plan_sheet(out, "Summary")[0]["total_cost"])
     assert costs[0] == costs[1]
+
+
+@pytest.mark.parametrize("sheet", ["Demand", "Suppliers"])
+def test_a_required_sheet_with_only_its_header_is_an_error(tmp_path, sheet):
+    """A required sheet whose rows were all deleted is as good as missing: an error at the
+    sheet, exit status 1 (it was a warning, and a Demand sheet so emptied planned nothing
+    at a total cost of 0 with exit status 0)."""
+    sheets = copy.deepcopy(VALID)
+    sheets["Periods"] = [{"period": "Q1"}]
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    wb = openpyxl.load_workbook(inp)
+    wb[sheet].delete_rows(2, wb[sheet].max_row)
+    wb.save(inp)
+    result = _invoke("run", inp, "-o", tmp_path / "plan.xlsx", "--jobs", "1")
+    assert result.exit_code == 1, result.output
+    assert f"error: sheet {sheet}: the sheet has a header but no rows" in result.output
+    assert not (tmp_path / "plan.xlsx").exists()
