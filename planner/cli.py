@@ -392,7 +392,10 @@ def frontier(input_path: Path, material, stage, by, members, period, start, stop
             say(_frontier_text(result.table))
             say(frontier_verdict(result))
             say(f"frontier written to {output}")
-        if unsolved(result.table).any():  # a point neither proved optimal nor infeasible
+        statuses = result.table["status"]
+        # A point neither proved optimal nor infeasible, or no plan at any cap (the loosest
+        # too): not the answer a frontier is for.
+        if unsolved(result.table).any() or (statuses == "infeasible").all():
             sys.exit(EXIT_NOT_OPTIMAL)
 
     _guarded(debug, work)

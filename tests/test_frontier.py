@@ -212,6 +212,21 @@ def test_points_the_solver_did_not_finish_neither_hold_nor_fail(tmp_path, monkey
     assert "the solver did not finish 2 points" in result.output
 
 
+def test_a_sweep_infeasible_at_every_cap_exits_3(tmp_path):
+    """Japan needs 500 t a period and the two mines sell at most 100 + 30 with hard demand:
+    infeasible whatever the cap, the loosest too. The frontier is written, and says so
+    with exit status 3 (it exited 0)."""
+    sheets = dict(TWO, Demand=[dict(d, quantity_t=500) for d in TWO["Demand"]],
+                  Suppliers=[dict(TWO["Suppliers"][0], capacity_t=100), TWO["Suppliers"][1]])
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    out = tmp_path / "frontier.xlsx"
+    result = CliRunner().invoke(main, ["frontier", str(inp), "-o", str(out), "--jobs", "1",
+                                       "--material", "ore", "--stage", "supply", "--member",
+                                       "CN", "--from", "1", "--to", "0.5", "--steps", "2"])
+    assert result.exit_code == 3, result.output
+    assert [r["status"] for r in read_plan_sheet(out, "Frontier")] == ["infeasible"] * 2
+
+
 def test_caps_are_percentages_on_the_terminal_the_sheet_and_its_summary(tmp_path):
     import openpyxl
 
