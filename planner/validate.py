@@ -117,6 +117,8 @@ def _settings(check: _Checker) -> Settings:
         if name is None:
             continue
         typed, error = coerce(value, schema.SETTINGS[name])
+        if name == "time_limit_s" and typed == 0:  # as --time-limit: no solve could finish
+            error = "must be more than 0 seconds (leave it blank for no limit)"
         if error:
             check.add("Settings", f"{name}: {error}", row, "value", value)
         elif typed is not None:
@@ -399,9 +401,10 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
                 check.add(name, f"no sheet mentions material {material!r}; the rule matches "
                                 f"nothing (check the spelling)", row, "material", material,
                           WARNING)
+    bad_max_t = check.unreadable("Restrictions", "max_t")  # already an error at the cell
     for r in f["Restrictions"].to_dict("records"):
         row = r[ROW]
-        if r["type"] == "quota" and r["max_t"] is None:
+        if r["type"] == "quota" and r["max_t"] is None and row not in bad_max_t:
             check.add("Restrictions", "a quota needs max_t (t per period)", row, "max_t")
         if r["type"] == "exclude" and r["from"] is None:
             check.add("Restrictions", "exclude needs from: the supplier, site, stockpile, "
@@ -470,9 +473,11 @@ def _check_options(check: _Checker, periods: list[str]):
                       row, "node", node)
         elif r["material"] is None or (node, r["material"]) not in offers:
             sold = sorted(m for s, m in offers if s == node)
-            check.add("Options", f"supplier {node!r} has no offer of {r['material']!r} on the "
-                                 f"Suppliers sheet; a supplier option opens one of its offers "
-                                 f"({_listed(sold)})", row, "material", r["material"])
+            what = (f"give material: a supplier option opens one of {node}'s offers"
+                    if r["material"] is None else
+                    f"supplier {node!r} has no offer of {r['material']!r} on the Suppliers "
+                    f"sheet; a supplier option opens one of its offers")
+            check.add("Options", f"{what} ({_listed(sold)})", row, "material", r["material"])
         elif r["capacity_t"] is None and any(c is None for c in offers[(node, r["material"])]):
             check.add("Options", "give capacity_t: the offer it opens has no capacity on the "
                                  "Suppliers sheet", row, "capacity_t")

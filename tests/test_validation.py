@@ -77,6 +77,11 @@ ERRORS = [
      "sheet Suppliers, row 2, column capacity_t (D)", "plain number"),
     ("negative cost", edit("Suppliers", 0, unit_cost=-1),
      "sheet Suppliers, row 2, column unit_cost (E)", "must not be negative"),
+    ("time limit of 0", add_row("Settings", setting="time_limit_s", value=0),
+     "sheet Settings, row 2, column value", "must be more than 0 seconds"),
+    ("supplier option without material",
+     add_row("Options", option="sign", kind="supplier", node="mine", fixed_cost=10),
+     "sheet Options, row 2, column material", "give material: a supplier option opens one"),
     ("zero yield", edit("Processes", 0, **{"yield": 0}),
      "sheet Processes, row 2, column yield (D)", "above 0"),
     ("share above 1", edit("Limits", 0, max_share=65),
@@ -676,3 +681,14 @@ def test_a_required_sheet_with_only_its_header_is_an_error(tmp_path, sheet):
     assert result.exit_code == 1, result.output
     assert f"error: sheet {sheet}: the sheet has a header but no rows" in result.output
     assert not (tmp_path / "plan.xlsx").exists()
+
+
+def test_a_negative_quota_is_reported_once(tmp_path):
+    """-5 in a quota's max_t is an error at the cell; the blank it reads as is not also
+    "a quota needs max_t" (both were listed)."""
+    sheets = copy.deepcopy(VALID)
+    edit("Restrictions", 0, max_t=-5)(sheets)
+    result = _invoke("validate", make_workbook(tmp_path / "in.xlsx", sheets))
+    assert result.exit_code == 1
+    assert "must not be negative" in result.output
+    assert "a quota needs max_t" not in result.output
