@@ -56,7 +56,7 @@ def check_risks(inputs: Inputs, problems: list[Problem]) -> None:
 
     known = {n.lower(): n for n in inputs.scenarios[1:]}
     sets: dict[str, list[Event]] = {}
-    listed: dict[str, int] = {}  # event -> its first Risks row
+    listed: dict[str, tuple[int, str]] = {}  # event -> its first Risks row and spelling
     for row, name, probability, exclusive in zip(frame[ROW], frame["event"],
                                                 frame["probability"], frame["exclusive"]):
         if name is None or probability is None:
@@ -77,10 +77,12 @@ def check_risks(inputs: Inputs, problems: list[Problem]) -> None:
                 probability)
             continue
         if name.lower() in listed:
-            add(f"the same event as row {listed[name.lower()]} (names match ignoring case): "
-                f"list each event once", row, "event", name)
+            first_row, first_name = listed[name.lower()]
+            if name != first_name:  # the very same name is the reader's duplicate-row error
+                add(f"the same event as row {first_row} (names match ignoring case): list "
+                    f"each event once", row, "event", name)
             continue
-        listed[name.lower()] = int(row)
+        listed[name.lower()] = int(row), name
         event = Event(known[name.lower()], float(probability), exclusive, int(row))
         inputs.events.append(event)
         if exclusive is not None:

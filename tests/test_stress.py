@@ -431,6 +431,11 @@ def test_an_event_listed_twice_in_other_case_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 1
     assert "the same event as row 2" in result.output
+    # Listed twice the same way: one error, the reader's (it was reported twice).
+    path = make_workbook(tmp_path / "same.xlsx", _two_suppliers(
+        [{"event": "embargo", "probability": 0.1}, {"event": "embargo", "probability": 0.2}]))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1 and result.output.count("the same event as row 2") == 1
 
 
 def test_an_outage_below_the_take_or_pay_minimum_lowers_the_minimum():
