@@ -53,14 +53,16 @@ written). Errors:
 - a cell that cannot be read as its column's kind (text in a number column, a share above
   1, a negative tonnage), an Excel error value (`#N/A`, `#DIV/0!`, ...), a formula whose value
   was never calculated (a workbook written by a program: open and save it in Excel), a
-  blank where a value is required, a required sheet or column missing;
+  blank where a value is required, a required sheet or column missing (or a required
+  sheet with only its header); Settings `time_limit_s` 0;
 - the same key twice (a supplier's offer of one material in one period, a site, a rule ...),
   an id used by two kinds of node, a node with two countries, a period not on Periods
   (without a Periods sheet: a Suppliers period that no Demand row has);
 - `min_t` above `capacity_t`, a stockpile's initial or floor level above its capacity,
   process rows of one process that disagree, a site on Processes missing from Sites;
 - Limits and Restrictions that cannot hold (`min_share` above `max_share`, a floor without
-  a member) or name unknown customers, groups, nodes or periods;
+  a member) or name unknown customers, groups, nodes or periods; a group listed as a
+  member of a group (members are countries);
 - Scenarios rows that name unknown sheets or columns, or make a number negative, too large
   or a yield too small; one scenario written in two spellings;
 - processes whose yields multiply to more than 1 around a loop that material can travel,
@@ -72,7 +74,8 @@ control characters in text, ids that differ only in case or punctuation, a site 
 process, an offer, site output or stockpile that no Freight or Lanes cost connects to any
 taker (naming the missing country pairs), demand no route reaches, a scenario change that
 matches no row, a rule that matches nothing, a cell its rule type does not read (`max_t`
-on a ban or exclude, `to` on an exclude), a Lanes row that sets no cost, cap or `allowed`.
+on a ban or exclude, `to` on an exclude), a Lanes row that sets no cost, cap or `allowed`,
+a Scenarios `drop` with a column or value (drop removes the rows: was another action meant?).
 """
 
 

@@ -129,6 +129,11 @@ def parse_changes(scenarios: pd.DataFrame, report, unreadable: set[int] = frozen
                 ok = False
             where.append((col.name, typed))
         column = None
+        if r["action"] == "drop" and (r["column"] is not None or r["value"] is not None):
+            # Perhaps meant as another action: drop removes the rows whatever they say.
+            cell = "column" if r["column"] is not None else "value"
+            report("drop removes the matching rows; its column and value are not read "
+                   "(did you mean set, multiply or add?)", row, cell, r[cell], WARNING)
         if r["action"] != "drop":
             col = _resolve_column(sheet, r["column"]) if r["column"] else None
             if col is None or col.kind not in schema.NUMERIC_KINDS:

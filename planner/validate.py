@@ -340,10 +340,14 @@ def _check_rules(check: _Checker, nodes: set[str], periods: list[str]):
     for name in ("Suppliers", "Demand", "Sites", "Stockpiles"):
         countries |= {c for c in f[name]["country"] if c is not None}
     groups = set(f["Groups"]["group"]) - {None}
-    for row, group in zip(f["Groups"][ROW], f["Groups"]["group"]):
+    for row, group, member in zip(f["Groups"][ROW], f["Groups"]["group"],
+                                  f["Groups"]["country"]):
         if group in countries:
             check.add("Groups", f"group {group!r} is also a country of a node; rename the group",
                       row, "group", group)
+        if member in groups:
+            check.add("Groups", f"{member!r} is a group; a group's members are countries (list "
+                                f"its countries instead)", row, "country", member)
     customers = set(f["Demand"]["customer"]) - {None}
     origins = ({c for c in f["Suppliers"]["country"]} | {c for c in f["Sites"]["country"]}
                | {c for c in f["Stockpiles"]["country"]}

@@ -77,6 +77,8 @@ ERRORS = [
      "sheet Suppliers, row 2, column capacity_t (D)", "plain number"),
     ("negative cost", edit("Suppliers", 0, unit_cost=-1),
      "sheet Suppliers, row 2, column unit_cost (E)", "must not be negative"),
+    ("group of a group", add_row("Groups", group="Quad", country="Allies"),
+     "sheet Groups, row 3, column country", "'Allies' is a group"),
     ("time limit of 0", add_row("Settings", setting="time_limit_s", value=0),
      "sheet Settings, row 2, column value", "must be more than 0 seconds"),
     ("supplier option without material",
@@ -242,6 +244,10 @@ WARNINGS = [
      "sheet Restrictions, row 3, column from", "'plant' is a customer"),
     ("lane that sets nothing", add_row("Lanes", **{"from": "mine", "to": "mill"}),
      "sheet Lanes, row 2", "it changes nothing"),
+    ("drop with a value", add_row("Scenarios", scenario="less", sheet="Suppliers",
+                                  where="supplier=cn-mine", column="unit_cost", action="drop",
+                                  value=2),
+     "sheet Scenarios, row 3, column column", "did you mean set, multiply or add?"),
 ]
 
 
