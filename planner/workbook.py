@@ -241,6 +241,7 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
                                          f"({type(exc).__name__}); save it from Excel as "
                                          f"'Excel Workbook (.xlsx)' and try again")]) from exc
     tables: dict[str, Table] = {}
+    title = None
     try:
         by_key = {schema.normalise(s.name): s for s in schema.SHEETS.values()}
         for title in sheetnames:
@@ -265,9 +266,10 @@ def read_workbook(path: Path) -> tuple[RawWorkbook, list[Problem]]:
                 tables[sheet.name] = read_table(title, values, sheet, problems, fact)
     except InputError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # a damaged sheet (its XML), or a value no check expected
         raise InputError([Problem(ERROR, f"could not read {path.name}: {type(exc).__name__}: "
-                                         f"{exc}; save it again from Excel as .xlsx")]) from exc
+                                         f"{exc}; save it again from Excel as .xlsx",
+                                  title)]) from exc
     finally:
         wb.close()
     unknown = [t for t in sheetnames if schema.normalise(t) not in

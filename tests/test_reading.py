@@ -328,3 +328,21 @@ def test_a_number_in_a_duration_formatted_cell_is_an_error_at_its_cell(tmp_path)
                        "not a duration")
     assert any("sheet Demand, row 2, column quantity_t (E)" in e and "not a duration" in e
                for e in errors), errors
+
+
+def test_a_damaged_sheet_is_named(tmp_path):
+    """A sheet whose XML is cut short cannot be read: the error names that sheet (it named
+    only the file)."""
+    inp = make_workbook(tmp_path / "in.xlsx", VALID)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(inp) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = data.replace(b"</sheetData>", b"<row>")
+            dst.writestr(item, data)
+    wb = openpyxl.load_workbook(inp)
+    second = wb.sheetnames[1]
+    result = _invoke("validate", damaged)
+    assert result.exit_code == 1, result.output
+    assert f"error: sheet {second}: could not read damaged.xlsx" in result.output
