@@ -408,12 +408,17 @@ def _one_cluster(scheduler: str | None, workers: int | None) -> None:
 
 
 def _checked_inputs(input_path: Path, output: Path, quiet: bool):
-    """The input, loaded and checked, once the output is known to be writable; its
-    warnings printed unless `quiet`."""
+    """The input of a risk run, loaded and checked, once the output is known to be
+    writable; its warnings printed unless `quiet` (not the one about demand without a
+    price on unmet tonnes, which the run refuses as an error)."""
+    from .risk import unpriced_demand
+
     check_output(output)
     inputs = api.load(input_path)
+    refused = unpriced_demand(inputs)
     if not quiet:
-        _print_problems(inputs.warnings)
+        _print_problems([w for w in inputs.warnings
+                         if refused is None or w.message != refused.message])
     return inputs
 
 

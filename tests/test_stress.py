@@ -258,6 +258,8 @@ def test_demand_without_a_price_on_unmet_tonnes_is_refused_by_stress_only(tmp_pa
     result = CliRunner().invoke(main, ["stress", str(path), "-o", str(tmp_path / "s.xlsx")])
     assert result.exit_code == 1
     assert "sheet Demand, row 2, column unmet_penalty" in result.output
+    assert result.output.count("need a price on unmet demand") == 1  # an error, not also
+    assert "warning:" not in result.output                            # a warning before it
     assert not (tmp_path / "s.xlsx").exists()
 
 
