@@ -24,12 +24,12 @@ TWO = {
 }
 
 
-def _frontier(tmp_path, sheets, *args):
+def _frontier(tmp_path, sheets, *args, exit_code=0):
     inp = make_workbook(tmp_path / "in.xlsx", sheets)
     out = tmp_path / "frontier.xlsx"
     result = CliRunner().invoke(main, ["frontier", str(inp), "-o", str(out), "--jobs", "1",
                                        *args])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return result, read_plan_sheet(out, "Frontier")
 
 
@@ -198,13 +198,9 @@ def test_points_the_solver_did_not_finish_neither_hold_nor_fail(tmp_path, monkey
         return results, start
 
     monkeypatch.setattr(frontier_module, "run_tasks", stopped_below_60)
-    inp = make_workbook(tmp_path / "in.xlsx", TWO)
-    out = tmp_path / "frontier.xlsx"
-    result = CliRunner().invoke(main, ["frontier", str(inp), "-o", str(out), "--jobs", "1",
-                                       "--material", "ore", "--stage", "supply", "--member",
-                                       "CN", "--from", "1", "--to", "0.25", "--steps", "4"])
-    assert result.exit_code == 3, result.output
-    rows = read_plan_sheet(out, "Frontier")
+    result, rows = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply",
+                             "--member", "CN", "--from", "1", "--to", "0.25", "--steps", "4",
+                             exit_code=3)
     assert [r["point"] for r in rows] == ["sweep"] * 4
     assert [r["status"] for r in rows] == ["optimal", "optimal", "time_limit", "time_limit"]
     assert [r["note"] for r in rows][2:] == ["not solved (time_limit): neither holds nor fails"] * 2
@@ -218,13 +214,10 @@ def test_a_sweep_infeasible_at_every_cap_exits_3(tmp_path):
     with exit status 3 (it exited 0)."""
     sheets = dict(TWO, Demand=[dict(d, quantity_t=500) for d in TWO["Demand"]],
                   Suppliers=[dict(TWO["Suppliers"][0], capacity_t=100), TWO["Suppliers"][1]])
-    inp = make_workbook(tmp_path / "in.xlsx", sheets)
-    out = tmp_path / "frontier.xlsx"
-    result = CliRunner().invoke(main, ["frontier", str(inp), "-o", str(out), "--jobs", "1",
-                                       "--material", "ore", "--stage", "supply", "--member",
-                                       "CN", "--from", "1", "--to", "0.5", "--steps", "2"])
-    assert result.exit_code == 3, result.output
-    assert [r["status"] for r in read_plan_sheet(out, "Frontier")] == ["infeasible"] * 2
+    _, rows = _frontier(tmp_path, sheets, "--material", "ore", "--stage", "supply",
+                        "--member", "CN", "--from", "1", "--to", "0.5", "--steps", "2",
+                        exit_code=3)
+    assert [r["status"] for r in rows] == ["infeasible"] * 2
 
 
 def test_caps_are_percentages_on_the_terminal_the_sheet_and_its_summary(tmp_path):
