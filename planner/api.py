@@ -182,8 +182,9 @@ def stress(source, plan: str = "base", samples: int = 2000, seed: int = 0,
     cluster whose scheduler is at `scheduler` ("tcp://host:port"). `progress(done, total)`
     is called as outcomes are done.
 
-    Raises InputError (the workbook), StressError (no events, the plan not optimal) and
-    ClusterError (the cluster cannot be started or reached)."""
+    Raises InputError (the workbook, no events, demand without a price on unmet tonnes),
+    StressError (the plan not optimal, an unknown `plan`) and ClusterError (the cluster
+    cannot be started or reached)."""
     inputs = load(source)
     options = options_for(inputs, solver, time_limit, rule_costs="none")
     return StressTables(inputs, run_stress(inputs, options, plan, samples, seed, scheduler,
@@ -220,8 +221,10 @@ def hedge(source, samples: int = 200, seed: int = 0,
     Dask cluster when many, or the one at `scheduler`); `progress(phase, done, total)` as
     the work goes.
 
-    Raises InputError (the workbook), HedgeError (no events, an outcome that no book can
-    plan, a stochastic LP too large, a plan that is not optimal) and ClusterError."""
+    Raises InputError (the workbook, no events, demand without a price on unmet tonnes,
+    an option only an event has), HedgeError (an outcome that no book can plan, a
+    stochastic LP too large, a plan that is not optimal, arguments out of range) and
+    ClusterError."""
     inputs = load(source)
     options = options_for(inputs, solver, time_limit, rule_costs="none")
     weights = (float(risk_weight),) if isinstance(risk_weight, (int, float)) \
