@@ -23,8 +23,8 @@ INTRO = f"""# The input workbook
 
 `planner` reads one Excel workbook (.xlsx) per case: one table per sheet, the header in the
 first non-empty row, one record per row below it. `planner template FILE.xlsx` writes an
-empty workbook with these sheets, an example row each, dropdowns, and this reference as its
-Instructions sheet.
+empty workbook with these sheets, example rows (one or a few each), dropdowns, and this
+reference as its Instructions sheet.
 
 - **Required sheets:** {", ".join(s.name for s in schema.SHEETS.values() if s.required)}.
   A required sheet with only its header (every row deleted) is an error, as a missing one.

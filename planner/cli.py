@@ -314,7 +314,7 @@ def validate(input_path: Path, debug):
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--debug", is_flag=True, help="Show tracebacks (for bug reports).")
 def template(output: Path, debug):
-    """Write an empty input workbook with instructions and an example row per sheet.
+    """Write an empty input workbook with instructions and example rows on each sheet.
 
     \b
     Example:

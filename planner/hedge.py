@@ -42,8 +42,8 @@ TINY_T = 1e-7             # contract tonnes below this are none (solver noise)
 
 
 class HedgeError(ValueError):
-    """The hedge cannot be made (no events, an outcome that cannot be planned, a model too
-    large, a plan that is not optimal)."""
+    """The hedge cannot be made (an outcome that cannot be planned, a model too large, a
+    plan that is not optimal, arguments out of range)."""
 
 
 @dataclass
