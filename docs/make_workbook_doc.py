@@ -75,7 +75,8 @@ process, an offer, site output or stockpile that no Freight or Lanes cost connec
 taker (naming the missing country pairs), demand no route reaches, a scenario change that
 matches no row, a rule that matches nothing, a cell its rule type does not read (`max_t`
 on a ban or exclude, `to` on an exclude), a Lanes row that sets no cost, cap or `allowed`,
-a Scenarios `drop` with a column or value (drop removes the rows: was another action meant?).
+a Scenarios `drop` with a column or value (drop removes the rows: was another action meant?),
+a scenario cell `except:` that names no scenario.
 """
 
 

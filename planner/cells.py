@@ -10,6 +10,19 @@ import re
 from . import schema
 
 
+EXCEPT = "except:"  # a rule's scenario cell "except: a; b" = every scenario but a and b
+
+
+def scenario_scope(cell: object) -> tuple[list[str], bool]:
+    """A rule's `scenario` cell as (names, excluding): blank = every scenario; "a; b" = only
+    those; "except: a; b" = every scenario but those (base included unless named)."""
+    text = "" if cell is None else str(cell).strip()
+    excluding = text.lower().startswith(EXCEPT)
+    if excluding:
+        text = text[len(EXCEPT):]
+    return [n.strip() for n in text.split(";") if n.strip()], excluding
+
+
 def _number_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 

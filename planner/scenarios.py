@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .cells import coerce
+from .cells import EXCEPT, coerce, scenario_scope
 from .errors import ERROR, WARNING, Problem
 from .inputs import BASE, ROW, Inputs, Table
 
-EXCEPT = "except:"  # a rule's scenario cell "except: a; b" = every scenario but a and b
 _PROCESS_LEVEL = ("cost_per_t", "capacity_t")
 
 
@@ -32,16 +31,6 @@ class Change:
     action: str
     value: float | None
     row: int                            # Scenarios row, for messages
-
-
-def scenario_scope(cell: object) -> tuple[list[str], bool]:
-    """A rule's `scenario` cell as (names, excluding): blank = every scenario; "a; b" = only
-    those; "except: a; b" = every scenario but those (base included unless named)."""
-    text = "" if cell is None else str(cell).strip()
-    excluding = text.lower().startswith(EXCEPT)
-    if excluding:
-        text = text[len(EXCEPT):]
-    return [n.strip() for n in text.split(";") if n.strip()], excluding
 
 
 def applies(cell: object, scenario: str) -> bool:

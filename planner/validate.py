@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .cells import coerce
+from .cells import coerce, scenario_scope
 from .errors import ERROR, WARNING, Problem
 from .inputs import ROW, Inputs, Settings, Table
 from .schema import CUSTOMER_STAGES, ORIGIN_STAGES
@@ -491,6 +491,17 @@ def _check_options(check: _Checker, periods: list[str]):
                       row, "first_period", period)
 
 
+def _check_scopes(check: _Checker):
+    """A rule's or option's scenario cell "except:" naming no scenario: as if blank."""
+    for name in ("Limits", "Restrictions", "Options"):
+        for row, cell in zip(check.frames[name][ROW], check.frames[name]["scenario"]):
+            names, excluding = scenario_scope(cell)
+            if excluding and not names:
+                check.add(name, "except: names no scenario, so this applies in every scenario "
+                                "(as a blank cell): name the scenarios to leave out", row,
+                          "scenario", cell, WARNING)
+
+
 def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     """The base data of `raw` as `Inputs`; every problem found is added to `problems`
     (nothing is raised: the caller decides once every check has run)."""
@@ -506,6 +517,7 @@ def validate(raw: RawWorkbook, problems: list[Problem]) -> Inputs:
     _check_sites(check)
     _check_stockpiles(check)
     _check_lanes(check, nodes)
+    _check_scopes(check)
     _check_sources(check)
     _check_id_spelling(check)
     _check_rules(check, nodes, periods)

@@ -244,6 +244,8 @@ WARNINGS = [
      "sheet Restrictions, row 3, column from", "'plant' is a customer"),
     ("lane that sets nothing", add_row("Lanes", **{"from": "mine", "to": "mill"}),
      "sheet Lanes, row 2", "it changes nothing"),
+    ("except: naming nothing", edit("Limits", 0, scenario="except:"),
+     "sheet Limits, row 2, column scenario", "except: names no scenario"),
     ("drop with a value", add_row("Scenarios", scenario="less", sheet="Suppliers",
                                   where="supplier=cn-mine", column="unit_cost", action="drop",
                                   value=2),
