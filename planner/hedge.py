@@ -20,7 +20,7 @@ import pandas as pd
 from .errors import ERROR, InputError, Problem
 from .inputs import BASE, ROW, Inputs
 from .lp import EQ, GE, LE, LinearModel
-from .model import offer_bounds
+from .model import OfferBounds
 from .network import base_offers, base_options
 from .risk import MAX_OUTCOMES, Outcomes, no_events, outcomes, unpriced_demand
 from .scenarios import applies
@@ -205,24 +205,27 @@ def extensive_form(inputs: Inputs, out: Outcomes, risk_weight: float, level: flo
     # first: the options of base, decided once for every outcome at their fixed cost
     offers, first = first_stage or (base_offers(inputs), base_options(inputs))
     price = offers["unit_cost"].to_numpy(float)
-    least, most, gate = offer_bounds(offers, first, inputs.periods)
-    gated = np.flatnonzero(gate >= 0)
+    bounds = OfferBounds.of(offers, first, inputs.periods)
     lp = LinearModel("hedge")
-    contract = lp.add_columns("contract", len(offers), np.where(gate >= 0, 0.0, least), most,
-                              price)
+    # (the most an offer can sell with every option taken bounds its contract column)
+    contract = lp.add_columns("contract", len(offers), bounds.least,
+                              bounds.given(np.ones(len(first)))[1], price)
     chosen = lp.add_columns("option", len(first), 0.0, 1.0, first["fixed_cost"].to_numpy(float))
     if len(first):  # a mixed-integer program only when there is something to decide
         lp.integer.add("option")
-    # The contract of an offer a base option opens: within [min_t, capacity] x that option.
-    for family, sense, bound in (("contract_opened", LE, most), ("contract_min", GE, least)):
-        at = gated[bound[gated] > 0] if sense == GE else gated
-        if len(at):
-            n = len(at)
-            lp.add_rows(family, offers.iloc[at][["supplier", "material", "period"]]
-                        .reset_index(drop=True), sense, 0.0,
-                        np.tile(np.arange(n), 2), np.concatenate([contract[at],
-                                                                  chosen[gate[at]]]),
-                        np.concatenate([np.ones(n), -bound[at]]))
+    # The contract of an offer base's options open: within the sums of min_t and capacity
+    # over the options taken, as the model bounds its sales.
+    for family, sense, adds in (("contract_opened", LE, bounds.adds_most),
+                                ("contract_min", GE, bounds.adds_least)):
+        terms = np.flatnonzero(adds > 0)
+        if not len(terms):
+            continue
+        at, row = np.unique(bounds.offer[terms], return_inverse=True)
+        lp.add_rows(family, offers.iloc[at][["supplier", "material", "period"]]
+                    .reset_index(drop=True), sense, 0.0,
+                    np.concatenate([np.arange(len(at)), row]),
+                    np.concatenate([contract[at], chosen[bounds.option[terms]]]),
+                    np.concatenate([np.ones(len(at)), -adds[terms]]))
     link_x, link_y, link_o, link_y_o, recourse, unmet = [], [], [], [], [], []
     for k, block in enumerate(blocks):
         col0, _ = lp.append(block.lp, f"o{k}", float(out.probability[k]))

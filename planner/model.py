@@ -81,21 +81,37 @@ def _option_terms(keys: pd.DataFrame, options: pd.DataFrame, kind: str, periods:
     return np.concatenate(rows), np.concatenate(opts), np.concatenate(amounts)
 
 
-def offer_bounds(offers: pd.DataFrame, options: pd.DataFrame, periods: list[str]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(least, most, gate) each row of `offers` sells per period, as the model bounds it:
-    [min_t, capacity_t] (blank capacity: inf); an offer a supplier option of `options`
-    opens sells within [min_t, capacity] only if that option is taken (`gate`: its row in
-    `options`, else -1) and only from its first period (before: [0, 0], no gate)."""
-    least = offers["min_t"].to_numpy(float).copy()
-    most = offers["capacity_t"].to_numpy(float).copy()
-    most[np.isnan(most)] = np.inf
-    gate = np.full(len(offers), -1)
-    opened = _opened(offers, options).to_numpy()
-    least[opened], most[opened] = 0.0, 0.0
-    k, o, amount = _option_terms(offers, options, "supplier", periods)
-    least[k], most[k], gate[k] = offers["min_t"].to_numpy(float)[k], amount, o
-    return least, most, gate
+@dataclass
+class OfferBounds:
+    """What each row of `offers` may sell per period, as the model bounds it: [min_t,
+    capacity_t] (blank capacity: inf); an offer that supplier options open sells nothing
+    but what its options taken allow, from each one's first period: within
+    [sum of min_t, sum of capacity] over them (the model's supplier_min/max terms)."""
+
+    least: np.ndarray      # without options (0 where options open the offer)
+    most: np.ndarray
+    offer: np.ndarray      # per term: the offer's row, the option's row in `options`,
+    option: np.ndarray     # and what taking it adds to the offer's most and least
+    adds_most: np.ndarray
+    adds_least: np.ndarray
+
+    @classmethod
+    def of(cls, offers: pd.DataFrame, options: pd.DataFrame, periods: list[str]
+           ) -> "OfferBounds":
+        least = offers["min_t"].to_numpy(float).copy()
+        most = offers["capacity_t"].to_numpy(float).copy()
+        most[np.isnan(most)] = np.inf
+        opened = _opened(offers, options).to_numpy()
+        least[opened], most[opened] = 0.0, 0.0
+        k, o, amount = _option_terms(offers, options, "supplier", periods)
+        return cls(least, most, k, o, amount, offers["min_t"].to_numpy(float)[k])
+
+    def given(self, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(least, most) per offer with the options `taken` (a flag per option)."""
+        on = taken[self.option].astype(bool)
+        n = len(self.least)
+        return (self.least + np.bincount(self.offer[on], self.adds_least[on], n),
+                self.most + np.bincount(self.offer[on], self.adds_most[on], n))
 
 
 @dataclass

@@ -231,18 +231,21 @@ def outcome_inputs(inputs: Inputs, names: tuple[str, ...]) -> tuple[Inputs, list
     offers = tables["Suppliers"]
     cap = pd.to_numeric(offers["capacity_t"], errors="coerce")
     # A supplier option's capacity_t is what its offer can sell: where an event cut it
-    # (below base's, or set it where base had none), the minimum follows it too.
+    # (below base's, or set it where base had none), the minimum follows it too; an offer
+    # with several such options (one minimum for all) follows the smallest. Outcomes have
+    # base's options.
     opened = tables["Options"]
     base_cap = pd.to_numeric(opened["option"].map(
         inputs["Options"].set_index("option")["capacity_t"]), errors="coerce")
     now_cap = pd.to_numeric(opened["capacity_t"], errors="coerce")
-    opened = opened[(opened["kind"] == "supplier") & now_cap.notna()
-                    & ~(now_cap >= base_cap)]
-    if len(opened):
-        which = pd.MultiIndex.from_frame(opened[["node", "material"]]).get_indexer(
+    cut = ((opened["kind"] == "supplier") & now_cap.notna() & ~(now_cap >= base_cap)
+           & np.array([applies(cell, BASE) for cell in opened["scenario"]], bool))
+    if cut.any():
+        smallest = now_cap[cut].groupby([opened["node"][cut], opened["material"][cut]]).min()
+        which = smallest.index.get_indexer(
             pd.MultiIndex.from_frame(offers[["supplier", "material"]]))
-        option_cap = pd.to_numeric(opened["capacity_t"], errors="coerce").to_numpy(float)
-        cap = cap.where(which < 0, option_cap[which])
+        option_cap = np.append(smallest.to_numpy(float), np.nan)[which]  # -1: none, NaN
+        cap = pd.Series(np.fmin(cap.to_numpy(float), option_cap), index=cap.index)
     least = pd.to_numeric(offers["min_t"], errors="coerce")
     if (least > cap).any():
         tables["Suppliers"] = offers.assign(min_t=least.where(~(least > cap), cap)

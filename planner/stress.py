@@ -22,7 +22,7 @@ from .errors import ERROR, InputError
 from .inputs import BASE, Inputs
 from .loops import outcome_loop
 from .lp import EQ, LinearModel
-from .model import SourcingModel, build_model, offer_bounds
+from .model import OfferBounds, SourcingModel, build_model
 from .network import SUPPLIER, base_offers, base_options, build_network
 from .plan import solve_scenario
 from .report import cost_parts
@@ -94,13 +94,11 @@ def contract_book(inputs: Inputs, options: SolveOptions, plan: str = BASE) -> Bo
     table = offers[["supplier", "material", "period", "unit_cost"]].copy()
     keys = pd.MultiIndex.from_frame(table[["supplier", "material", "period"]])
     book = sold.reindex(keys).fillna(0.0).to_numpy(float)
-    # An offer that a supplier option of base opens sells nothing (min_t included) unless
-    # the plan took that option, and nothing before the option's first period.
+    # An offer that supplier options of base open sells (min_t included) only what the
+    # options the plan took allow, from their first period.
     options = base_options(inputs)
-    least, most, gate = offer_bounds(offers, options, inputs.periods)
-    gated = np.flatnonzero(gate >= 0)
-    shut = gated[~np.isin(options["option"].to_numpy(object)[gate[gated]], list(taken))]
-    least[shut], most[shut] = 0.0, 0.0
+    least, most = OfferBounds.of(offers, options, inputs.periods).given(
+        np.isin(options["option"].to_numpy(object), list(taken)))
     table["book_t"] = np.clip(book, least, most)
     table = table[table["book_t"] > 0][["supplier", "material", "period", "book_t",
                                         "unit_cost"]].reset_index(drop=True)

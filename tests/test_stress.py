@@ -482,6 +482,45 @@ def test_an_event_cutting_an_offtakes_capacity_below_its_minimum_lowers_the_mini
                                          ("cut", "committed"): 1000, ("cut", "replan"): 1000})
 
 
+def test_an_offer_two_options_open_books_what_the_options_taken_allow():
+    """China's ore (1/t, take-or-pay 30 t) comes with a small offtake (40 t, 5) or a big
+    one (100 t, 1,000); Australia sells at 10/t; 50 t are needed. Base signs the small one:
+    40 t from China, 10 from Australia, 145. Committed to that book, nothing happening
+    costs base's 145 (the book was emptied, as if no option had been signed, because the
+    big one was not: 165), and so do the hedge's three plans (Australia's outage to 20 t
+    leaves the 10 t it sells). An event also halving both offtakes (20 t and 50 t) lowers
+    China's minimum to the smaller, 20 t (it crashed the outcome: two options on one
+    offer): committed, 20 t arrive from China, 10 from Australia and 10 spot at 15, 10 t
+    unmet: 140 + 5 + 150 + 10,000 = 10,295; replan signs the big one: 50 + 1,000 = 1,050."""
+    sheets = _two_suppliers([{"event": "outage", "probability": 0.5}],
+                            Scenarios=[{"scenario": "outage", "sheet": "Suppliers",
+                                        "where": "supplier=AU-mine", "column": "capacity_t",
+                                        "action": "set", "value": 20}],
+                            Options=[{"option": name, "kind": "supplier", "node": "CN-mine",
+                                      "material": "ore", "capacity_t": cap, "fixed_cost": cost}
+                                     for name, cap, cost in (("small", 40, 5),
+                                                             ("big", 100, 1000))])
+    sheets["Suppliers"] = [dict(sheets["Suppliers"][0], unit_cost=1, min_t=30),
+                           dict(sheets["Suppliers"][1], unit_cost=10)]
+    sheets["Demand"][0]["quantity_t"] = 50
+
+    def costs(tables):
+        return {(r["events"], r["policy"]): r["total_cost"]
+                for r in table_rows(tables["Stress"])}
+
+    assert costs(api.stress(frames(sheets))) == pytest.approx({
+        ("none", "committed"): 145, ("none", "replan"): 145,
+        ("outage", "committed"): 145, ("outage", "replan"): 145})
+    plans = {r["plan"]: r["expected_cost"] for r in table_rows(api.hedge(frames(sheets))["Hedge"])}
+    assert [plans[p] for p in ("EEV", "RP", "WS")] == pytest.approx([145] * 3)
+    sheets["Scenarios"].append({"scenario": "outage", "sheet": "Options",
+                                "where": "node=CN-mine", "column": "capacity_t",
+                                "action": "multiply", "value": 0.5})
+    assert costs(api.stress(frames(sheets))) == pytest.approx({
+        ("none", "committed"): 145, ("none", "replan"): 145,
+        ("outage", "committed"): 10_295, ("outage", "replan"): 1050})
+
+
 def _yield_events() -> dict:
     """Kwinana splits ore into 0.45 t metal and 0.5 t slag, Osaka turns both back into ore:
     the loop loses (0.95). Event `metal-up` raises the metal yield 10% (0.995: still a
