@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 
 from . import schema
@@ -102,7 +103,7 @@ def coerce(value: object, column: schema.Column) -> tuple[object, str | None]:
                           + (", e.g. 0.65 or 65%" if kind == schema.SHARE else "")
                           + "); leave the cell blank where blank is allowed")
         number = float(text) / (100 if percent else 1)
-    elif isinstance(value, (int, float)):
+    elif isinstance(value, numbers.Real):  # numpy's too, from DataFrames given to the API
         number = float(value)
     else:  # whatever else a reader may hand back: said at its cell, not as a crash
         return None, f"write a number (the cell holds {type(value).__name__} data)"

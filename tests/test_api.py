@@ -43,6 +43,20 @@ def test_plan_from_dataframes_matches_a_hand_solved_case():
     assert plan.all_optimal
 
 
+def test_numbers_held_as_numpy_values_in_object_columns_are_numbers():
+    """A DataFrame built row by row keeps numpy numbers in object columns (np.int64,
+    np.float32): they plan as the hand-solved case (they were refused as "int64 data")."""
+    import numpy as np
+
+    tables = dict(TABLES)
+    tables["Demand"] = TABLES["Demand"].astype(object).assign(
+        quantity_t=pd.Series([np.int64(60)], dtype=object))
+    tables["Suppliers"] = TABLES["Suppliers"].astype(object).assign(
+        unit_cost=pd.Series([np.float32(10), np.int32(8)], dtype=object))
+    summary = api.plan(tables, ["base"])["Summary"].set_index("scenario")
+    assert summary.loc["base", "total_cost"] == pytest.approx(900)
+
+
 def test_one_scenario_and_an_unknown_one():
     assert list(api.plan(TABLES, ["short"])["Summary"]["scenario"]) == ["short"]
     with pytest.raises(ValueError, match="no scenario named 'nope'"):
