@@ -43,7 +43,6 @@ _ELASTIC = {"demand": +1.0, "share_max": -1.0, "share_min": +1.0, "restriction":
 class Elastic:
     lp: LinearModel
     violations: pd.DataFrame   # family, local row, column of the violation, weight
-    slack: float = 0.0         # weighted violation the least-cost phase may add (precision)
 
 
 def elastic_model(sm: SourcingModel, relax_first: str = "demand") -> Elastic:
@@ -86,9 +85,13 @@ def solve_elastic(sm: SourcingModel, options: SolveOptions,
     lp.cost = [c.copy() for c in sm.lp.cost] + [np.zeros(n) for _, n in
                                                  list(lp.variables.values())[len(sm.lp.variables):]]
     bound = first.objective * (1 + 1e-9) + 1e-7  # keep phase 1's violation, to solver precision
-    elastic.slack = bound - first.objective
     lp.add_rows("violation_total", pd.DataFrame({"bound": [bound]}), LE, bound,
                 np.zeros(len(cols), np.int64), cols, weights)
+    # Only what phase 1 relaxed may be relaxed: the precision allowance is not spent on a
+    # sliver of something else that saves cost (999.9999 t of 1,000 t delivered).
+    for family in elastic.violations["family"].unique():
+        name = f"violation_{family}"
+        lp = lp.with_upper(name, np.where(first.values[lp.columns(name)] > TOL, np.inf, 0.0))
     second = solve(lp, options)
     return elastic, second if second.ok else first
 
@@ -168,9 +171,7 @@ def _describe(sm: SourcingModel, elastic: Elastic, sol: Solution) -> list[dict]:
     lp, x = sm.lp, sol.values
     out = []
     v = elastic.violations.assign(amount=x[elastic.violations["col"].to_numpy(np.int64)])
-    # Phase 2 may spend its precision allowance on a sliver of violation that saves cost
-    # (999.9999 t of 1,000 t delivered): no item a user should act on.
-    v = v[(v["amount"] > TOL) & (v["amount"] * v["weight"] > elastic.slack)]
+    v = v[v["amount"] > TOL]
     for family, rows in v.groupby("family", sort=False):
         keys = lp.families[family].keys.iloc[rows["local"].to_numpy()].reset_index(drop=True)
         amounts = rows["amount"].to_numpy(float)

@@ -182,7 +182,7 @@ def test_best_effort_lists_no_sliver_its_least_cost_phase_gives_up():
     meets a demand of 50 t: its minimum must fall by 550 t, the one item. The least-cost
     phase may add violation up to the solver's precision; it spent it on 5e-5 t of P1's
     demand (cheaper to leave than to buy), listed as a second item "K can receive at most
-    999.9999 t of 1,000.0000 t"."""
+    999.9999 t of 1,000.0000 t", and the plan left it undelivered."""
     sheets = {
         "Suppliers": [
             {"supplier": "A", "country": "AU", "material": "ore", "capacity_t": 300,
@@ -197,9 +197,13 @@ def test_best_effort_lists_no_sliver_its_least_cost_phase_gives_up():
         "Options": [{"option": f"sign {s}", "kind": "supplier", "node": s, "material": "ore",
                      "fixed_cost": 1000} for s in ("B", "C")],
     }
-    diagnosis = api.plan(frames(sheets), best_effort=True)["Diagnosis"]
-    found = diagnosis[diagnosis["kind"] == "relaxation"]
+    plan = api.plan(frames(sheets), best_effort=True)
+    found = plan["Diagnosis"][plan["Diagnosis"]["kind"] == "relaxation"]
     assert list(zip(found["rule"], found["needed"])) == [("min_t C", pytest.approx(50))]
+    # The plan delivers all demand: P1 600 t from C at 11, 300 from A at 10, 100 from B at
+    # 12; P2 C's 50 t; freight 1/t; both offtakes 1,000: 10,800 + 550 + 1,050 + 2,000.
+    summary = plan["Summary"].iloc[0]
+    assert summary["unmet_t"] == 0 and summary["total_cost"] == pytest.approx(14_400, rel=1e-9)
 
 
 def test_an_exclude_in_the_way_is_to_be_lifted_and_its_tonnes_say_what_they_count(tmp_path):
