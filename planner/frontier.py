@@ -161,6 +161,7 @@ def frontier(inputs: Inputs, sweep: Sweep, options: SolveOptions, jobs: int | No
             elif _fails(report):
                 lo = mid
             else:  # not finished: the boundary is not known more closely than this
+                rows.append(_point(sweep, mid, report, "bisection (not finished)"))
                 break
         if best is not None:
             tightest = best[0]

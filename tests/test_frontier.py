@@ -208,6 +208,33 @@ def test_points_the_solver_did_not_finish_neither_hold_nor_fail(tmp_path, monkey
     assert "the solver did not finish 2 points" in result.output
 
 
+def test_a_bisection_step_the_solver_did_not_finish_is_shown_and_counted(tmp_path,
+                                                                         monkeypatch):
+    """The hand-computed line holds down to 70%: the sweep finds 75% holding and 50%
+    infeasible, and bisects. Its first step, 62.5%, is stopped (time_limit): the search
+    ends there, and that point is a row of its own, counted by the verdict and the exit
+    status (it was dropped: exit 0, 'tightest cap that holds: 75%' and nothing else)."""
+    from planner import frontier as frontier_module
+
+    real = frontier_module.run_tasks
+
+    def stopped_at_62_5(tasks, *args, **kwargs):
+        results, start = real(tasks, *args, **kwargs)
+        for (name, _, _), (report, _) in zip(tasks, results):
+            if name == "cap 62.5%":
+                report.status, report.costs = "time_limit", {}
+        return results, start
+
+    monkeypatch.setattr(frontier_module, "run_tasks", stopped_at_62_5)
+    result, rows = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply",
+                             "--member", "CN", "--from", "1", "--to", "0.25", "--steps", "4",
+                             exit_code=3)
+    assert [(r["point"], r["cap"], r["status"]) for r in rows][4:] == \
+        [("bisection (not finished)", 0.625, "time_limit")]
+    assert rows[4]["note"] == "not solved (time_limit): neither holds nor fails"
+    assert "tightest cap that holds: 75%; the solver did not finish 1 point" in result.output
+
+
 def test_a_sweep_infeasible_at_every_cap_exits_3(tmp_path):
     """Japan needs 500 t a period and the two mines sell at most 100 + 30 with hard demand:
     infeasible whatever the cap, the loosest too. The frontier is written, and says so
