@@ -22,7 +22,7 @@ from .inputs import BASE, ROW, Inputs
 from .lp import EQ, GE, LE, LinearModel
 from .model import OfferBounds
 from .network import base_offers, base_options
-from .risk import MAX_OUTCOMES, Outcomes, no_events, outcomes, unpriced_demand
+from .risk import MAX_OUTCOMES, Outcomes, outcomes, risk_problems
 from .scenarios import applies
 from .sheets import (CONTRACT_CONCENTRATION, CONTRACT_COUNTRIES, CONTRACT_OPTIONS,
                      CONTRACT_SHARES, CONTRACT_SUPPLIERS, CONTRACTS, DISTRIBUTION,
@@ -386,9 +386,6 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     (WS); when sampled, both books also on `evaluate` fresh draws. `progress(phase, done,
     total)` as the work goes. Raises InputError (no events, demand without
     unmet_penalty), HedgeError, and cluster.ClusterError."""
-    missing = no_events(inputs, "hedge")
-    if missing is not None:
-        raise InputError([missing])
     for name, n, least in (("samples", samples, 1), ("evaluate", evaluate, 2)):
         if not least <= n <= MAX_OUTCOMES:
             raise HedgeError(f"{name} must be from {least} to {MAX_OUTCOMES:,}, not {n:,}")
@@ -398,12 +395,9 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
         raise HedgeError(f"the CVaR level must be between 0 and 1 (e.g. 0.95), not {level:g}")
     if not risk_weights or any(not 0 <= w < math.inf for w in risk_weights):
         raise HedgeError("risk weights must be 0 or more (0: risk neutral)")
-    only_in_events = event_options(inputs)
-    if only_in_events:
-        raise InputError(only_in_events)
-    unpriced = unpriced_demand(inputs)
-    if unpriced is not None:
-        raise InputError([unpriced])
+    problems = risk_problems(inputs, "hedge") + event_options(inputs)
+    if problems:
+        raise InputError(problems)
     out = outcomes(inputs.events, int(inputs.settings.max_outcomes), samples, seed)
     try:
         base = contract_book(inputs, options, BASE)

@@ -117,6 +117,12 @@ def no_events(inputs: Inputs, command: str) -> Problem | None:
                           f"probability (docs/workbook.md, Risks)", "Risks")
 
 
+def risk_problems(inputs: Inputs, command: str) -> list[Problem]:
+    """The input problems that stop `planner <command>` (stress, hedge), all of them: no
+    events, demand without a price on unmet tonnes."""
+    return [p for p in (no_events(inputs, command), unpriced_demand(inputs)) if p is not None]
+
+
 def unpriced_demand(inputs: Inputs, severity: str = ERROR) -> Problem | None:
     """Demand rows without a price on unmet tonnes, as one problem at the first of them:
     a risk run must be able to leave demand short."""

@@ -18,7 +18,7 @@ from .solve import Solution, SolveRun
 RULE_COSTS = ("none", "binding", "all")
 RULE_FAMILIES = ("share_max", "share_min", "restriction")  # rows of Limits and Restrictions
 DUAL_TOL = 1e-9
-SAVED_TOL = 1e-7  # relative: two solves of one LP agree on the optimum to about 1e-8
+SAVED_TOL = 1e-8  # relative: two solves of one LP agree on the optimum to about 1e-9
 
 
 def rule_rows(sm: SourcingModel) -> dict[str, np.ndarray]:

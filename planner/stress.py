@@ -26,8 +26,7 @@ from .model import OfferBounds, SourcingModel, build_model
 from .network import SUPPLIER, base_offers, base_options, build_network
 from .plan import solve_scenario
 from .report import cost_parts
-from .risk import (MAX_OUTCOMES, Outcomes, no_events, outcome_inputs, outcomes,
-                   unpriced_demand)
+from .risk import MAX_OUTCOMES, Outcomes, outcome_inputs, outcomes, risk_problems
 from .scenarios import scenario_inputs
 from .sheets import (DISTRIBUTION, RISK, RISK_EVENTS, RISK_SHORTFALLS, STRESS,
                      STRESS_COSTS)
@@ -45,7 +44,8 @@ CURVE_POINTS = 2000                       # points of a policy's cost distributi
 
 
 class StressError(ValueError):
-    """The stress test cannot run (the plan whose book is taken is not optimal)."""
+    """The stress test cannot run (the plan whose book is taken is not optimal or not
+    known, samples out of range)."""
 
 
 @dataclass
@@ -488,16 +488,13 @@ def stress(inputs: Inputs, options: SolveOptions, plan: str = BASE, samples: int
     """The stress test of the plan of scenario `plan` over the outcomes of the Risks sheet
     (enumerated when there are at most Settings max_outcomes, else `samples` draws seeded
     with `seed`). Raises InputError when the workbook has no events or some demand has no
-    unmet_penalty, StressError when the plan is not optimal, cluster.ClusterError when
-    the cluster cannot be started or reached."""
-    missing = no_events(inputs, "stress")
-    if missing is not None:
-        raise InputError([missing])
+    unmet_penalty, StressError when the plan is not optimal or `samples` out of range,
+    cluster.ClusterError when the cluster cannot be started or reached."""
     if not 1 <= samples <= MAX_OUTCOMES:
         raise StressError(f"samples must be from 1 to {MAX_OUTCOMES:,}, not {samples:,}")
-    unpriced = unpriced_demand(inputs)
-    if unpriced is not None:
-        raise InputError([unpriced])
+    problems = risk_problems(inputs, "stress")
+    if problems:
+        raise InputError(problems)
     out = outcomes(inputs.events, int(inputs.settings.max_outcomes), samples, seed)
     book = contract_book(inputs, options, plan)
     [results] = solve_outcomes(inputs, out, (book,), options, scheduler, workers, progress)

@@ -451,6 +451,10 @@ def test_an_option_only_an_event_has_is_an_input_error_at_its_cell(tmp_path):
     assert "sheet Options, row 2, column scenario" in result.output
     assert "option 'sign AU' exists only in an event's scenario" in result.output
     assert not out.exists()
+    with pytest.raises(api.InputError) as raised:  # the library says where, as the command
+        api.hedge(frames(sheets))
+    [problem] = raised.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("Options", 2, "scenario")
 
 
 def test_planner_hedge_says_which_options_each_book_takes(tmp_path):

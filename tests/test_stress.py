@@ -271,6 +271,14 @@ def test_a_workbook_without_risks_is_told_to_add_them(tmp_path):
     assert result.exit_code == 1  # invalid input, at the sheet it lacks
     assert "sheet Risks" in result.output and "no Risks sheet" in result.output
     assert not (tmp_path / "s.xlsx").exists()
+    # Every problem a risk run has is listed at once: no events, and demand without a
+    # price on unmet tonnes (it said only the first, then the other on the next try).
+    sheets["Demand"][0]["unmet_penalty"] = None
+    path = make_workbook(tmp_path / "both.xlsx", sheets)
+    for command in ("stress", "hedge"):
+        result = CliRunner().invoke(main, [command, str(path), "-o", str(tmp_path / "s.xlsx")])
+        assert result.exit_code == 1 and "Errors (2):" in result.output, result.output
+        assert "no Risks sheet" in result.output and "no unmet_penalty" in result.output
 
 
 def _free_port() -> int:
