@@ -69,7 +69,7 @@ written). Errors:
   or whose co-products together come back as more than went in (material from nothing).
 
 Warnings (the plan is made): unknown sheets and columns, hidden sheets and rows, merged
-header cells, an Excel table's Totals row (skipped), a value taken from another workbook,
+header cells, an Excel error in a header cell (its column is ignored), an Excel table's Totals row (skipped), a value taken from another workbook,
 control characters in text, ids that differ only in case or punctuation, a site with no
 process, an offer, site output or stockpile that no Freight or Lanes cost connects to any
 taker (naming the missing country pairs), demand no route reaches, a scenario change that

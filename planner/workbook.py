@@ -57,7 +57,8 @@ def _closest(name: str, candidates: list[str]) -> str:
 
 
 def _report_facts(table: Table, facts: SheetFacts, head: int, problems: list[Problem]) -> None:
-    """Merged cells and hidden rows inside the table (formulas are checked per cell)."""
+    """Merged cells, hidden rows and error values in the header (formulas and errors in
+    the data are checked per cell)."""
     letters = {letter: name for name, letter in table.letters.items()}
     for ref in facts.merged:
         first, _, last = ref.partition(":")
@@ -71,6 +72,12 @@ def _report_facts(table: Table, facts: SheetFacts, head: int, problems: list[Pro
             problems.append(Problem(WARNING, f"merged cells {ref} in the header row; unmerge "
                                              f"them so every column has its own header",
                                     table.title, r1))
+    for ref, error in facts.errors.items():
+        letter, row = split_ref(ref)
+        if row == head + 1:  # read as a blank header: the column would go without a word
+            problems.append(Problem(WARNING, f"the header cell holds the Excel error {error}; "
+                                             f"its column is ignored: type the header",
+                                    table.title, row, letter))
     hidden = [r for r in facts.hidden_rows if r > head + 1]
     if hidden:
         shown = ", ".join(map(str, hidden[:10])) + (" ..." if len(hidden) > 10 else "")

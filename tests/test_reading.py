@@ -346,3 +346,16 @@ def test_a_damaged_sheet_is_named(tmp_path):
     result = _invoke("validate", damaged)
     assert result.exit_code == 1, result.output
     assert f"error: sheet {second}: could not read damaged.xlsx" in result.output
+
+
+def test_an_error_value_in_the_header_row_is_warned(tmp_path):
+    """A header cell holding #REF! reads as blank, so its column was left out without a
+    word: now a warning at that cell (the plan is made without the column)."""
+    sheets = copy.deepcopy(VALID)
+    edit("Suppliers", 0, **{"#REF!": 1})(sheets)
+    inp = make_workbook(tmp_path / "in.xlsx", sheets)
+    result = _invoke("validate", inp)
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if "#REF!" in ln)
+    assert line.startswith("  warning: sheet Suppliers, row 1, column F:"), line
+    assert "column is ignored" in line
