@@ -339,8 +339,11 @@ def facts(run: Run) -> dict[str, str]:
     claim((jare["binds"] == "no").all(), "JARE's cap does not bind in base")
     f["jare_cap"] = tonnes(_one(jare["bound"], "JARE's cap"))
     floor = rows_of(lim, "floor AU-reserve")
-    f["au_floor_shadow_max"] = usd(floor["shadow_price"].max())
-    f["au_floor_shadow_period"] = str(floor.loc[floor["shadow_price"].idxmax(), "period"])
+    claim((floor["cost_of_rule"] == 0).all() and (floor["shadow_price"] == 0).all(),
+          "AU-reserve's floor costs nothing in base, in total or at the margin")
+    claim(abs(summary.loc[RESERVE, "total_cost"] - base["total_cost"]) < 1.0,
+          "reserve-release (floor 0) costs what base costs")
+    f["au_floor_total"] = usd(floor["cost_of_rule"].max())
     n_binding = int((lim["binds"] == "yes").sum())
     f["n_binding_base"] = str(n_binding)
 

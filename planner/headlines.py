@@ -79,7 +79,7 @@ def top_shares(mix: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
 
 
 def costliest_binding_rule(rows: pd.DataFrame | None) -> tuple[dict, int] | None:
-    """(the costliest rule's binding instance, number of binding instances) among one
+    """(the costliest rule's binding instance, how many of its instances bind) among one
     scenario's Limits rows, or None when no rule instance binds. Costliest by
     `cost_of_rule` (the whole rule, solved without it) where the Limits table has it, else
     by |shadow_price| (the marginal view); the instance shown is the rule's binding one
@@ -98,7 +98,8 @@ def costliest_binding_rule(rows: pd.DataFrame | None) -> tuple[dict, int] | None
     price = np.abs(number("shadow_price"))
     whole = number("cost_of_rule") if "cost_of_rule" in rows else np.zeros(len(binding))
     first = np.lexsort((-price, -whole))[0]  # the largest whole, then price; ties: the first
-    return rows.iloc[binding[first]].to_dict(), len(binding)
+    rule = rows.iloc[binding[first]].to_dict()
+    return rule, int((rows["rule"].to_numpy()[binding] == rule["rule"]).sum())
 
 
 def _scope(rule: dict) -> str:
@@ -115,7 +116,7 @@ def _rule_line(found: tuple[dict, int] | None, currency: str | None,
     if found is None:
         return "no rule binds: the rules cost nothing"
     rule, count = found
-    more = f" ({count} bind)" if count > 1 else ""
+    more = f" ({count} instances bind)" if count > 1 else ""
     whole = _number(rule.get("cost_of_rule"))
     if whole:
         return f"{rule.get('rule')}: {money(whole, currency, millions=millions)}{more}"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
+from .rule_costs import rule_names
 from .rules import STAGE_FLOWS
 from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, MIX_STAGES, OPTIONS, PROVENANCE,
                      SOURCING, STAGES, SUMMARY, UNMET, UTILIZATION)
@@ -423,10 +424,11 @@ def _limits(name: str, sm: SourcingModel, sol: Solution,
         rows = lp.rows_of(family)
         keys = lp.families[family].keys
         dual = sol.duals[rows]
+        names = rule_names(family, keys)
         whole = None
-        if rule_cost and "rule" in keys:
+        if rule_cost:
             whole = np.array([np.nan if (c := rule_cost.get(r)) is None else c
-                              for r in keys["rule"]], float)
+                              for r in names], float)
             # A rule whose removal saves nothing saves nothing loosened a little either,
             # though its dual may not be 0: where two rules hold back the same tonnes, the
             # optimum is degenerate and the solver may put the price on either.
@@ -449,13 +451,12 @@ def _limits(name: str, sm: SourcingModel, sol: Solution,
         else:
             own = {}
             if family == "lane_cap":
-                src, dst, max_t = _columns(keys, ("from", "to", "max_t"))
-                own = dict(rule="lane " + src + " -> " + dst, type="lane", bound=max_t,
+                own = dict(rule=names, type="lane", bound=keys["max_t"].to_numpy(float),
                            sense="max")
             elif family == "stockpile_floor":
                 stockpile, floor = _columns(keys, ("stockpile", "min_level_t"))
-                own = dict(rule="floor " + stockpile, type="floor", member=stockpile,
-                           bound=floor, sense="min")
+                own = dict(rule=names, type="floor", member=stockpile, bound=floor,
+                           sense="min")
             bound = np.asarray(own["bound"] if "bound" in own else keys["bound"], float)
             own["volume_t"] = own["level"] = rounded(level)
             tol = 1e-6 * np.maximum(1.0, bound)

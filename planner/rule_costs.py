@@ -1,5 +1,6 @@
 """What each rule costs in total: the plan's cost minus the cost of the same plan without
-that rule (all of a Limits or Restrictions row's instances together), by solving again.
+that rule (all of a Limits or Restrictions row's instances together, a lane's cap or a
+stockpile's floor in every period), by solving again.
 
 A shadow price is the marginal view (cost per tonne or per percentage point of the bound);
 this is the whole rule. By LP duality a rule whose every instance has a zero shadow price
@@ -16,9 +17,21 @@ from .model import SourcingModel
 from .solve import Solution, SolveRun
 
 RULE_COSTS = ("none", "binding", "all")
-RULE_FAMILIES = ("share_max", "share_min", "restriction")  # rows of Limits and Restrictions
+# Rows of Limits and Restrictions rules, of lanes' caps and of stockpiles' floors.
+RULE_FAMILIES = ("share_max", "share_min", "restriction", "lane_cap", "stockpile_floor")
 DUAL_TOL = 1e-9
 SAVED_TOL = 1e-8  # relative: two solves of one LP agree on the optimum to about 1e-9
+
+
+def rule_names(family: str, keys: pd.DataFrame) -> np.ndarray:
+    """The rule each row of `family` (one of RULE_FAMILIES) belongs to, as the Limits sheet
+    names it: the Limits or Restrictions rule, `lane A -> B`, `floor K`."""
+    if family == "lane_cap":
+        return ("lane " + keys["from"].astype(str) + " -> " + keys["to"].astype(str)
+                ).to_numpy(object)
+    if family == "stockpile_floor":
+        return ("floor " + keys["stockpile"].astype(str)).to_numpy(object)
+    return keys["rule"].to_numpy(object)
 
 
 def rule_rows(sm: SourcingModel) -> dict[str, np.ndarray]:
@@ -28,7 +41,7 @@ def rule_rows(sm: SourcingModel) -> dict[str, np.ndarray]:
         if family not in sm.lp.families:
             continue
         rows = pd.Series(sm.lp.rows_of(family))
-        names = sm.lp.families[family].keys["rule"].to_numpy(object)
+        names = rule_names(family, sm.lp.families[family].keys)
         for rule, of_rule in rows.groupby(names, sort=False):  # one pass, not one per rule
             found.setdefault(rule, []).append(of_rule.to_numpy())
     return {rule: np.concatenate(parts) for rule, parts in found.items()}

@@ -176,7 +176,7 @@ LIMITS = Sheet(
               "tonnes); blank for a rule a best-effort plan breaks (its level past its "
               "bound; Diagnosis lists it). "
               "cost_of_rule = what the whole rule (a Limits or Restrictions row, all its "
-              "instances) costs: the total cost less the total cost without it, solved again "
+              "instances; a lane's cap or a stockpile's floor, every period) costs: the total cost less the total cost without it, solved again "
               "({currency}).",
     _columns(("scenario", ID), ("rule", ID), ("type", ID), ("stage", ID), ("by", ID),
              ("material", ID), ("period", ID), ("customer", ID), ("member", ID),

@@ -231,7 +231,7 @@ def test_summary_is_title_kpi_table_then_short_lines_per_scenario(book, plan_pat
     assert lines["no CN"][0] == ("optimal, +39,800 EUR (+1990.0%); 40 t unmet "
                                  "(penalty 40,000 EUR)")
     # without the cap CN sells all 80 t a period at 10: 1,600 EUR, so the cap costs 400
-    assert lines["base"][1] == "CN cap: 400 EUR (2 bind)"
+    assert lines["base"][1] == "CN cap: 400 EUR (2 instances bind)"
     assert lines["no CN"][1] == "no rule binds: the rules cost nothing"
     # other scenarios: only what differs from base (a tie goes to the first country in
     # alphabetical order: AU)

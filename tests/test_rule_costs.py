@@ -116,3 +116,34 @@ def test_two_rules_holding_back_the_same_tonnes_are_each_worth_nothing_at_the_ma
     # The marginal view, by finite difference: a 1 t quota beside the ban saves nothing.
     loosened = api.plan(_two_mines([BAN, {**QUOTA, "max_t": 1}]))
     assert loosened["Summary"]["total_cost"].iloc[0] == pytest.approx(500)
+
+
+def test_a_lane_cap_and_a_stockpile_floor_have_their_total_cost_too():
+    """China sells at 1/t, Australia at 5/t, 100 t a period for Japan; China's lane to the
+    plant is capped at 40 t: 40 x 1 + 60 x 5 = 340 against 100 without the cap, so the cap
+    costs 240 in total (4 per t at the margin) and is the costliest rule on the Summary
+    (lane caps and floors had no total cost, so any rule with one outranked them). A
+    Japanese stockpile holding 20 t at its floor of 20 t: without the floor its 20 t
+    would replace Australian tonnes, so the floor costs 20 x 5 = 100."""
+    tables = {
+        "Suppliers": pd.DataFrame({"supplier": ["cn-mine", "au-mine"], "country": ["CN", "AU"],
+                                   "material": ["ore", "ore"], "capacity_t": [None, None],
+                                   "unit_cost": [1, 5]}),
+        "Demand": pd.DataFrame({"customer": ["plant"], "country": ["JP"], "material": ["ore"],
+                                "period": ["Q1"], "quantity_t": [100]}),
+        "Freight": pd.DataFrame({"from_country": ["CN", "AU"], "to_country": ["JP", "JP"],
+                                 "cost_per_t": [0, 0]}),
+        "Lanes": pd.DataFrame({"from": ["cn-mine"], "to": ["plant"], "max_t": [40]}),
+        "Stockpiles": pd.DataFrame({"stockpile": ["jp-reserve"], "country": ["JP"],
+                                    "material": ["ore"], "initial_t": [20],
+                                    "min_level_t": [20]}),
+    }
+    plan = api.plan(tables)
+    assert plan["Summary"]["total_cost"].iloc[0] == pytest.approx(340)
+    limits = plan["Limits"].set_index("rule")
+    assert limits.loc["lane cn-mine -> plant", "cost_of_rule"] == pytest.approx(240)
+    assert limits.loc["lane cn-mine -> plant", "shadow_price"] == pytest.approx(-4)
+    assert limits.loc["floor jp-reserve", "cost_of_rule"] == pytest.approx(100)
+    from planner.headlines import _rule_line, costliest_binding_rule
+    assert _rule_line(costliest_binding_rule(plan["Limits"]), "USD") == \
+        "lane cn-mine -> plant: 240 USD"
