@@ -25,6 +25,7 @@ from .lp import LE, LinearModel
 from .model import SourcingModel
 from .inputs import Inputs
 from .network import CUSTOMER, stranded, stranded_sentence
+from .headlines import figures
 from .report import rounded
 from .sheets import DIAGNOSIS
 from .solve import Solution, SolveOptions, Status, solve
@@ -143,20 +144,6 @@ def structural_causes(sm: SourcingModel) -> list[str]:
             causes.append(f"Every source that ships {d.material} to {d.customer} has zero "
                           f"capacity in {d.period}: {', '.join(names)}.")
     return causes
-
-
-def figures(*values: float, least: int = 2, most: int = 6) -> list[str]:
-    """The values with thousands separators and one common number of decimals: at least
-    `least`, more (up to `most`, the precision of the plan) until values that differ print
-    differently and no nonzero value prints as zero. A shortfall of 0.001 t on 1,000,000 t
-    reads 999,999.999 of 1,000,000.000, never 1,000,000.00 of 1,000,000.00."""
-    keys = [round(float(v), most) for v in values]
-    for decimals in range(least, most + 1):
-        texts = [f"{v:,.{decimals}f}" for v in values]
-        if len(set(texts)) == len(set(keys)) and all(
-                k == 0 or float(t.replace(",", "")) != 0 for k, t in zip(keys, texts)):
-            return texts
-    return texts
 
 
 def _pct(*shares: float) -> list[str]:

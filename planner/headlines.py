@@ -38,10 +38,30 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def figures(*values: float, least: int = 2, most: int = 6) -> list[str]:
+    """The values with thousands separators and one common number of decimals: at least
+    `least`, more (up to `most`, the precision of the plan) until values that differ print
+    differently and no nonzero value prints as zero. A shortfall of 0.001 t on 1,000,000 t
+    reads 999,999.999 of 1,000,000.000, never 1,000,000.00 of 1,000,000.00."""
+    keys = [round(float(v), most) for v in values]
+    for decimals in range(least, most + 1):
+        texts = [f"{v:,.{decimals}f}" for v in values]
+        if len(set(texts)) == len(set(keys)) and all(
+                k == 0 or float(t.replace(",", "")) != 0 for k, t in zip(keys, texts)):
+            return texts
+    return texts
+
+
 def money(value: float, currency: str | None, decimals: int = 0,
           millions: bool = False) -> str:
-    """An amount as the Summary shows it: whole units, or millions ("2,745.4 m USD")."""
-    text = f"{value / 1e6:,.1f} m" if millions else f"{value:,.{decimals}f}"
+    """An amount as the Summary shows it: whole units, or millions ("2,745.4 m USD"); an
+    amount that would show as 0.0 m in whole units, and never a real amount as 0 (more
+    decimals where fewer would)."""
+    if millions and not 0 < abs(value) < 0.05e6:
+        [text] = figures(value / 1e6, least=1)
+        text += " m"
+    else:
+        [text] = figures(value, least=decimals)
     return f"{text} {currency}" if currency else text
 
 
@@ -53,7 +73,7 @@ def change(value: float, currency: str | None, millions: bool = False) -> str:
 
 
 def tonnes(value: float) -> str:
-    return f"{value:,.0f} t" if abs(value) >= 10 else f"{value:,.1f} t"
+    return f"{figures(value, least=0 if abs(value) >= 10 else 1)[0]} t"
 
 
 def _rows_of(frame: pd.DataFrame | None, scenario: str) -> pd.DataFrame:
@@ -130,8 +150,18 @@ def _rule_line(found: tuple[dict, int] | None, currency: str | None,
     return f"{name}: {money(abs(price), currency, 2)} per t at the margin{more}"
 
 
-def _pct(share: float) -> str:
-    return f"{share * 100:.0f}%"
+def percents(*shares: float) -> list[str]:
+    """Shares as whole percentages, with a decimal or two where whole ones would say
+    something false: two different shares alike (85.5% and 86.5% as 86%), a share short of
+    all as 100% or one above none as 0%."""
+    values = [round(100 * s, 6) for s in shares]
+    for decimals in range(3):
+        texts = [f"{v:.{decimals}f}" for v in values]
+        alike = len(set(texts)) < len(set(values))
+        false = any(0 < v < 100 and float(t) in (0.0, 100.0) for v, t in zip(values, texts))
+        if not alike and not false:
+            break
+    return [t + "%" for t in texts]
 
 
 def _shares_against_base(top: dict[tuple, tuple[str, float]],
@@ -145,11 +175,12 @@ def _shares_against_base(top: dict[tuple, tuple[str, float]],
     for (material, stage), (country, share) in top.items():
         old = before.get((material, stage))
         if old is None:
-            changes.append((share, f"{material} {stage} new: {country} {_pct(share)}"))
+            [now] = percents(share)
+            changes.append((share, f"{material} {stage} new: {country} {now}"))
         elif old[0] != country or abs(old[1] - share) >= 0.01 - 1e-9:
             size = abs(share - old[1]) if old[0] == country else share + old[1]
-            changes.append((size, f"{material} {stage} {old[0]} {_pct(old[1])} \u2192 "
-                                  f"{country} {_pct(share)}"))
+            was, now = percents(old[1], share)
+            changes.append((size, f"{material} {stage} {old[0]} {was} \u2192 {country} {now}"))
     gone = set(before) - set(top)
     changes += [(1.0, f"{m} {st} no longer moved") for m, st in sorted(gone, key=str)]
     if not changes:
@@ -206,7 +237,8 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
             head.result = f"optimal, {change(delta, currency, millions)}"
             share = _number(row.get("change_vs_base_pct"))
             if share is not None:
-                head.result += f" ({share * 100:+.1f}%)"
+                pct = figures(share * 100, least=1)[0].replace(",", "")
+                head.result += f" ({'+' if share >= 0 else ''}{pct}%)"
         else:
             head.result = f"optimal, {money(cost or 0.0, currency, millions=millions)}"
         if unmet:

@@ -312,7 +312,7 @@ def test_a_model_with_nothing_to_decide_is_settled_without_the_solver(tmp_path, 
 
 
 def test_amounts_in_one_sentence_print_as_different_numbers():
-    from planner.diagnose import figures
+    from planner.headlines import figures
 
     assert figures(60, 100) == ["60.00", "100.00"]  # ordinary amounts keep two decimals
     assert figures(999_999.999, 1_000_000) == ["999,999.999", "1,000,000.000"]

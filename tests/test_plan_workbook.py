@@ -705,3 +705,20 @@ def test_example_plan_prints_in_few_pages_with_the_kpi_table_on_page_one(example
     assert summary.sheet_properties.pageSetUpPr.fitToPage
     assert summary.page_setup.fitToHeight in (None, 1)
     wb.close()
+
+
+def test_summary_sentences_never_round_a_real_amount_or_share_into_a_false_one():
+    """Found on the meeting page: a 20,000 USD fall shown as "+0.0 m USD (-0.0%)", 0.04 t
+    unmet as "0.0 t", 99.6% as "100%" (a sole source), 85.5% -> 86.5% as "86% -> 86%".
+    Amounts too small for millions are in whole units; shares get the decimals that tell
+    them apart; nothing nonzero reads as zero."""
+    from planner.headlines import change, money, percents, tonnes
+
+    assert change(-20_000, "USD", millions=True) == "-20,000 USD"
+    assert change(20_000, "USD", millions=True) == "+20,000 USD"
+    assert change(0.0, "USD", millions=True) == "+0.0 m USD"
+    assert money(2_745_372_449.76, "USD", millions=True) == "2,745.4 m USD"
+    assert tonnes(0.04) == "0.04 t" and tonnes(62_893.2) == "62,893 t"
+    assert percents(0.996) == ["99.6%"] and percents(1.0) == ["100%"]
+    assert percents(0.004) == ["0.4%"] and percents(0.5, 0.6) == ["50%", "60%"]
+    assert percents(0.855, 0.865) == ["85.5%", "86.5%"]
