@@ -81,16 +81,18 @@ def _print_rule_costs(result, top: int = 5) -> None:
             continue
         by_rule = costly.assign(_price=price, _whole=whole.fillna(-1.0)).sort_values(
             ["_whole", "_price"], ascending=False, kind="stable").drop_duplicates("rule")
-        say(f"rules in {report.name}, costliest first (in total: the plan solved without "
-            f"the rule; at the margin: per t of its bound, or per percentage point of a "
-            f"share):")
+        say(f"rules in {report.name}, costliest first (in total: what the plan saves "
+            f"without the rule; at the margin: what loosening its bound saves, per t or per "
+            f"percentage point of a share):")
         for row in by_rule.head(top).to_dict("records"):
             scope = ", ".join(str(row[k]) for k in ("material", "period", "customer", "member")
                               if pd.notna(row[k]))
             total = (f"{row['_whole']:,.0f} {currency} in total; " if row["_whole"] >= 0
                      else "")
-            margin = (f"{row['shadow_price'] * 0.01:,.2f} {currency} per percentage point"
-                      if row["type"] == "limit" else f"{row['shadow_price']:,.2f} {currency}/t")
+            # a saving whatever the sense (a max rule's price is <= 0, a min rule's >= 0)
+            margin = (f"{abs(row['shadow_price']) * 0.01:,.2f} {currency} per percentage "
+                      f"point" if row["type"] == "limit"
+                      else f"{abs(row['shadow_price']):,.2f} {currency}/t")
             say(f"  {row['rule']}: {total}{margin} at the margin [{scope}]")
         if len(by_rule) > top:
             say(f"  ... and {len(by_rule) - top} more in the Limits sheet")

@@ -71,6 +71,11 @@ def test_the_headline_and_the_terminal_lead_with_the_costliest_rule(tmp_path):
     costs = plan["Limits"].dropna(subset=["cost_of_rule"])
     top = costs.sort_values("cost_of_rule", ascending=False).iloc[0]
     assert first.startswith(f"  {top['rule']}: {top['cost_of_rule']:,.0f} USD in total")
+    # at the margin, what loosening saves, as a positive amount whatever the rule's sense
+    # (a max rule printed its negative dual under "costliest first")
+    rows = plan["Limits"][(plan["Limits"]["rule"] == top["rule"]) & plan["Limits"]["binds"]]
+    point = rows["shadow_price"].abs().max() * 0.01
+    assert f"; {point:,.2f} USD per percentage point at the margin" in first
     import openpyxl
 
     sheet = openpyxl.load_workbook(out, read_only=True)["Summary"]
