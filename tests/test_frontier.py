@@ -181,23 +181,29 @@ def test_caps_that_leave_demand_unmet_do_not_hold(tmp_path):
     assert tightest[0]["cap"] == pytest.approx(0.7, abs=1e-4)
 
 
+def _stop_the_solver_at(monkeypatch, *points: str) -> None:
+    """Make the frontier's solves of the named points (e.g. "cap 50%") come back stopped
+    by a time limit, without a plan; every other point is solved as usual."""
+    from planner import frontier as frontier_module
+
+    real = frontier_module.run_tasks
+
+    def stopped(tasks, *args, **kwargs):
+        results, start = real(tasks, *args, **kwargs)
+        for (name, _, _), (report, _) in zip(tasks, results):
+            if name in points:
+                report.status, report.costs = "time_limit", {}
+        return results, start
+
+    monkeypatch.setattr(frontier_module, "run_tasks", stopped)
+
+
 def test_points_the_solver_did_not_finish_neither_hold_nor_fail(tmp_path, monkeypatch):
     """As the hand-computed line, but the solver is stopped (time_limit, no plan) at the
     50% and 25% caps, which are infeasible: nothing proves where caps stop holding, so no
     bisection towards them and no "first infeasible cap"; each says it was not solved, the
     verdict counts them, exit status 3 (they were called infeasible, exit 0)."""
-    from planner import frontier as frontier_module
-
-    real = frontier_module.run_tasks
-
-    def stopped_below_60(tasks, *args, **kwargs):
-        results, start = real(tasks, *args, **kwargs)
-        for (name, _, _), (report, _) in zip(tasks, results):
-            if name in ("cap 50%", "cap 25%"):
-                report.status, report.costs = "time_limit", {}
-        return results, start
-
-    monkeypatch.setattr(frontier_module, "run_tasks", stopped_below_60)
+    _stop_the_solver_at(monkeypatch, "cap 50%", "cap 25%")
     result, rows = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply",
                              "--member", "CN", "--from", "1", "--to", "0.25", "--steps", "4",
                              exit_code=3)
@@ -214,18 +220,7 @@ def test_a_bisection_step_the_solver_did_not_finish_is_shown_and_counted(tmp_pat
     infeasible, and bisects. Its first step, 62.5%, is stopped (time_limit): the search
     ends there, and that point is a row of its own, counted by the verdict and the exit
     status (it was dropped: exit 0, 'tightest cap that holds: 75%' and nothing else)."""
-    from planner import frontier as frontier_module
-
-    real = frontier_module.run_tasks
-
-    def stopped_at_62_5(tasks, *args, **kwargs):
-        results, start = real(tasks, *args, **kwargs)
-        for (name, _, _), (report, _) in zip(tasks, results):
-            if name == "cap 62.5%":
-                report.status, report.costs = "time_limit", {}
-        return results, start
-
-    monkeypatch.setattr(frontier_module, "run_tasks", stopped_at_62_5)
+    _stop_the_solver_at(monkeypatch, "cap 62.5%")
     result, rows = _frontier(tmp_path, TWO, "--material", "ore", "--stage", "supply",
                              "--member", "CN", "--from", "1", "--to", "0.25", "--steps", "4",
                              exit_code=3)
