@@ -165,10 +165,13 @@ def percents(*shares: float) -> list[str]:
 
 
 def _shares_against_base(top: dict[tuple, tuple[str, float]],
-                         before: dict[tuple, tuple[str, float]]) -> str:
+                         before: dict[tuple, tuple[str, float]],
+                         base_shares: dict[tuple, float]) -> str:
     """For a scenario: the (material, stage) pair whose largest country or its share (by a
     percentage point or more) moved most from base, and how many others moved; `top` and
-    `before` as `report.top_by_pair` gives them, the scenario's and base's."""
+    `before` as `report.top_by_pair` gives them, the scenario's and base's; `base_shares`
+    as `report.shares_by_country` gives base's. A new largest country moved by what its
+    own share rose (a near tie tipping over moved little)."""
     if not top:
         return "no material moved"
     changes = []
@@ -178,7 +181,8 @@ def _shares_against_base(top: dict[tuple, tuple[str, float]],
             [now] = percents(share)
             changes.append((share, f"{material} {stage} new: {country} {now}"))
         elif old[0] != country or abs(old[1] - share) >= 0.01 - 1e-9:
-            size = abs(share - old[1]) if old[0] == country else share + old[1]
+            size = abs(share - (old[1] if old[0] == country else
+                                base_shares.get((material, stage, country), 0.0)))
             was, now = percents(old[1], share)
             changes.append((size, f"{material} {stage} {old[0]} {was} \u2192 {country} {now}"))
     gone = set(before) - set(top)
@@ -212,11 +216,12 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
     out = []
     mixes, limit_rows, diagnosed, chosen = (_by_scenario(f)
                                             for f in (mix, limits, diagnosis, options))
-    base_top = None
+    base_top, base_shares = None, {}
     if not summary.empty:
         base = summary[summary["scenario"].astype(str) == "base"]
         if len(base) and str(base.iloc[0]["status"]) == "optimal" and mix is not None:
             base_top = report.top_by_pair(mixes.get("base"))
+            base_shares = report.shares_by_country(mixes.get("base"))
     messages = _messages(summary, run_info)
     for row in summary.to_dict("records"):
         name, status = str(row["scenario"]), str(row["status"])
@@ -256,7 +261,8 @@ def headlines(summary: pd.DataFrame, limits: pd.DataFrame | None = None,
             head.rule = _rule_line(costliest_binding_rule(limit_rows.get(name)), currency,
                                    millions)
         if mix is not None and base_top is not None and name != "base":
-            head.shares = _shares_against_base(report.top_by_pair(mixes.get(name)), base_top)
+            head.shares = _shares_against_base(report.top_by_pair(mixes.get(name)), base_top,
+                                               base_shares)
         out.append(head)
     return out
 

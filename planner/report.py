@@ -581,6 +581,14 @@ def top_by_pair(mix: pd.DataFrame | None) -> dict[tuple, tuple[str, float]]:
         zip(top["material"], top["stage"], top["country"], top["share"].tolist())}
 
 
+def shares_by_country(mix: pd.DataFrame | None) -> dict[tuple, float]:
+    """(material, stage, country) -> its share over the whole horizon."""
+    shares = _horizon_shares(mix)
+    return {} if shares is None else {
+        (m, s, c): v for m, s, c, v in zip(shares["material"], shares["stage"],
+                                           shares["country"], shares["share"].tolist())}
+
+
 MOST_CHANGED_FLOWS = 20  # per scenario, in the Comparison
 
 

@@ -722,3 +722,17 @@ def test_summary_sentences_never_round_a_real_amount_or_share_into_a_false_one()
     assert percents(0.996) == ["99.6%"] and percents(1.0) == ["100%"]
     assert percents(0.004) == ["0.4%"] and percents(0.5, 0.6) == ["50%", "60%"]
     assert percents(0.855, 0.865) == ["85.5%", "86.5%"]
+
+
+def test_the_share_that_moved_most_is_a_real_move_not_a_tie_tipping_over():
+    """Base: ore is AU 50.4% / CN 49.6%, ore2 CN 60%. The scenario: ore CN 50.4% (a near
+    tie tipped over: CN rose 0.8 points) and ore2 CN 95% (35 points). The line names ore2
+    (a change of largest country counted as about 100 points, so the tie won)."""
+    from planner.headlines import _shares_against_base
+
+    top = {("ore", "supply"): ("CN", 0.504), ("ore2", "supply"): ("CN", 0.95)}
+    before = {("ore", "supply"): ("AU", 0.504), ("ore2", "supply"): ("CN", 0.60)}
+    base_shares = {("ore", "supply", "AU"): 0.504, ("ore", "supply", "CN"): 0.496,
+                   ("ore2", "supply", "CN"): 0.60}
+    assert _shares_against_base(top, before, base_shares) == \
+        "ore2 supply CN 60% \u2192 CN 95%, +1 more"
