@@ -225,21 +225,23 @@ def _structure(net: Network) -> Structure:
         lp.integer.add("option")
 
     # Supplier sales within [min_t, capacity_t] per offer and period; an offer an option
-    # opens sells within [min_t, capacity] x the option's column, from its first period.
+    # opens sells within [min_t, capacity] x the option's column, from its first period
+    # (OfferBounds: the same bounds the risk commands give contract books).
     offers = net.offers
-    opened = _opened(offers, options)
-    for family, mask, sense, bound in (
-            ("supplier_max", offers["capacity_t"].notna() | opened, LE, "capacity_t"),
-            ("supplier_min", offers["min_t"] > 0, GE, "min_t")):
-        keys = offers[mask.to_numpy()].reset_index(drop=True)
+    bounds = OfferBounds.of(offers, options, net.periods)
+    for family, at, sense, rhs, adds in (
+            ("supplier_max", np.flatnonzero(np.isfinite(bounds.most)), LE, bounds.most,
+             bounds.adds_most),
+            ("supplier_min", np.flatnonzero(offers["min_t"].to_numpy(float) > 0), GE,
+             bounds.least, bounds.adds_least)):
+        keys = offers.iloc[at].reset_index(drop=True)
         f, r = flows_at("from", SUPPLIER, key(keys, "supplier"))
-        rhs = keys[bound].to_numpy(float)
-        k, o, amount = _option_terms(keys, options, "supplier", net.periods,
-                                     None if family == "supplier_max" else "min_t")
-        rhs[_opened(keys, options).to_numpy()] = 0.0  # what it sells comes with the option
-        lp.add_rows(family, keys, sense, rhs, np.concatenate([r, k]),
-                    np.concatenate([f_col[f], y_col[o]]),
-                    np.concatenate([np.ones(len(r)), -amount]))
+        row_of = np.full(len(offers), -1)
+        row_of[at] = np.arange(len(at))
+        t = np.flatnonzero(row_of[bounds.offer] >= 0)  # the terms of this family's rows
+        lp.add_rows(family, keys, sense, rhs[at], np.concatenate([r, row_of[bounds.offer[t]]]),
+                    np.concatenate([f_col[f], y_col[bounds.option[t]]]),
+                    np.concatenate([np.ones(len(r)), -adds[t]]))
 
     # Site balances: inflow of each input = activity using it; outflow ≤ yield × activity.
     a_site = codes.nodes.encode(activity["site"])
