@@ -310,11 +310,15 @@ def hedged_book(offers: pd.DataFrame, x: np.ndarray, name: str,
 
 def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
                 options: SolveOptions, progress: Callable[[str, int, int], None] | None,
-                blocks: list[Block] | None = None) -> tuple[Book, float, dict[str, int]]:
+                blocks: list[Block] | None = None,
+                first_stage: tuple[pd.DataFrame, pd.DataFrame] | None = None
+                ) -> tuple[Book, float, dict[str, int]]:
     """The hedged book at `risk_weight`, the extensive form's optimum and its size
-    (`blocks`: as extensive_form takes them)."""
+    (`blocks`, `first_stage`: as extensive_form takes them)."""
     step = (lambda done, total: progress("extensive form", done, total)) if progress else None
-    lp, contract, _ = extensive_form(inputs, out, risk_weight, level, step, blocks)
+    offers, first = first_stage = first_stage or (base_offers(inputs), base_options(inputs))
+    lp, contract, _ = extensive_form(inputs, out, risk_weight, level, step, blocks,
+                                     first_stage)
     if progress:
         progress("solving the extensive form", 0, 1)
     sol = SolveRun(lp, options).solve()
@@ -325,20 +329,22 @@ def solve_hedge(inputs: Inputs, out: Outcomes, risk_weight: float, level: float,
     rows, _, _ = lp.terms()
     size = {"columns": lp.n_cols, "rows": lp.n_rows, "nonzeros": len(rows)}
     taken = np.round(sol.values[lp.columns("option")]) > 0
-    book = hedged_book(base_offers(inputs), sol.values[contract], f"hedge (λ = {risk_weight:g})",
-                       tuple(base_options(inputs)["option"][taken]))
+    book = hedged_book(offers, sol.values[contract], f"hedge (λ = {risk_weight:g})",
+                       tuple(first["option"][taken]))
     return book, float(sol.objective), size
 
 
 def perfect_information(inputs: Inputs, out: Outcomes, options: SolveOptions,
                         progress: Callable[[str, int, int], None] | None = None,
-                        blocks: list[Block] | None = None) -> Plan:
+                        blocks: list[Block] | None = None,
+                        first_stage: tuple[pd.DataFrame, pd.DataFrame] | None = None
+                        ) -> Plan:
     """WS: each outcome's own hedge, the contract book chosen knowing that the outcome
     happens (the stochastic LP with that outcome alone): contracts at the base data's
-    unit_cost within its [min_t, capacity_t], as for RP, so that WS <= RP. `blocks`: the
-    outcomes' `outcome_blocks`, when already built."""
+    unit_cost within its [min_t, capacity_t], as for RP, so that WS <= RP. `blocks`,
+    `first_stage`: as extensive_form takes them."""
     results = []
-    first_stage = base_offers(inputs), base_options(inputs)  # the same for every outcome
+    first_stage = first_stage or (base_offers(inputs), base_options(inputs))  # for all
     for k in range(len(out)):
         alone = Outcomes(out.events, out.happened[k:k + 1], np.ones(1), False, None)
         lp, _, unmet = extensive_form(inputs, alone, 0.0, 0.95,
@@ -411,11 +417,12 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
     # Each outcome's model is built once, for perfect information and every risk weight.
     blocks = outcome_blocks(inputs, out, (lambda done, total: progress(
         "outcome models", done, total)) if progress else None)
-    ws = perfect_information(inputs, out, options, progress, blocks)
+    first_stage = base_offers(inputs), base_options(inputs)  # for every extensive form
+    ws = perfect_information(inputs, out, options, progress, blocks, first_stage)
     hedged, size = [], {}
     for weight in risk_weights:
         book, objective, size = solve_hedge(inputs, out, weight, level, options, progress,
-                                            blocks)
+                                            blocks, first_stage)
         hedged.append((weight, book, objective))
     plans = _committed(inputs, out, [(RP, book) for _, book, _ in hedged], options,
                        scheduler, workers, progress,
@@ -428,7 +435,8 @@ def hedge(inputs: Inputs, options: SolveOptions, samples: int = 200, seed: int =
                   inputs, [(0, ())], (base, sweeps[0].book), options, (COMMITTED,)))}
     nothing = Outcomes(inputs.events, np.zeros((1, len(inputs.events)), bool), np.ones(1),
                        False, None)
-    normal[WS] = perfect_information(inputs, nothing, options).costs()[0]
+    normal[WS] = perfect_information(inputs, nothing, options,
+                                     first_stage=first_stage).costs()[0]
     evaluation = None
     if out.sampled:
         fresh_seed = (seed, 1)  # a stream of its own, not another run's draws
