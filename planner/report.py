@@ -18,7 +18,7 @@ import pandas as pd
 
 from .model import SourcingModel
 from .network import CUSTOMER, SITE, STOCKPILE, SUPPLIER
-from .rule_costs import rule_names
+from .rule_costs import RULE_FAMILIES, rule_names
 from .rules import STAGE_FLOWS
 from .sheets import (COMPARISON, FIGURES, FLOWS, LIMITS, MIX, MIX_STAGES, OPTIONS, PROVENANCE,
                      SOURCING, STAGES, SUMMARY, UNMET, UTILIZATION)
@@ -407,9 +407,6 @@ def _utilization(name: str, sm: SourcingModel, moved: pd.DataFrame, q: np.ndarra
                         columns=UTILIZATION_COLUMNS)
 
 
-LIMIT_FAMILIES = ("share_max", "share_min", "restriction", "lane_cap", "stockpile_floor")
-
-
 def _limits(name: str, sm: SourcingModel, sol: Solution,
             rule_cost: dict[str, float | None] | None) -> pd.DataFrame:
     """Every rule instance: level, bound, whether it binds, shadow price (d cost / d bound:
@@ -418,7 +415,7 @@ def _limits(name: str, sm: SourcingModel, sol: Solution,
     lp = sm.lp
     activity, _ = lp.row_activity(sol.values)
     parts = []  # per family: (rows, Limits column -> its values, or one value for all rows)
-    for family in LIMIT_FAMILIES:
+    for family in RULE_FAMILIES:  # every rule instance the Limits sheet lists
         if family not in lp.families:
             continue
         rows = lp.rows_of(family)
